@@ -1,0 +1,215 @@
+"""CIFAR data: found once, decoded once, cached as uint8, kept in memory, augmented in whole batches.
+
+Sources, in order: an official ``cifar-10-batches-py`` folder, the offline JPEG
+mirror ``cifar10-jpeg.tar.gz`` (checked against its sha256), and a torchvision
+download where a network exists. The folder searched is ``$PEMN_DATA``
+(default ``data/``); decoded arrays are cached under ``$PEMN_CACHE`` (default
+``~/.cache/pemn``).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+DATASETS = ("cifar10", "cifar100")
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+MIRROR = "cifar10-jpeg.tar.gz"
+MIRROR_SHA256 = "45b041e867f5a40f79bfde38d3dd1fd511103d50068c1afecf6445e25234d4db"
+
+
+class DataError(RuntimeError):
+    """The data could not be found or read; the message says where we looked and what to do."""
+
+
+@dataclass
+class Data:
+    """A dataset held in memory: uint8 images (N, 3, 32, 32) and int64 labels."""
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    source: dict
+
+    @property
+    def num_classes(self) -> int:
+        return 100 if self.name == "cifar100" else 10
+
+    def mean_std(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-channel statistics of this source's training images (0-1 scale)."""
+        x = self.x_train.float().div_(255)
+        return x.mean(dim=(0, 2, 3)), x.std(dim=(0, 2, 3))
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("PEMN_DATA", "data"))
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("PEMN_CACHE", Path.home() / ".cache" / "pemn"))
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _decode_mirror(path: Path) -> dict:
+    """Decode the JPEG mirror's 60,000 images once (a few seconds with Pillow)."""
+    from PIL import Image
+    index = {c: i for i, c in enumerate(CIFAR10_CLASSES)}
+    out = {"train": ([], []), "test": ([], [])}
+    with tarfile.open(path, "r:gz") as tar:
+        members = sorted((m for m in tar.getmembers() if m.isfile() and m.name.endswith(".jpg")), key=lambda m: m.name)
+        for m in members:
+            split, cls, _ = Path(m.name).parts[-3:]
+            if split not in out or cls not in index:
+                continue
+            img = Image.open(io.BytesIO(tar.extractfile(m).read())).convert("RGB")
+            out[split][0].append(np.asarray(img, dtype=np.uint8))
+            out[split][1].append(index[cls])
+    if len(out["train"][0]) != 50000 or len(out["test"][0]) != 10000:
+        raise DataError(f"{path} holds {len(out['train'][0])} train / {len(out['test'][0])} test images, "
+                        "expected 50,000 / 10,000: the archive is incomplete")
+    return {"x_train": np.stack(out["train"][0]), "y_train": np.asarray(out["train"][1], dtype=np.int64),
+            "x_test": np.stack(out["test"][0]), "y_test": np.asarray(out["test"][1], dtype=np.int64)}
+
+
+def _load_torchvision(name: str, root: Path, download: bool) -> dict:
+    import torchvision
+    cls = torchvision.datasets.CIFAR10 if name == "cifar10" else torchvision.datasets.CIFAR100
+    arrays = {}
+    for split, train in (("train", True), ("test", False)):
+        ds = cls(str(root), train=train, download=download)
+        arrays[f"x_{split}"] = np.asarray(ds.data, dtype=np.uint8)
+        arrays[f"y_{split}"] = np.asarray(ds.targets, dtype=np.int64)
+    return arrays
+
+
+def _find(name: str, root: Path, allow_download: bool) -> tuple[dict, dict]:
+    """Locate a source and return (arrays loader thunk result, source record)."""
+    official = root / ("cifar-10-batches-py" if name == "cifar10" else "cifar-100-python")
+    if official.is_dir():
+        return {"kind": "official", "path": str(official), "sha256": None}, lambda: _load_torchvision(name, root, False)
+    mirror = root / MIRROR
+    if name == "cifar10" and mirror.is_file():
+        digest = sha256(mirror)
+        if digest != MIRROR_SHA256:
+            raise DataError(f"{mirror} is corrupt: sha256 {digest[:16]}... differs from the expected "
+                            f"{MIRROR_SHA256[:16]}...; copy the archive again (see shared/data/README.md)")
+        return {"kind": "jpeg-mirror", "path": str(mirror), "sha256": digest}, lambda: _decode_mirror(mirror)
+    if allow_download:
+        return ({"kind": "official-download", "path": str(root), "sha256": None},
+                lambda: _load_torchvision(name, root, True))
+    raise DataError(_missing_message(name, root))
+
+
+def _missing_message(name: str, root: Path) -> str:
+    looked = [str(root / ("cifar-10-batches-py" if name == "cifar10" else "cifar-100-python"))]
+    if name == "cifar10":
+        looked.append(str(root / MIRROR))
+    return (f"{name} not found. Looked for: {', '.join(looked)} (PEMN_DATA={root}). Fix: set PEMN_DATA to a folder "
+            f"holding one of these, or allow a torchvision download on a machine with internet.")
+
+
+def load(name: str = "cifar10", allow_download: bool = True) -> Data:
+    """Load ``name`` into memory, decoding and caching it on first use."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")
+    root = data_dir()
+    source, loader = _find(name, root, allow_download)
+    key = source["sha256"][:16] if source["sha256"] else source["kind"]
+    cache = cache_dir() / f"{name}-{key}.npz"
+    if cache.is_file():
+        arrays = dict(np.load(cache))
+    else:
+        try:
+            arrays = loader()
+        except DataError:
+            raise
+        except Exception as e:  # torchvision's download or a damaged official folder
+            raise DataError(f"{_missing_message(name, root)} (last attempt: {source['kind']} failed: {e})") from e
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp.npz")
+        np.savez(tmp, **arrays)
+        os.replace(tmp, cache)
+    to_t = lambda a: torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
+    return Data(name, to_t(arrays["x_train"]).permute(0, 3, 1, 2).contiguous(), to_t(arrays["y_train"]),
+                to_t(arrays["x_test"]).permute(0, 3, 1, 2).contiguous(), to_t(arrays["y_test"]), source)
+
+
+def stratified_subset(y: torch.Tensor, size: int, seed: int) -> torch.Tensor:
+    """Indices of a class-balanced random subset of ``size`` examples (seeded)."""
+    classes = int(y.max()) + 1
+    if not 0 < size <= len(y):
+        raise ValueError(f"subset size must be in 1..{len(y)}, got {size}")
+    gen = torch.Generator().manual_seed(seed)
+    per_class = [size // classes + (c < size % classes) for c in range(classes)]
+    picks = []
+    for c in range(classes):
+        idx = torch.nonzero(y == c).flatten()
+        picks.append(idx[torch.randperm(len(idx), generator=gen)[:per_class[c]]])
+    return torch.cat(picks).sort().values
+
+
+class Augment:
+    """Batch augmentation on uint8 images: reflect-pad crop and horizontal flip, optional cutout-style erasing."""
+
+    def __init__(self, crop_pad: int = 4, flip: bool = True, erase_prob: float = 0.0):
+        self.crop_pad, self.flip, self.erase_prob = crop_pad, flip, erase_prob
+
+    def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        n, _, h, w = x.shape
+        if self.crop_pad:
+            p = self.crop_pad
+            padded = torch.nn.functional.pad(x.float(), (p, p, p, p), mode="reflect")
+            dy = torch.randint(0, 2 * p + 1, (n,), generator=gen)
+            dx = torch.randint(0, 2 * p + 1, (n,), generator=gen)
+            rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
+            cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
+            x = padded[torch.arange(n)[:, None, None, None], torch.arange(3)[None, :, None, None], rows, cols]
+        else:
+            x = x.float()
+        if self.flip:
+            flip = torch.rand(n, generator=gen) < 0.5
+            x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        if self.erase_prob > 0:
+            x = self._erase(x, gen)
+        return x
+
+    def _erase(self, x, gen):
+        """Zero a random square (a quarter of the side) in a fraction ``erase_prob`` of the images."""
+        n, _, h, w = x.shape
+        s = h // 4
+        cy = torch.randint(0, h - s + 1, (n,), generator=gen)[:, None]
+        cx = torch.randint(0, w - s + 1, (n,), generator=gen)[:, None]
+        ar = torch.arange(h)[None]
+        box = ((ar >= cy) & (ar < cy + s))[:, :, None] & ((ar >= cx) & (ar < cx + s))[:, None, :]
+        box &= (torch.rand(n, generator=gen) < self.erase_prob)[:, None, None]
+        return x.masked_fill(box[:, None], 0.0)
+
+
+def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, mean: torch.Tensor, std: torch.Tensor,
+            gen: torch.Generator | None = None, augment: Augment | None = None, shuffle: bool = False,
+            drop_last: bool = False, device: str = "cpu"):
+    """Yield normalized float batches ``(x, y)`` on ``device`` from in-memory uint8 images."""
+    n = len(x)
+    order = torch.randperm(n, generator=gen) if shuffle else torch.arange(n)
+    stop = n - n % batch_size if drop_last else n
+    mean = (mean * 255).view(1, 3, 1, 1).to(device)
+    std = (std * 255).view(1, 3, 1, 1).to(device)
+    for i in range(0, stop, batch_size):
+        idx = order[i:i + batch_size]
+        xb = x[idx]
+        xb = augment(xb, gen) if augment is not None else xb.float()
+        yield ((xb.to(device, non_blocking=True) - mean) / std), y[idx].to(device, non_blocking=True)

@@ -1,0 +1,175 @@
+"""Masked layers: fixed random weights, learnable scores, top-k binary masks.
+
+A masked layer never updates its weight. It learns a score per weight and
+uses ``weight * mask(|score|)`` where the mask keeps the top ``keep_ratio``
+fraction of the layer (edge-popup). The weight comes from a ``WeightSource``,
+which may share one prototype tensor with many other layers: that is how the
+PEMN strategies (one-layer, MP, RP) store few unique values.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def check_keep_ratio(keep_ratio: float) -> float:
+    """Reject keep ratios outside (0, 1] with a message that says why."""
+    if not isinstance(keep_ratio, (int, float)) or not 0.0 < float(keep_ratio) <= 1.0:
+        raise ValueError(f"keep_ratio must be a number in (0, 1] (fraction of weights kept), got {keep_ratio!r}")
+    return float(keep_ratio)
+
+
+def kept_count(numel: int, keep_ratio: float) -> int:
+    """Number of weights a layer keeps: the official rule ``n - int((1 - k) * n)``."""
+    return numel - int((1.0 - keep_ratio) * numel)
+
+
+def topk_mask(scores: torch.Tensor, keep_ratio: float) -> torch.Tensor:
+    """Boolean mask keeping the ``kept_count`` largest ``|scores|``.
+
+    ``torch.topk`` (unsorted) is used instead of a full sort: measured here it
+    is several times cheaper. Ties are resolved by topk's fixed order, so the
+    same scores always give the same mask.
+    """
+    flat = scores.detach().abs().flatten()
+    k = kept_count(flat.numel(), keep_ratio)
+    mask = torch.zeros(flat.numel(), dtype=torch.bool, device=flat.device)
+    if k == flat.numel():
+        mask.fill_(True)
+    else:
+        mask[torch.topk(flat, k, sorted=False).indices] = True
+    return mask.view_as(scores)
+
+
+class _StraightThroughMask(torch.autograd.Function):
+    """Forward: the binary top-k mask. Backward: identity to the scores."""
+
+    @staticmethod
+    def forward(ctx, scores, keep_ratio):
+        return topk_mask(scores, keep_ratio).to(scores.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
+class WeightSource(nn.Module):
+    """Where a layer's fixed weight comes from.
+
+    ``values`` is a frozen ``nn.Parameter`` that may be the very same object in
+    many sources (a parameter, unlike a buffer, stays shared through ``.to()``
+    and ``deepcopy``). ``mode`` says how the layer reads it: ``"slice"`` takes
+    the first ``numel`` values (independent layers, one-layer, MP), ``"tile"``
+    repeats the vector until ``numel`` is reached (RP). ``scale`` is the
+    optional per-layer rescaling of the scale caveat (1.0 by default).
+    """
+
+    def __init__(self, values: nn.Parameter, shape: torch.Size, mode: str = "slice", scale: float = 1.0):
+        super().__init__()
+        if mode not in ("slice", "tile"):
+            raise ValueError(f"unknown source mode {mode!r}; valid: 'slice', 'tile'")
+        self.values = values
+        self.shape = torch.Size(shape)
+        self.mode = mode
+        self.scale = float(scale)
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    def forward(self) -> torch.Tensor:
+        n, v = self.numel, self.values
+        if self.mode == "slice":
+            w = v[:n]
+        else:
+            w = v.repeat(-(-n // v.numel()))[:n]
+        w = w.view(self.shape)
+        if self.scale != 1.0:
+            w = w * self.scale
+        return w
+
+    def extra_repr(self) -> str:
+        return f"mode={self.mode}, shape={tuple(self.shape)}, prototype={self.values.numel()}, scale={self.scale:g}"
+
+
+def kaiming_normal_values(shape: torch.Size, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Flat Kaiming-normal values (fan_in, ReLU gain) for a weight of ``shape``."""
+    fan_in = math.prod(shape[1:]) if len(shape) > 1 else shape[0]
+    std = math.sqrt(2.0) / math.sqrt(fan_in)
+    return torch.randn(math.prod(shape), generator=generator) * std
+
+
+class _MaskedMixin:
+    """Shared state and behaviour of the masked layers."""
+
+    def _init_masked(self, weight_shape, keep_ratio, device, dtype):
+        self.keep_ratio = check_keep_ratio(keep_ratio)
+        values = nn.Parameter(kaiming_normal_values(torch.Size(weight_shape)).to(device=device, dtype=dtype or torch.float32),
+                              requires_grad=False)
+        self.source = WeightSource(values, weight_shape)
+        self.scores = nn.Parameter(torch.empty(weight_shape, device=device, dtype=dtype))
+        nn.init.kaiming_uniform_(self.scores, a=math.sqrt(5))
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The fixed random weight (before masking)."""
+        return self.source()
+
+    def mask(self) -> torch.Tensor:
+        """The current boolean mask (top ``keep_ratio`` of ``|scores|``)."""
+        return topk_mask(self.scores, self.keep_ratio)
+
+    def masked_weight(self) -> torch.Tensor:
+        return self.weight * _StraightThroughMask.apply(self.scores, self.keep_ratio)
+
+
+class MaskedLinear(_MaskedMixin, nn.Module):
+    """``nn.Linear`` with a fixed random weight and a learned top-k mask."""
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None, *, keep_ratio=0.5):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self._init_masked(torch.Size((out_features, in_features)), keep_ratio, device, dtype)
+        self.bias = nn.Parameter(torch.zeros(out_features, device=device, dtype=dtype)) if bias else None
+
+    def forward(self, x):
+        return F.linear(x, self.masked_weight(), self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}, keep_ratio={self.keep_ratio}"
+
+
+class MaskedConv2d(_MaskedMixin, nn.Module):
+    """``nn.Conv2d`` (zero padding) with a fixed random weight and a learned top-k mask."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None, *, keep_ratio=0.5):
+        super().__init__()
+        if padding_mode != "zeros":
+            raise ValueError(f"MaskedConv2d supports padding_mode='zeros' only, got {padding_mode!r}")
+        pair = nn.modules.utils._pair
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.dilation = pair(kernel_size), pair(stride), pair(dilation)
+        self.padding = padding if isinstance(padding, str) else pair(padding)
+        self.groups = groups
+        shape = torch.Size((out_channels, in_channels // groups, *self.kernel_size))
+        self._init_masked(shape, keep_ratio, device, dtype)
+        self.bias = nn.Parameter(torch.zeros(out_channels, device=device, dtype=dtype)) if bias else None
+
+    def forward(self, x):
+        return F.conv2d(x, self.masked_weight(), self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, groups={self.groups}, bias={self.bias is not None}, keep_ratio={self.keep_ratio}")
+
+
+MASKED_TYPES = (MaskedLinear, MaskedConv2d)
+
+
+def masked_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The masked layers of ``model`` in definition order, with their names."""
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, MASKED_TYPES)]

@@ -1,0 +1,122 @@
+"""Storage accounting (paper Eq. 10: C = C_w + C_m), in bits, plus the other learned parameters.
+
+Every assumption is a named argument. Terms:
+
+- ``weights``: values of the conv/linear weights that must be stored;
+- ``masks``: positions of the kept weights (bitmap, or CSR/CSC indices);
+- ``other``: every other learned float (normalization affine, biases, ViT
+  embeddings) and, by default, BatchNorm running statistics, which inference
+  needs; stored as float32.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from .masking import MASKED_TYPES, WeightSource
+from .strategies import unique_weight_count
+
+SCHEMES = ("dense", "pemn", "pemn_seed", "csr", "bitmap")
+SPARSE_SCHEMES = ("csr", "bitmap")
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How many numbers of each kind a model holds."""
+    weights: int   # conv/linear weights (dense count)
+    kept: int      # weights kept by masks or pruning (== weights when unpruned)
+    other: int     # other stored floats
+    unique: int    # distinct random values (== weights for unshared layers)
+    scaled_layers: int  # layers with a per-layer rescale factor
+
+
+def count(model: nn.Module, include_running_stats: bool = True) -> Counts:
+    weights = kept = other = scaled = 0
+    for m in model.modules():
+        if isinstance(m, MASKED_TYPES):
+            n = m.source.numel
+            weights += n
+            kept += int(m.mask().sum())
+            scaled += m.source.scale != 1.0
+            if m.bias is not None:
+                other += m.bias.numel()
+            continue
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            mask = getattr(m, "weight_mask", None)  # torch.nn.utils.prune
+            weights += m.weight.numel()
+            kept += int(mask.sum()) if mask is not None else m.weight.numel()
+            if m.bias is not None:
+                other += m.bias.numel()
+            continue
+        if isinstance(m, WeightSource):  # frozen random values, counted as weights above
+            continue
+        other += sum(p.numel() for p in m.parameters(recurse=False))
+        if include_running_stats and isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats:
+            other += m.running_mean.numel() + m.running_var.numel()
+    return Counts(weights, kept, other, unique_weight_count(model), int(scaled))
+
+
+def _check_scheme(scheme):
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown storage scheme {scheme!r}; valid: {', '.join(SCHEMES)}")
+
+
+def bits_from_counts(c: Counts, scheme: str, value_bits: int = 32, index_bits: int = 32, seed_bits: int = 64,
+                     masked: bool = True) -> dict:
+    """The Eq. 10 terms for ``scheme`` given a model's counts."""
+    _check_scheme(scheme)
+    if scheme in ("pemn", "pemn_seed") and not masked:
+        raise ValueError(f"scheme {scheme!r} needs a masked model; an ordinary model uses 'dense', 'csr' or 'bitmap'")
+    if scheme == "dense":
+        w, m = value_bits * c.weights, 0
+    elif scheme == "pemn":
+        w, m = value_bits * (c.unique + c.scaled_layers), c.weights
+    elif scheme == "pemn_seed":
+        w, m = seed_bits + value_bits * c.scaled_layers, c.weights
+    elif scheme == "csr":
+        w, m = value_bits * c.kept, 2 * index_bits * c.kept
+    else:  # bitmap
+        w, m = value_bits * c.kept, c.weights
+    o = value_bits * c.other
+    dense_total = value_bits * (c.weights + c.other)
+    total = w + m + o
+    return {"scheme": scheme, "weights": w, "masks": m, "other": o, "total": total,
+            "dense_total": dense_total, "compression": 1.0 - total / dense_total}
+
+
+def storage_bits(model: nn.Module, scheme: str, *, value_bits: int = 32, index_bits: int = 32, seed_bits: int = 64,
+                 include_running_stats: bool = True) -> dict:
+    """Storage cost of ``model`` under ``scheme`` in bits: weights, masks, other, total, compression.
+
+    Schemes: ``dense`` (all floats), ``pemn`` (unique random values + 1-bit
+    masks), ``pemn_seed`` (a PRNG seed instead of the values), ``csr`` (the
+    paper's sparse accounting: kept values + 2 indices per kept weight) and
+    ``bitmap`` (kept values + 1 bit per weight).
+    """
+    _check_scheme(scheme)
+    masked = any(isinstance(m, MASKED_TYPES) for m in model.modules())
+    return bits_from_counts(count(model, include_running_stats), scheme, value_bits, index_bits, seed_bits, masked)
+
+
+def keep_fraction_for(model: nn.Module, target_compression: float, scheme: str = "csr", *, value_bits: int = 32,
+                      index_bits: int = 32, include_running_stats: bool = True) -> float:
+    """Fraction of conv/linear weights a sparse baseline keeps to reach ``target_compression``.
+
+    Inverts the ``csr`` or ``bitmap`` accounting; raises if no sparsity can
+    reach the target (the other parameters alone cost too much).
+    """
+    if scheme not in SPARSE_SCHEMES:
+        raise ValueError(f"baseline scheme must be one of {SPARSE_SCHEMES}, got {scheme!r}")
+    if not 0.0 < target_compression < 1.0:
+        raise ValueError(f"target compression must be in (0, 1), got {target_compression!r}")
+    c = count(model, include_running_stats)
+    budget = (1.0 - target_compression) * value_bits * (c.weights + c.other) - value_bits * c.other
+    if scheme == "csr":
+        frac = budget / ((value_bits + 2 * index_bits) * c.weights)
+    else:
+        frac = (budget - c.weights) / (value_bits * c.weights)
+    if not 0.0 < frac <= 1.0:
+        raise ValueError(f"compression {target_compression:.1%} is out of reach under {scheme!r} for this model "
+                         f"(would need keep fraction {frac:.4f})")
+    return frac

@@ -1,0 +1,338 @@
+"""Training: one frozen config in, one result out (per-epoch history, accuracy, storage, provenance).
+
+Runs on CUDA with bfloat16 autocast when present, on the CPU otherwise.
+Checkpoints every epoch into the run folder; a killed run started again
+resumes and ends with the same numbers as an uninterrupted one.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import baselines, data as data_mod
+from .backbones import build_model, check_backbone
+from .masking import check_keep_ratio
+from .storage import keep_fraction_for, storage_bits
+from .strategies import STRATEGIES, apply_strategy, check_strategy, unique_weight_count
+
+METHODS = STRATEGIES + baselines.BASELINES
+OPTIMIZERS = ("adamw", "sgd")
+SCHEDULES = ("piecewise", "cosine", "constant")
+AUGMENTS = ("none", "crop_flip", "crop_flip_erase")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class ConfigError(ValueError):
+    """A parameter is invalid; raised before any training starts."""
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a run. ``strategy`` is a PEMN strategy or a sparse baseline."""
+    backbone: str = "convmixer"
+    arch: dict = field(default_factory=dict)
+    dataset: str = "cifar10"
+    strategy: str = "mask"
+    ratio: float | None = None           # rp only: unique values relative to MP
+    keep_ratio: float = 0.5              # fraction of weights each mask keeps
+    rescale: bool = False                # per-layer Kaiming rescale of shared values (off, as in the paper)
+    compression: float | None = None     # baselines only: target compression ratio
+    sparse_scheme: str = "csr"           # accounting that sets a baseline's sparsity
+    epochs: int = 8
+    batch_size: int = 128
+    optimizer: str = "adamw"
+    lr: float | None = None              # None: 0.01 for trained weights, 0.05 for masks
+    weight_decay: float = 5e-4
+    momentum: float = 0.9
+    schedule: str = "piecewise"
+    label_smoothing: float = 0.1
+    augment: str = "crop_flip"
+    subset: int | None = None            # stratified training subset size
+    test_subset: int | None = None       # evaluation on the first N test images (smoke only)
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self):
+        try:
+            self.validate()
+        except ConfigError:
+            raise
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+
+    def validate(self) -> None:
+        if self.strategy not in METHODS:
+            raise ConfigError(f"unknown strategy {self.strategy!r}; valid: {', '.join(METHODS)}")
+        check_backbone(self.backbone, self.arch)
+        if self.dataset not in data_mod.DATASETS:
+            raise ConfigError(f"unknown dataset {self.dataset!r}; valid: {', '.join(data_mod.DATASETS)}")
+        if self.strategy in STRATEGIES:
+            check_strategy(self.strategy, self.ratio)
+            if self.compression is not None:
+                raise ConfigError("compression is set by the strategy for PEMN runs; give it only to baselines")
+        else:
+            if self.ratio is not None:
+                raise ConfigError(f"{self.strategy} takes a compression target, not a ratio")
+            if not isinstance(self.compression, (int, float)) or not 0 < self.compression < 1:
+                raise ConfigError(f"{self.strategy} needs compression in (0, 1), e.g. 0.9; got {self.compression!r}")
+        check_keep_ratio(self.keep_ratio)
+        for name, valid in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("augment", AUGMENTS),
+                            ("device", DEVICES), ("sparse_scheme", ("csr", "bitmap"))):
+            if getattr(self, name) not in valid:
+                raise ConfigError(f"unknown {name} {getattr(self, name)!r}; valid: {', '.join(valid)}")
+        for name in ("epochs", "batch_size"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {v!r}")
+        for name in ("subset", "test_subset"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 10):
+                raise ConfigError(f"{name} must be None or an integer >= 10, got {v!r}")
+        if self.lr is not None and not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            raise ConfigError(f"lr must be positive, got {self.lr!r}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """Build from a plain mapping (a notebook's parameters), rejecting unknown keys."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"unknown parameter(s) {sorted(unknown)}; valid: {sorted(known)}")
+        return cls(**d)
+
+    @property
+    def masked(self) -> bool:
+        return self.strategy in STRATEGIES and self.strategy != "dense"
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else (0.05 if self.masked else 0.01)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' requested but CUDA is not available; use 'auto' or 'cpu'")
+    return torch.device("cuda" if name != "cpu" and torch.cuda.is_available() else "cpu")
+
+
+def make_model(cfg: TrainConfig, num_classes: int) -> nn.Module:
+    """The model of a config, before training (baseline masks attached)."""
+    model = build_model(cfg.backbone, num_classes=num_classes, masked=cfg.masked, keep_ratio=cfg.keep_ratio, **cfg.arch)
+    if cfg.strategy in STRATEGIES:
+        apply_strategy(model, cfg.strategy, cfg.ratio, seed=cfg.seed, rescale=cfg.rescale)
+    elif cfg.strategy == "random_sparse":
+        baselines.prune_random(model, baseline_keep(model, cfg))
+    else:
+        baselines.start_magnitude(model)
+    return model
+
+
+def baseline_keep(model: nn.Module, cfg: TrainConfig) -> float:
+    return keep_fraction_for(model, cfg.compression, cfg.sparse_scheme)
+
+
+def lr_at(cfg: TrainConfig, progress: float) -> float:
+    """Learning rate at ``progress`` in [0, 1] of training."""
+    peak = cfg.learning_rate
+    if cfg.schedule == "constant":
+        return peak
+    if cfg.schedule == "cosine":
+        return 0.5 * peak * (1 + math.cos(math.pi * progress))
+    # ConvMixer's piecewise-linear: 0 -> peak at 2/5 -> peak/20 at 4/5 -> 0
+    knots = ((0.0, 0.0), (0.4, peak), (0.8, peak / 20), (1.0, 0.0))
+    for (x0, y0), (x1, y1) in zip(knots, knots[1:]):
+        if progress <= x1:
+            return y0 + (y1 - y0) * (progress - x0) / (x1 - x0)
+    return 0.0
+
+
+def make_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.learning_rate, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+                               nesterov=True)
+    return torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+
+
+def _augment(cfg):
+    return {"none": None, "crop_flip": data_mod.Augment(), "crop_flip_erase": data_mod.Augment(erase_prob=0.2)}[cfg.augment]
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mean, std, device, batch_size: int = 1000):
+    """(accuracy, mean loss) of ``model`` on uint8 images ``x``."""
+    model.eval()
+    correct, loss = 0, 0.0
+    for xb, yb in data_mod.batches(x, y, batch_size, mean, std, device=device):
+        with _autocast(device):
+            out = model(xb)
+        loss += F.cross_entropy(out.float(), yb, reduction="sum").item()
+        correct += (out.argmax(1) == yb).sum().item()
+    return correct / len(y), loss / len(y)
+
+
+def _autocast(device):
+    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+
+
+def environment() -> dict:
+    """Hardware, library versions and git commit, recorded with every result."""
+    import numpy
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+                                cwd=Path(__file__).resolve().parent).stdout.strip() or None
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "pemn"], capture_output=True, text=True,
+                                    timeout=10, cwd=Path(__file__).resolve().parent.parent).stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = None, None
+    cuda = torch.cuda.is_available()
+    return {
+        "hardware": {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
+                     "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                     "gpu": torch.cuda.get_device_name(0) if cuda else None},
+        "versions": {"python": sys.version.split()[0], "torch": torch.__version__, "numpy": numpy.__version__,
+                     "pemn": __import__("pemn").__version__},
+        "git_commit": commit, "git_dirty": dirty,
+    }
+
+
+def _save_atomic(obj, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def write_json_atomic(obj, path: Path) -> None:
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1, default=str))
+    os.replace(tmp, path)
+
+
+def storage_summary(model: nn.Module, cfg: TrainConfig) -> dict:
+    schemes = ("dense", "pemn", "pemn_seed") if cfg.masked else (("dense",) if cfg.strategy == "dense"
+                                                               else ("dense", "csr", "bitmap"))
+    return {s: storage_bits(model, s) for s in schemes}
+
+
+def headline_scheme(cfg: TrainConfig) -> str:
+    """The accounting a run is plotted under: PEMN's for PEMN, the one that set the sparsity for baselines."""
+    return "pemn" if cfg.masked else ("dense" if cfg.strategy == "dense" else cfg.sparse_scheme)
+
+
+def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = True, data=None) -> dict:
+    """Train ``cfg`` and return its result; with ``out_dir``, checkpoint there each epoch and resume."""
+    from tqdm import tqdm
+    device = pick_device(cfg.device)
+    data = data or data_mod.load(cfg.dataset)
+    torch.manual_seed(cfg.seed)
+    model = make_model(cfg, data.num_classes).to(device)
+    x_train, y_train = data.x_train, data.y_train
+    if cfg.subset:
+        idx = data_mod.stratified_subset(y_train, cfg.subset, cfg.seed)
+        x_train, y_train = x_train[idx], y_train[idx]
+    x_test, y_test = data.x_test, data.y_test
+    if cfg.test_subset:
+        idx = data_mod.stratified_subset(y_test, cfg.test_subset, seed=0)  # same test images for every run
+        x_test, y_test = x_test[idx], y_test[idx]
+    mean, std = data.mean_std()
+    opt = make_optimizer(cfg, model)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    steps_per_epoch = len(x_train) // cfg.batch_size or 1
+    total_steps = steps_per_epoch * cfg.epochs
+    final_keep = baseline_keep(model, cfg) if cfg.strategy == "magnitude_sparse" else None
+    history, start_epoch, elapsed = [], 0, 0.0
+
+    ckpt = Path(out_dir) / "checkpoint.pt" if out_dir else None
+    if ckpt and ckpt.is_file():
+        state = torch.load(ckpt, weights_only=False)
+        if state["config"] != asdict(cfg):
+            raise ConfigError(f"{ckpt} belongs to another configuration; delete it or use another run folder")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        gen.set_state(state["data_rng"])
+        torch.set_rng_state(state["torch_rng"])
+        history, start_epoch, elapsed = state["history"], state["epoch"], state["elapsed"]
+
+    augment = _augment(cfg)
+    bar = tqdm(range(start_epoch, cfg.epochs), desc=f"{cfg.backbone}/{cfg.strategy}", disable=not progress,
+               initial=start_epoch, total=cfg.epochs, file=sys.stderr, mininterval=5)
+    for epoch in bar:
+        t0 = time.perf_counter()
+        model.train()
+        seen, loss_sum, correct = 0, 0.0, 0
+        for i, (xb, yb) in enumerate(data_mod.batches(x_train, y_train, cfg.batch_size, mean, std, gen, augment,
+                                                      shuffle=True, drop_last=len(x_train) >= cfg.batch_size,
+                                                      device=device)):
+            step = epoch * steps_per_epoch + i
+            for g in opt.param_groups:
+                g["lr"] = lr_at(cfg, step / total_steps)
+            if final_keep is not None:
+                target = baselines.cubic_keep(step, total_steps, final_keep)
+                if step % 10 == 0 or step == total_steps - 1:
+                    baselines.magnitude_step(model, target)
+            with _autocast(device):
+                out = model(xb)
+                loss = F.cross_entropy(out.float(), yb, label_smoothing=cfg.label_smoothing)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(f"loss became {loss.item()} at epoch {epoch + 1}, step {i + 1} "
+                                       f"(lr {opt.param_groups[0]['lr']:.3g}); lower the learning rate")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            seen += len(yb)
+            loss_sum += loss.item() * len(yb)
+            correct += (out.argmax(1) == yb).sum().item()
+        test_acc, test_loss = evaluate(model, x_test, y_test, mean, std, device)
+        seconds = time.perf_counter() - t0
+        elapsed += seconds
+        history.append({"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen,
+                        "test_loss": test_loss, "test_acc": test_acc, "seconds": seconds,
+                        "lr_end": opt.param_groups[0]["lr"]})
+        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", test_acc=f"{test_acc:.3f}")
+        if ckpt:
+            _save_atomic({"config": asdict(cfg), "model": model.state_dict(), "optimizer": opt.state_dict(),
+                          "data_rng": gen.get_state(), "torch_rng": torch.get_rng_state(), "history": history,
+                          "epoch": epoch + 1, "elapsed": elapsed}, ckpt)
+    bar.close()
+    model = model.cpu()
+    best = max(history, key=lambda h: h["test_acc"])
+    storage = storage_summary(model, cfg)
+    head = headline_scheme(cfg)
+    result = {
+        "config": asdict(cfg),
+        "status": "complete",
+        "final_test_acc": history[-1]["test_acc"],
+        "best_epoch_test_acc": best["test_acc"],
+        "best_epoch": best["epoch"],
+        "best_epoch_note": "selected on the test set, as the official code reports; not the headline",
+        "history": history,
+        "unique_values": unique_weight_count(model),
+        "kept_fraction": (storage_bits(model, "bitmap")["weights"] / storage_bits(model, "dense")["weights"]
+                          if not cfg.masked else cfg.keep_ratio),
+        "storage": storage,
+        "headline_scheme": head,
+        "compression": storage[head]["compression"],
+        "train_size": len(x_train), "test_size": len(x_test),
+        "wall_time_s": elapsed,
+        "device": str(device),
+        "data_source": data.source,
+        **environment(),
+    }
+    result["model"] = model
+    return result
