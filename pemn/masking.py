@@ -112,6 +112,8 @@ class _MaskedMixin:
         self.source = WeightSource(values, weight_shape)
         self.scores = nn.Parameter(torch.empty(weight_shape, device=device, dtype=dtype))
         nn.init.kaiming_uniform_(self.scores, a=math.sqrt(5))
+        # A stored mask (e.g. loaded from a pemn.export file) that replaces the top-k of the scores.
+        self.register_buffer("fixed_mask", None, persistent=False)
 
     @property
     def weight(self) -> torch.Tensor:
@@ -119,10 +121,23 @@ class _MaskedMixin:
         return self.source()
 
     def mask(self) -> torch.Tensor:
-        """The current boolean mask (top ``keep_ratio`` of ``|scores|``)."""
+        """The current boolean mask (top ``keep_ratio`` of ``|scores|``, or the fixed mask when one is set)."""
+        fixed = getattr(self, "fixed_mask", None)
+        if fixed is not None:
+            return fixed
         return topk_mask(self.scores, self.keep_ratio)
 
+    def fix_mask(self, mask: torch.Tensor | None = None) -> None:
+        """Freeze the mask: ``mask`` (bool, the weight's shape) or the current top-k; ``None`` scores then unused."""
+        mask = topk_mask(self.scores, self.keep_ratio) if mask is None else mask
+        if tuple(mask.shape) != tuple(self.source.shape):
+            raise ValueError(f"fixed mask of shape {tuple(mask.shape)} does not fit weight {tuple(self.source.shape)}")
+        self.fixed_mask = mask.detach().to(device=self.scores.device, dtype=torch.bool).clone()
+
     def masked_weight(self) -> torch.Tensor:
+        fixed = getattr(self, "fixed_mask", None)
+        if fixed is not None:
+            return self.weight * fixed.to(self.scores.dtype)
         return self.weight * _StraightThroughMask.apply(self.scores, self.keep_ratio)
 
 

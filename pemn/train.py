@@ -202,13 +202,24 @@ def environment() -> dict:
         commit, dirty = None, None
     cuda = torch.cuda.is_available()
     return {
-        "hardware": {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
+        "hardware": {"machine": platform.machine(), "processor": _cpu_name(),
+                     "load_average_1min": os.getloadavg()[0],
                      "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                      "gpu": torch.cuda.get_device_name(0) if cuda else None},
         "versions": {"python": sys.version.split()[0], "torch": torch.__version__, "numpy": numpy.__version__,
                      "pemn": __import__("pemn").__version__},
         "git_commit": commit, "git_dirty": dirty,
     }
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _save_atomic(obj, path: Path) -> None:

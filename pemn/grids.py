@@ -1,0 +1,189 @@
+"""Every experiment of the paper as a named grid, for each profile.
+
+``smoke``: minutes on 2 CPU cores, tiny models and subsets (CI).
+``cpu``: every figure in miniature, about 4 hours on 2 CPU cores (``make reproduce``).
+``paper``: the paper's settings, for GPUs.
+
+A run appears once even when several figures use it (its ``figures`` lists them).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+
+from .train import ConfigError, TrainConfig
+
+PROFILES = ("smoke", "cpu", "paper")
+FIG3_STRATEGIES = (("dense", None), ("mask", None), ("one_layer", None), ("mp", None),
+                   ("rp", 1e-1), ("rp", 1e-2), ("rp", 1e-3), ("rp", 1e-4), ("rp", 1e-5))
+COMPRESSIONS = (0.90, 0.92, 0.94, 0.96)
+BASELINE_METHODS = ("random_sparse", "magnitude_sparse")
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: str
+    config: TrainConfig
+    figures: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The settings of one scale of the study."""
+    name: str
+    seeds: tuple[int, ...]
+    fig3: tuple[tuple[str, dict], ...]         # (backbone, arch) pairs
+    fig3_strategies: tuple[tuple[str, float | None], ...]
+    fig4: tuple[tuple[str, str], ...]          # (backbone, dataset)
+    fig4_pemn: tuple[tuple[str, float | None], ...]
+    fig5: tuple[dict, ...]                     # ConvMixer archs
+    fig5_pemn: tuple[tuple[str, float | None], ...]
+    compressions: tuple[float, ...]
+    base: dict                                 # TrainConfig fields shared by every run
+    per_backbone: dict                         # TrainConfig fields by backbone
+    note: str
+
+
+_ARCH_KEYS = {"dim": "w", "depth": "d", "kernel_size": "k", "patch_size": "p", "heads": "h", "mlp_ratio": "m"}
+_ARCH_ORDER = list(_ARCH_KEYS)
+
+
+def _short(x: float) -> str:
+    return f"{x:.0e}".replace("e-0", "e-").replace("e+0", "e")
+
+
+def run_id(cfg: TrainConfig) -> str:
+    """A readable, unique name: backbone, arch, dataset, method, seed (and any non-profile tweak)."""
+    arch = "".join(f"{_ARCH_KEYS.get(k, k)}{v}" for k, v in sorted(cfg.arch.items(), key=lambda kv: _ARCH_ORDER.index(kv[0])
+                                                                    if kv[0] in _ARCH_ORDER else 99))
+    method = cfg.strategy
+    if cfg.ratio is not None:
+        method += _short(cfg.ratio)
+    if cfg.compression is not None:
+        method += f"{round(cfg.compression * 100)}"
+    parts = [cfg.backbone + (f"-{arch}" if arch else ""), cfg.dataset.replace("cifar", "c"), method]
+    if cfg.keep_ratio != 0.5:
+        parts.append(f"k{cfg.keep_ratio:g}")
+    if cfg.rescale:
+        parts.append("rescale")
+    parts.append(f"s{cfg.seed}")
+    return "-".join(parts)
+
+
+_SMOKE = Profile(
+    name="smoke", seeds=(0,),
+    fig3=(("convmixer", dict(dim=16, depth=2, kernel_size=3, patch_size=4)),
+          ("vit", dict(dim=16, depth=1, heads=2, mlp_ratio=2, patch_size=8))),
+    fig3_strategies=(("dense", None), ("mask", None), ("one_layer", None), ("mp", None), ("rp", 1e-1), ("rp", 1e-3)),
+    fig4=(("resnet32", "cifar10"),), fig4_pemn=(("mp", None), ("rp", 1e-1)),
+    fig5=(dict(dim=16, depth=2, kernel_size=3, patch_size=4),), fig5_pemn=(("rp", 1e-1), ("rp", 1e-3)),
+    compressions=(0.90,),
+    base=dict(epochs=1, batch_size=64, subset=512, test_subset=500),
+    per_backbone={"resnet32": dict(subset=256, test_subset=200)},
+    note="plumbing check only: 512 training images, 1 epoch; accuracies are near chance",
+)
+
+_CPU_CONVMIXER = dict(dim=64, depth=6, kernel_size=5, patch_size=4)
+_CPU = Profile(
+    name="cpu", seeds=(0, 1),
+    fig3=(("convmixer", _CPU_CONVMIXER), ("vit", dict(dim=64, depth=6, heads=4, mlp_ratio=2, patch_size=4))),
+    fig3_strategies=FIG3_STRATEGIES,
+    fig4=(("resnet32", "cifar10"), ("resnet56", "cifar10")), fig4_pemn=(("mp", None), ("rp", 1e-1), ("rp", 1e-2)),
+    fig5=(_CPU_CONVMIXER, dict(dim=64, depth=8, kernel_size=5, patch_size=4)),
+    fig5_pemn=(("rp", 1e-1), ("rp", 1e-2), ("rp", 1e-3)),
+    compressions=COMPRESSIONS,
+    base=dict(epochs=10, batch_size=128, subset=10000),
+    per_backbone={"resnet32": dict(epochs=5), "resnet56": dict(epochs=3)},
+    note="every figure in miniature: 10k stratified training images; ConvMixer/ViT width 64, patch 4, 10 epochs; "
+         "ResNet32 5 epochs, ResNet56 3 epochs",
+)
+
+_PAPER = Profile(
+    name="paper", seeds=(0, 1, 2),
+    fig3=tuple((b, dict(dim=w, depth=d, **extra)) for b, extra in
+               (("convmixer", dict(kernel_size=5, patch_size=2)), ("vit", dict(heads=8, mlp_ratio=2, patch_size=4)))
+               for d in (6, 8) for w in (256, 512)),
+    fig3_strategies=FIG3_STRATEGIES,
+    fig4=tuple((b, ds) for ds in ("cifar10", "cifar100") for b in ("resnet32", "resnet56")),
+    fig4_pemn=(("mp", None), ("rp", 1e-1), ("rp", 1e-2)),
+    fig5=tuple(dict(dim=256, depth=d, kernel_size=5, patch_size=2) for d in (6, 8)),
+    fig5_pemn=(("rp", 1e-1), ("rp", 1e-2), ("rp", 1e-3)),
+    compressions=COMPRESSIONS,
+    base=dict(epochs=100, batch_size=512, weight_decay=0.005, augment="crop_flip_erase"),
+    per_backbone={"resnet32": dict(epochs=200, batch_size=256, optimizer="sgd", lr=0.1, schedule="cosine",
+                                   weight_decay=5e-4),
+                  "resnet56": dict(epochs=200, batch_size=256, optimizer="sgd", lr=0.1, schedule="cosine",
+                                   weight_decay=5e-4)},
+    note="the paper's settings (ConvMixer README recipe; supplementary SGD recipe for ResNets); needs GPUs",
+)
+
+_PROFILES = {p.name: p for p in (_SMOKE, _CPU, _PAPER)}
+
+
+def get_profile(name: str) -> Profile:
+    if name not in _PROFILES:
+        raise ConfigError(f"unknown profile {name!r}; valid: {', '.join(PROFILES)}")
+    return _PROFILES[name]
+
+
+def _config(p: Profile, backbone: str, arch: dict, dataset: str, strategy: str, seed: int, ratio=None,
+            compression=None) -> TrainConfig:
+    fields = {**p.base, **p.per_backbone.get(backbone, {})}
+    return TrainConfig(backbone=backbone, arch=dict(arch), dataset=dataset, strategy=strategy, ratio=ratio,
+                       compression=compression, seed=seed, **fields)
+
+
+def grid(profile: str) -> dict[str, Run]:
+    """All runs of a profile, keyed by run id, in the order they should run (Fig. 3, 5, 4)."""
+    p = get_profile(profile)
+    runs: dict[str, Run] = {}
+
+    def add(cfg: TrainConfig, fig: str):
+        rid = run_id(cfg)
+        prev = runs.get(rid)
+        runs[rid] = Run(rid, cfg, (prev.figures if prev else ()) + ((fig,) if not prev or fig not in prev.figures else ()))
+
+    for seed in p.seeds:
+        for backbone, arch in p.fig3:
+            for strategy, ratio in p.fig3_strategies:
+                add(_config(p, backbone, arch, "cifar10", strategy, seed, ratio), "fig3")
+    for figure, items, pemn_points in (("fig5", [("convmixer", a, "cifar10") for a in p.fig5], p.fig5_pemn),
+                                       ("fig4", [(b, {}, ds) for b, ds in p.fig4], p.fig4_pemn)):
+        for seed in p.seeds:
+            for backbone, arch, dataset in items:
+                add(_config(p, backbone, arch, dataset, "dense", seed), figure)
+                for strategy, ratio in pemn_points:
+                    add(_config(p, backbone, arch, dataset, strategy, seed, ratio), figure)
+                for method in BASELINE_METHODS:
+                    for c in p.compressions:
+                        add(_config(p, backbone, arch, dataset, method, seed, compression=c), figure)
+    return runs
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    """``key=value`` pairs from the command line; values are JSON where they parse, else strings."""
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(f"expected key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def custom_run(overrides: dict, base_profile: str = "cpu") -> Run:
+    """A single configuration: the ``cpu`` profile's ConvMixer settings changed by ``overrides``."""
+    p = get_profile(base_profile)
+    backbone = overrides.get("backbone", "convmixer")
+    arch = dict(p.fig3[0][1]) if backbone == "convmixer" and "arch" not in overrides else {}
+    fields = {"backbone": backbone, "arch": arch, **p.base, **p.per_backbone.get(backbone, {})}
+    cfg = TrainConfig.from_dict(fields | overrides)
+    return Run(run_id(cfg), cfg, ("custom",))
+
+
+def with_seed(run: Run, seed: int) -> Run:
+    cfg = replace(run.config, seed=seed)
+    return Run(run_id(cfg), cfg, run.figures)

@@ -1,0 +1,127 @@
+"""The run pipeline: each run is the training notebook executed by papermill into ``runs/<profile>/<run_id>/``.
+
+A run folder holds ``train.ipynb`` (the executed notebook), ``metrics.json``
+(written atomically, only on success), ``model.pt`` (final state, not
+committed) and ``model.pemn`` (the compact export). A failed run writes
+``error.json`` instead and leaves the other runs alone.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import traceback
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import torch
+
+from .grids import Run, custom_run, grid
+from .train import TrainConfig, train, write_json_atomic
+
+REPO = Path(__file__).resolve().parent.parent
+TRAIN_NOTEBOOK = REPO / "book" / "notebooks" / "train.ipynb"
+
+
+def runs_root() -> Path:
+    return Path(os.environ.get("PEMN_RUNS", REPO / "runs"))
+
+
+def run_dir(profile: str, run_id: str) -> Path:
+    return runs_root() / profile / run_id
+
+
+def is_complete(path: Path) -> bool:
+    try:
+        return json.loads((path / "metrics.json").read_text()).get("status") == "complete"
+    except (OSError, ValueError):
+        return False
+
+
+def notebook_parameters(run: Run, profile: str, out: Path) -> dict:
+    """The papermill parameters of a run: every config field plus where to write."""
+    params = {f.name: getattr(run.config, f.name) for f in fields(TrainConfig)}
+    return params | {"profile": profile, "run_id": run.run_id, "run_dir": str(out), "figures": list(run.figures)}
+
+
+def execute(run: Run, profile: str, force: bool = False, progress: bool = True) -> bool:
+    """Execute one run's notebook unless it is complete; True on success (or skip)."""
+    import papermill
+    out = run_dir(profile, run.run_id)
+    if is_complete(out) and not force:
+        print(f"skip {profile}/{run.run_id} (complete)")
+        return True
+    out.mkdir(parents=True, exist_ok=True)
+    if force:
+        (out / "checkpoint.pt").unlink(missing_ok=True)
+    (out / "error.json").unlink(missing_ok=True)
+    print(f"run  {profile}/{run.run_id}", flush=True)
+    t0 = time.time()
+    try:
+        papermill.execute_notebook(str(TRAIN_NOTEBOOK), str(out / "train.ipynb"),
+                                   parameters=notebook_parameters(run, profile, out), progress_bar=progress,
+                                   cwd=str(REPO / "book" / "notebooks"), kernel_name="python3")
+    except Exception as e:  # papermill raises on any failing cell: record it, do not stop the others
+        write_json_atomic({"status": "failed", "run_id": run.run_id, "profile": profile,
+                           "config": asdict(run.config), "error": _error_text(e),
+                           "seconds": time.time() - t0}, out / "error.json")
+        print(f"FAILED {profile}/{run.run_id}: {_error_text(e).splitlines()[-1] if str(e) else type(e).__name__}"
+              f" (see {out / 'error.json'})", flush=True)
+        return False
+    return True
+
+
+def _error_text(e: Exception) -> str:
+    text = str(e) or "".join(traceback.format_exception_only(e))
+    return re.sub(r"\x1b\[[0-9;]*m", "", text).strip()
+
+
+def train_and_record(cfg: TrainConfig, run_dir: str | Path | None, profile: str = "custom",
+                     run_id: str | None = None, figures=(), progress: bool = True) -> dict:
+    """Train ``cfg`` (resuming from a checkpoint) and write the run's files; returns the result (without model).
+
+    Called by the training notebook. With ``run_dir=None`` nothing is written.
+    """
+    out = Path(run_dir) if run_dir else None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+    result = train(cfg, out_dir=out, progress=progress)
+    model = result.pop("model")
+    result.update({"profile": profile, "run_id": run_id, "figures": list(figures)})
+    if out:
+        torch.save({"config": asdict(cfg), "state_dict": model.state_dict()}, out / "model.pt")
+        try:
+            from .export import export_model
+        except ImportError:
+            export_model = None
+        if export_model is not None:
+            result["export"] = export_model(model, cfg, out / "model.pemn")
+        write_json_atomic(result, out / "metrics.json")
+        (out / "checkpoint.pt").unlink(missing_ok=True)
+    return result
+
+
+def load_results(profile: str) -> list[dict]:
+    """Every complete run of a profile (metrics.json contents)."""
+    root = runs_root() / profile
+    out = []
+    for p in sorted(root.glob("*/metrics.json")):
+        r = json.loads(p.read_text())
+        if r.get("status") == "complete":
+            out.append(r)
+    return out
+
+
+def execute_profile(profile: str, ids=None, force: bool = False) -> int:
+    """Run a profile's runs (all, or ``ids``) in grid order; returns the number of failures."""
+    runs = grid(profile)
+    failures = 0
+    for run_id in ids or list(runs):
+        failures += not execute(runs[run_id], profile, force)
+    return failures
+
+
+def execute_custom(overrides: dict, force: bool = False) -> tuple[bool, Path]:
+    run = custom_run(overrides)
+    return execute(run, "custom", force), run_dir("custom", run.run_id)
