@@ -1,4 +1,5 @@
 """Masked layers: kept counts, masks, frozen weights, straight-through gradients."""
+import copy
 import math
 
 import pytest
@@ -233,3 +234,35 @@ def test_masked_layers_in_definition_order():
                           nn.Linear(2, 2))
     names = [n for n, _ in pemn.masked_layers(model)]
     assert names == ["0", "2.1"]
+
+
+# --- fixed masks (a stored mask replaces the top-k of the scores, e.g. after loading an export) ---
+
+def test_fix_mask_freezes_current_topk():
+    torch.manual_seed(0)
+    lin = pemn.MaskedLinear(6, 4, keep_ratio=0.25)
+    before = lin.mask().clone()
+    lin.fix_mask()
+    with torch.no_grad():
+        lin.scores.neg_().add_(torch.randn_like(lin.scores))   # the scores no longer matter
+    assert torch.equal(lin.mask(), before) and int(lin.mask().sum()) == 6
+    x = torch.randn(3, 6)
+    out = lin(x)
+    assert torch.allclose(out, F.linear(x, lin.weight * before, lin.bias), atol=1e-6)
+    out.sum().backward()
+    assert lin.scores.grad is None
+
+
+def test_fix_mask_given_mask_and_bad_shape():
+    conv = pemn.MaskedConv2d(2, 3, 1, bias=False)                # 6 weights
+    given = torch.tensor([1, 0, 0, 1, 1, 0], dtype=torch.bool).view(3, 2, 1, 1)
+    conv.fix_mask(given)
+    assert torch.equal(conv.mask(), given) and conv.mask() is not given
+    x = torch.randn(1, 2, 2, 2)
+    assert torch.allclose(conv(x), F.conv2d(x, conv.weight * given), atol=1e-6)
+    # survives dtype moves and copies (a bool buffer), not part of the state_dict (persistent=False)
+    clone = copy.deepcopy(conv).double()
+    assert torch.equal(clone.mask(), given) and clone.mask().dtype == torch.bool
+    assert "fixed_mask" not in conv.state_dict()
+    with pytest.raises(ValueError, match="does not fit"):
+        conv.fix_mask(torch.ones(6, dtype=torch.bool))
