@@ -128,7 +128,10 @@ class _MaskedMixin:
         return topk_mask(self.scores, self.keep_ratio)
 
     def fix_mask(self, mask: torch.Tensor | None = None) -> None:
-        """Freeze the mask: ``mask`` (bool, the weight's shape) or the current top-k; ``None`` scores then unused."""
+        """Freeze the mask to ``mask`` (bool, the weight's shape), or to the current top-k when ``mask`` is None.
+
+        The scores are then no longer used (nor trained): forward and ``mask()`` use the stored mask.
+        """
         mask = topk_mask(self.scores, self.keep_ratio) if mask is None else mask
         if tuple(mask.shape) != tuple(self.source.shape):
             raise ValueError(f"fixed mask of shape {tuple(mask.shape)} does not fit weight {tuple(self.source.shape)}")
