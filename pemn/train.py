@@ -31,6 +31,7 @@ OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("piecewise", "cosine", "constant")
 AUGMENTS = ("none", "crop_flip", "crop_flip_erase")
 DEVICES = ("auto", "cpu", "cuda")
+PRUNE_EVERY = 10  # steps between gradual magnitude-pruning updates
 
 
 class ConfigError(ValueError):
@@ -293,10 +294,10 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
             step = epoch * steps_per_epoch + i
             for g in opt.param_groups:
                 g["lr"] = lr_at(cfg, step / total_steps)
-            if final_keep is not None:
-                target = baselines.cubic_keep(step, total_steps, final_keep)
-                if step % 10 == 0 or step == total_steps - 1:
-                    baselines.magnitude_step(model, target)
+            if final_keep is not None and (step % PRUNE_EVERY == 0 or step == total_steps - 1):
+                last = step == total_steps - 1
+                baselines.magnitude_step(model, final_keep if last else baselines.cubic_keep(step, total_steps,
+                                                                                              final_keep))
             with _autocast(device):
                 out = model(xb)
                 loss = F.cross_entropy(out.float(), yb, label_smoothing=cfg.label_smoothing)
