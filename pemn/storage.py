@@ -82,7 +82,9 @@ def bits_from_counts(c: Counts, scheme: str, value_bits: int = 32, index_bits: i
     dense_total = value_bits * (c.weights + c.other)
     total = w + m + o
     return {"scheme": scheme, "weights": w, "masks": m, "other": o, "total": total,
-            "dense_total": dense_total, "compression": 1.0 - total / dense_total}
+            "dense_total": dense_total, "compression": 1.0 - total / dense_total,
+            # the paper's Eq. 10 counts only conv/linear weights (C_w + C_m), not the other parameters
+            "compression_weights_only": 1.0 - (w + m) / (value_bits * c.weights)}
 
 
 def storage_bits(model: nn.Module, scheme: str, *, value_bits: int = 32, index_bits: int = 32, seed_bits: int = 64,
@@ -100,17 +102,21 @@ def storage_bits(model: nn.Module, scheme: str, *, value_bits: int = 32, index_b
 
 
 def keep_fraction_for(model: nn.Module, target_compression: float, scheme: str = "csr", *, value_bits: int = 32,
-                      index_bits: int = 32, include_running_stats: bool = True) -> float:
+                      index_bits: int = 32, include_running_stats: bool = True, include_other: bool = True) -> float:
     """Fraction of conv/linear weights a sparse baseline keeps to reach ``target_compression``.
 
     Inverts the ``csr`` or ``bitmap`` accounting; raises if no sparsity can
-    reach the target (the other parameters alone cost too much).
+    reach the target (the other parameters alone cost too much). With
+    ``include_other=False`` the target is under the paper's Eq. 10, which
+    counts only the conv/linear weights.
     """
     if scheme not in SPARSE_SCHEMES:
         raise ValueError(f"baseline scheme must be one of {SPARSE_SCHEMES}, got {scheme!r}")
     if not 0.0 < target_compression < 1.0:
         raise ValueError(f"target compression must be in (0, 1), got {target_compression!r}")
     c = count(model, include_running_stats)
+    if not include_other:
+        c = Counts(c.weights, c.kept, 0, c.unique, c.scaled_layers)
     budget = (1.0 - target_compression) * value_bits * (c.weights + c.other) - value_bits * c.other
     if scheme == "csr":
         frac = budget / ((value_bits + 2 * index_bits) * c.weights)
