@@ -38,7 +38,8 @@ def magnitude_step(model: nn.Module, keep_fraction: float) -> None:
     method = prune.L1Unstructured(amount=1.0 - keep_fraction)
     for m in prunable(model):
         current = m.weight_mask
-        new = method.compute_mask(m.weight_orig.detach() * current, default_mask=current)
+        # contiguous: torch's L1Unstructured views the tensor flat, which a channels-last weight refuses
+        new = method.compute_mask((m.weight_orig.detach() * current).contiguous(), default_mask=current)
         current.copy_(new)
 
 
