@@ -31,7 +31,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $@
 
 test: setup
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -p no:cacheprovider tests book/0*.ipynb book/notebooks/train.ipynb --nbval-lax --nbval-current-env
 
 reproduce: setup
 	@$(PY) -m pemn list --profile $(PROFILE) > /dev/null
@@ -53,6 +53,7 @@ runs: reproduce
 
 book: setup
 	$(VENV)/bin/jupyter-book build --all -W -n --keep-going .
+	@echo "book: $(CURDIR)/_build/html/index.html"
 
 custom: setup
 	$(PY) -m pemn custom $(ARGS)

@@ -1,0 +1,357 @@
+"""The book: report functions, the analysis notebooks, the Sphinx build (warnings are errors) and a real browser.
+
+The notebooks' own cell-by-cell tests are nbval's (``make test`` passes the notebooks to pytest with
+``--nbval-lax``: cells marked ``# NBVAL_CHECK_OUTPUT`` must reproduce their committed output exactly).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from pemn import report
+
+REPO = Path(__file__).resolve().parents[1]
+CHAPTERS = ("01_introduction", "02_method", "03_capacity", "04_compression", "05_claims", "06_reproducibility")
+ANALYSIS_NOTEBOOKS = [REPO / "book" / f"{c}.ipynb" for c in CHAPTERS]
+FIGURE_NOTEBOOKS = ("01_introduction", "02_method", "03_capacity", "04_compression")
+SCREENSHOTS = REPO / "_build" / "screenshots"
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+# --- report on synthetic runs ------------------------------------------------------------
+
+def _result(backbone, arch, strategy, seed, acc, *, ratio=None, compression=None, comp=None, figures=("fig3",),
+            bitmap=None, dataset="cifar10", epochs=10, unique=1000):
+    cfg = {"backbone": backbone, "arch": arch, "dataset": dataset, "strategy": strategy, "ratio": ratio,
+           "keep_ratio": 0.5, "rescale": False, "compression": compression, "epochs": epochs, "subset": 10000,
+           "seed": seed}
+    head = "pemn" if strategy in ("mask", "one_layer", "mp", "rp") else ("dense" if strategy == "dense" else "csr")
+    def terms(c):  # storage terms of one scheme; weights-only ratio as the paper's Eq. 10
+        return {"weights": 1, "masks": 1, "other": 1, "total": 1, "compression": (c or 0.0) - 0.01,
+                "compression_weights_only": c or 0.0}
+    storage = {"dense": terms(0.0) | {"weights": 32000}, head: terms(comp)}
+    if bitmap is not None:
+        storage["bitmap"] = terms(bitmap)
+    return {"config": cfg, "status": "complete", "final_test_acc": acc, "best_epoch_test_acc": acc + 0.01,
+            "best_epoch": epochs - 1, "history": [], "unique_values": unique, "kept_fraction": 0.5,
+            "storage": storage, "headline_scheme": head, "compression": comp or 0.0, "train_size": 10000,
+            "test_size": 10000, "wall_time_s": 60.0, "device": "cpu",
+            "data_source": {"kind": "jpeg-mirror", "path": "/x", "sha256": "ab" * 32},
+            "hardware": {"processor": "test cpu", "cpu_count": 2, "torch_threads": 1, "gpu": None},
+            "versions": {"python": "3", "torch": "2"}, "figures": list(figures)}
+
+
+def _write(root: Path, profile: str, results):
+    for r in results:
+        from pemn.grids import run_id
+        from pemn.train import TrainConfig
+        c = r["config"]
+        rid = run_id(TrainConfig(backbone=c["backbone"], arch=c["arch"], dataset=c["dataset"], strategy=c["strategy"],
+                                 ratio=c["ratio"], compression=c["compression"], seed=c["seed"]))
+        r.update(run_id=rid, profile=profile)
+        d = root / profile / rid
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "metrics.json").write_text(json.dumps(r))
+
+
+CM = {"dim": 64, "depth": 6, "kernel_size": 5, "patch_size": 4}
+FIG3 = [("dense", None, 0.80), ("mask", None, 0.75), ("one_layer", None, 0.74), ("mp", None, 0.74),
+        ("rp", 0.1, 0.735), ("rp", 0.01, 0.73), ("rp", 0.001, 0.725), ("rp", 1e-4, 0.60), ("rp", 1e-5, 0.50)]
+
+
+@pytest.fixture
+def runs_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("PEMN_RUNS", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def said(monkeypatch):
+    """What the show_* functions write as Markdown."""
+    out = []
+    monkeypatch.setattr(report, "_md", lambda text: out.append(text))
+    monkeypatch.setattr(report, "_show_fig", lambda fig, text: out.append("FIGURE: " + text))
+    monkeypatch.setattr(report, "show_table", lambda df, text=None: out.append("TABLE: " + (text or "")))
+    return out
+
+
+def test_no_runs_say_so_in_words(runs_root, said):
+    assert report.load("cpu").empty
+    assert report.fig3_figure("cpu") is None and report.compression_figure("cpu", "fig4") is None
+    report.show_fig3("cpu")
+    report.show_compression("cpu", "fig4")
+    report.show_answer("cpu")
+    assert len(said) == 3 and all(s.startswith("**No runs yet.**") for s in said)
+    assert "ResNet32 / CIFAR-10 — not run: dense, MP, RP 1e-1, RP 1e-2, magnitude pruning 90/92/94/96%" in said[1]
+    t = report.claims("cpu")
+    assert len(t) == 11 and set(t["verdict"]) == {report.NOT_TESTED}
+    status = report.run_status("cpu")
+    assert len(status) == len(report._grid("cpu")) and set(status["status"]) == {"not run"}
+
+
+def test_fig3_claims_held_and_figure(runs_root, said):
+    results = [_result("convmixer", CM, s, seed, acc + 0.002 * seed, ratio=r) for s, r, acc in FIG3 for seed in (0, 1)]
+    _write(runs_root, "cpu", results)
+    df = report.load("cpu")
+    assert len(df) == 18 and set(df["method"]) == set(report.FIG3_ORDER)
+    fig = report.fig3_figure("cpu")
+    assert fig is not None and len(fig.axes) == 1
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks == list(report.FIG3_ORDER)  # every point has a run: nothing marked "(no run)"
+    t = report.claims("cpu").set_index("claim")["verdict"]
+    assert t["4.2 (1)"] == "held" and t["4.2 (2)"] == "held" and t["4.2 (3)"] == "held"
+    assert t["4.2 (4)"] == report.NOT_TESTED and t["4.3 Fig. 4 (1)"] == report.NOT_TESTED
+    report.show_fig3("cpu")
+    cap = said[0]
+    assert cap.startswith("FIGURE:") and "Profile `cpu`" in cap and "10 epochs" in cap and "seeds 0, 1" in cap
+    assert "JPEG mirror" in cap
+    # ViT has no run: said in words
+    assert any("ViT-64/6 (p4, 4 heads): no run at all yet" in s for s in said)
+
+
+def test_fig3_claim_not_held_when_masks_collapse(runs_root):
+    results = [_result("convmixer", CM, s, 0, acc if s == "dense" else 0.2, ratio=r) for s, r, acc in FIG3]
+    _write(runs_root, "cpu", results)
+    t = report.claims("cpu").set_index("claim")
+    assert t.loc["4.2 (1)", "verdict"] == "not held"
+    assert "mask 20.0% vs dense 80.0%" in t.loc["4.2 (1)", "evidence (our runs)"]
+
+
+def _fig4(pemn_acc, base_accs):
+    out = []
+    for b in ("resnet32", "resnet56"):
+        bump = 0.02 if b == "resnet56" else 0.0
+        for seed in (0, 1):
+            out.append(_result(b, {}, "dense", seed, 0.85 + bump, figures=("fig4",), epochs=5))
+            for (s, r), c in zip((("mp", None), ("rp", 0.1), ("rp", 0.01)), (0.88, 0.95, 0.958)):
+                out.append(_result(b, {}, s, seed, pemn_acc + bump, ratio=r, comp=c, figures=("fig4",), epochs=5))
+            for m in ("random_sparse", "magnitude_sparse"):
+                for target, acc in zip((0.90, 0.92, 0.94, 0.96), base_accs):
+                    out.append(_result(b, {}, m, seed, acc + bump, compression=target, comp=target,
+                                       bitmap=target + 0.02, figures=("fig4",), epochs=5))
+    return out
+
+
+def test_fig4_claims(runs_root):
+    _write(runs_root, "cpu", _fig4(0.80, (0.70, 0.65, 0.60, 0.55)))
+    t = report.claims("cpu").set_index("claim")["verdict"]
+    assert t["4.3 Fig. 4 (1)"] == "held" and t["4.3 Fig. 4 (2)"] == "held" and t["4.3 Fig. 4 (3)"] == "held"
+    assert t["4.3 Fig. 4 (4)"] == "not held"  # same gap to dense for both depths
+    fig = report.compression_figure("cpu", "fig4")
+    assert len(fig.axes) == 4  # paper's accounting and bitmap, weights only and all parameters
+    table = report.compression_table("cpu", "fig4")
+    assert len(table) == 2 * (1 + 3 + 8)
+
+
+def test_fig4_claims_not_held_when_baselines_win(runs_root):
+    _write(runs_root, "cpu", _fig4(0.50, (0.70, 0.69, 0.68, 0.67)))
+    t = report.claims("cpu").set_index("claim")
+    assert t.loc["4.3 Fig. 4 (1)", "verdict"] == "not held"
+    assert "worst:" in t.loc["4.3 Fig. 4 (1)", "evidence (our runs)"]
+
+
+def test_run_index_lists_grid_and_unlinked_runs(runs_root):
+    # a run folder outside the repository (and without an executed notebook) gets no link
+    _write(runs_root, "cpu", [_result("convmixer", CM, "dense", 0, 0.8)])
+    md = report.run_index_md("cpu")
+    assert "convmixer-w64d6k5p4-c10-dense-s0" in md and "complete" in md and "not run" in md
+    assert "](" not in md  # no executed notebook here, so no link
+
+
+def test_bench_absent_and_present(tmp_path, said):
+    report.show_bench(tmp_path / "results.json")
+    assert "has not been run" in said[-1]
+    (tmp_path / "results.json").write_text(json.dumps({"machine": "x", "results": [{"model": "a", "ms": 1.0}]}))
+    t = report.bench_table(tmp_path / "results.json")
+    assert list(t.columns) == ["model", "ms"]
+
+
+# --- numbers the library computes (no runs) -------------------------------------------------
+
+def test_unique_values_table_cpu():
+    t = report.unique_values_table("cpu")
+    cm = t.loc["ConvMixer-64/6 (k5, p4)"]
+    # patch 64*3*4*4 = 3072, depthwise 64*25 = 1600, pointwise 64*64 = 4096, head 640
+    assert cm["weights (dense)"] == 3072 + 6 * (1600 + 4096) + 640 == cm["mask"]
+    assert cm["one-layer"] == 3072 + 1600 + 4096 + 640 and cm["one-layer prototypes"] == 4
+    assert cm["MP"] == 4096 and cm["RP 1e-1"] == 410 and cm["RP 1e-3"] == 5
+    assert t.loc["ResNet32", "MP"] == 64 * 64 * 9 and t.loc["ResNet56", "RP 1e-2"] == 369
+
+
+PAPER, BITMAP = report.STORAGE_GROUPS
+
+
+def test_storage_table_accountings():
+    t = report.storage_table("resnet32", {}, "cifar10", (("mp", None), ("rp", 0.1)), (0.90, 0.96))
+    csr, bmp = t[(PAPER, "Eq. 10 %")], t[(BITMAP, "Eq. 10 %")]
+    # the baselines hit their targets under the paper's Eq. 10 (the training code's own kept fraction)
+    assert abs(csr["sparse 90%"] - 90) < 0.1 and abs(csr["sparse 96%"] - 96) < 0.1
+    assert bmp["sparse 90%"] > csr["sparse 90%"]  # bitmap positions are cheaper here
+    assert csr["MP"] == bmp["MP"] and csr["RP 1e-1"] < csr["RP 1e-1 (seed)"]
+    every = t[(PAPER, "all params %")]
+    assert (every.drop("dense") < csr.drop("dense")).all()  # counting the other floats lowers every ratio
+    row = t.loc["sparse 90%"]
+    total = row[(PAPER, "values")] + row[(PAPER, "masks")] + row[(PAPER, "other")]
+    assert abs(total - row[(PAPER, "total")]) < 0.02
+    assert t.loc["dense", (PAPER, "masks")] == 0 and t.loc["dense", (PAPER, "Eq. 10 %")] == 0
+
+
+def test_plan_figure_is_drawn_from_the_real_plan():
+    from pemn import build_model, make_plan
+    fig = report.plan_figure("convmixer", {"dim": 16, "depth": 2, "kernel_size": 3, "patch_size": 4})
+    assert len(fig.axes) == 3
+    plan = make_plan(build_model("convmixer", masked=True, dim=16, depth=2, kernel_size=3, patch_size=4), "mp")
+    img = fig.axes[1].get_images()[0].get_array()
+    assert img.shape[0] == len(plan.layers) + 2
+    assert f"{plan.unique_values:,} unique values" in fig.axes[1].get_title()
+
+
+# --- the committed runs ----------------------------------------------------------------------
+
+def _smoke_present():
+    return bool(list((REPO / "runs" / "smoke").glob("*/metrics.json")))
+
+
+@pytest.mark.skipif(not _smoke_present(), reason="no committed smoke runs")
+def test_report_on_committed_smoke_runs(monkeypatch):
+    monkeypatch.delenv("PEMN_RUNS", raising=False)
+    df = report.load("smoke")
+    assert not df.empty and df["notebook"].notna().all()
+    assert report.fig3_figure("smoke") is not None
+    check = report.storage_check("smoke")
+    pemn_runs = check[~check["run_id"].str.contains("_sparse")]
+    assert len(pemn_runs) and pemn_runs["agree"].all(), pemn_runs[~pemn_runs["agree"]]
+    md = report.run_index_md("smoke")
+    for nb in df["notebook"]:
+        assert f"](../{nb})" in md
+
+
+@pytest.mark.skipif(not _smoke_present(), reason="no committed smoke runs")
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_notebook_runs_on_smoke_profile(name, tmp_path):
+    """Each analysis notebook with ``profile = "smoke"``: no error, and a real figure where it draws one."""
+    import papermill
+    out = tmp_path / f"{name}.ipynb"
+    papermill.execute_notebook(str(REPO / "book" / f"{name}.ipynb"), str(out), parameters={"profile": "smoke"},
+                               cwd=str(REPO / "book"), progress_bar=False, kernel_name="python3")
+    nb = json.loads(out.read_text())
+    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    if name in FIGURE_NOTEBOOKS:
+        assert any("image/png" in o.get("data", {}) for o in outputs)
+
+
+# --- the book ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """``jupyter-book build`` with warnings as errors (-W) and nitpicky references (-n), into a temporary folder."""
+    out = tmp_path_factory.mktemp("book")
+    started = time.time()
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", "--all", "-W", "-n", "--keep-going",
+           "--path-output", str(out), str(REPO)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=1800)
+    log = proc.stdout + proc.stderr
+    (REPO / "_build").mkdir(exist_ok=True)
+    (REPO / "_build" / "test-book-build.log").write_text(log)
+    return proc.returncode, log, out / "_build" / "html", started
+
+
+def test_book_builds_without_warnings(built_book):
+    code, log, html, started = built_book
+    warnings = [x for x in log.splitlines() if re.search(r"WARNING|ERROR", x) and "IPKernelApp" not in x]
+    assert code == 0 and not warnings, "\n".join(warnings[:30]) or log[-3000:]
+    for chapter in CHAPTERS:
+        assert (html / "book" / f"{chapter}.html").is_file()
+    for nb in (REPO / "runs").glob("*/*/train.ipynb"):
+        done = [f for f in (nb.parent / "metrics.json", nb.parent / "error.json") if f.is_file()]
+        if done and min(f.stat().st_mtime for f in done) < started:  # finished before the build began
+            rel = nb.relative_to(REPO).with_suffix(".html")
+            assert (html / rel).is_file(), f"{rel} missing from the book"
+
+
+def _pages(html: Path) -> list[Path]:
+    pages = [p for p in sorted(html.rglob("*.html")) if not {"_static", "_sources", "_images"} & set(p.parts)]
+    return [p for p in pages if "http-equiv=\"refresh\"" not in p.read_text(errors="ignore")[:2000]]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMEDRIVER).is_file() or not Path(CHROMIUM).is_file():
+        pytest.fail("headless Chromium is required: apt-get install -y chromium chromium-driver (.ci/run does this)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="pemn-chromium-")
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage",
+                 f"--user-data-dir={profile}", "--window-size=1300,1000"):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(60)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+# Loads every image eagerly and reports those that did not load (naturalWidth 0).
+_IMAGES_JS = """
+const done = arguments[arguments.length - 1];
+const imgs = Array.from(document.images);
+imgs.forEach(i => { i.loading = 'eager'; });
+const waits = imgs.map(i => i.complete ? Promise.resolve() :
+  new Promise(r => { i.addEventListener('load', r); i.addEventListener('error', r); setTimeout(r, 15000); }));
+Promise.all(waits).then(() => done(imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)));
+"""
+_MAIN_TEXT_JS = """
+const m = document.querySelector('main #main-content article, article.bd-article, main');
+return m ? m.innerText.trim().length : 0;
+"""
+
+
+def test_every_page_in_a_browser(built_book, browser):
+    code, log, html, started = built_book
+    assert code == 0, "the book did not build"
+    pages = _pages(html)
+    assert len(pages) >= len(CHAPTERS) + 2
+    problems = []
+    for page in pages:
+        browser.get(page.as_uri())
+        broken = browser.execute_async_script(_IMAGES_JS)
+        if broken:
+            problems.append(f"{page.relative_to(html)}: images not loaded: {broken}")
+        if page.name not in ("genindex.html", "search.html") and browser.execute_script(_MAIN_TEXT_JS) < 50:
+            problems.append(f"{page.relative_to(html)}: empty main content")
+    assert not problems, "\n".join(problems)
+
+
+def test_figures_and_math_render(built_book, browser):
+    """The chapters show real figures, equations render offline (MathJax from the build) and a screenshot is kept."""
+    code, log, html, started = built_book
+    assert code == 0, "the book did not build"
+    browser.get((html / "book" / "02_method.html").as_uri())
+    for _ in range(100):
+        if browser.execute_script("return document.querySelectorAll('mjx-container').length") > 0:
+            break
+        time.sleep(0.2)
+    assert browser.execute_script("return document.querySelectorAll('mjx-container').length") > 0
+    assert browser.execute_script("return document.querySelectorAll('img').length") >= 1  # the plan figure
+    page = html / "book" / "01_introduction.html"
+    browser.get(page.as_uri())
+    height = min(int(browser.execute_script("return document.body.scrollHeight")), 6000)
+    browser.set_window_size(1300, max(height, 800))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / "introduction.png"
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+    browser.set_window_size(1300, 1000)
