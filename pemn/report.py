@@ -611,12 +611,21 @@ def show_answer(profile: str = "cpu"):
     if fig is None:
         return _note_no_runs(profile, "The summary figure (it needs at least one masked or compressed run)")
     used = pd.concat([for_figure(df, f) for f in ("fig3", "fig4", "fig5")]).drop_duplicates("run_id")
-    _show_fig(fig, caption(used, profile, "The answer in one figure. Left: final test accuracy of masked networks "
-                                          "as the number of unique random values falls (mask → RP 1e-5); dashed: "
-                                          "the dense network. Right: accuracy against compression ratio under the "
-                                          "paper's accounting, PEMN (stars) against sparse training with random "
-                                          "(circles) and magnitude (squares) pruning; solid horizontal lines: "
-                                          "dense. A panel without such runs is left out."))
+    n_axes = len(fig.axes)
+    has_left = any(ax.get_title() == "How few random values suffice?" for ax in fig.axes)
+    left = ("final test accuracy of masked networks as the number of unique random values falls (mask → RP "
+            "1e-5); dashed: the dense network")
+    right = ("accuracy against compression ratio under the paper's Eq. 10, PEMN (stars) against sparse training "
+             "with random (circles) and magnitude (squares) pruning; solid horizontal lines: dense")
+    if n_axes == 2:
+        text = f"The answer in one figure. Left: {left}. Right: {right}."
+    elif has_left:
+        text = (f"The answer in one figure: {left}. The second panel (accuracy against compression, Fig. 4/5) is "
+                f"missing: no compressed run of this profile has finished yet.")
+    else:
+        text = (f"The answer in one figure: {right}. The first panel (accuracy against unique values, Fig. 3) is "
+                f"missing: no masked Fig. 3 run of this profile has finished yet.")
+    _show_fig(fig, caption(used, profile, text))
 
 
 # --- Fig. 4 / 5: the compression paradigm ----------------------------------------------
@@ -702,7 +711,7 @@ def compression_figure(profile: str = "cpu", figure: str = "fig4"):
     if df.empty or (df["family"] == "dense").all():
         return None
     datasets = list(dict.fromkeys(df["dataset"]))
-    fig, axes = plt.subplots(2 * len(datasets), 2, figsize=(10, 7.6 * len(datasets)), squeeze=False)
+    fig, axes = plt.subplots(2 * len(datasets), 2, figsize=(10, 7.6 * len(datasets)), squeeze=False, sharey=True)
     for i, ds in enumerate(datasets):
         p = points(df[df["dataset"] == ds])
         groups = _groups(p)
@@ -942,8 +951,9 @@ def show_storage_check(profile: str = "cpu"):
 
 
 EXPORT_COLUMNS = {"export_encoding": "encoding", "export_file_bytes": "file bytes",
-                  "export_formula_bytes": "Eq. 10 bytes", "export_deviation": "file vs Eq. 10 (data part)",
-                  "export_file_compression": "compression (file)", "export_verified": "reloads identically"}
+                  "export_formula_bytes": "formula bytes", "export_deviation": "file data vs formula",
+                  "export_file_compression": "compression % (file, with header)",
+                  "export_verified": "reloads identically"}
 
 
 def export_table(profile: str = "cpu") -> pd.DataFrame:
@@ -953,11 +963,13 @@ def export_table(profile: str = "cpu") -> pd.DataFrame:
     if df.empty or "export_file_bytes" not in cols:
         return pd.DataFrame()
     d = df[df["export_file_bytes"].notna()].copy()
-    d["compression (Eq. 10)"] = (100 * d["compression"]).round(2)
+    d["compression % (formula, all params)"] = (100 * d["c_all_csr"]).round(2)
     d["export_file_compression"] = (100 * d["export_file_compression"]).round(2)
+    d["export_formula_bytes"] = d["export_formula_bytes"].map(lambda x: f"{x:,.0f}" if pd.notna(x) else "")
+    d["export_file_bytes"] = d["export_file_bytes"].map(lambda x: f"{x:,.0f}" if pd.notna(x) else "")
     d["export_deviation"] = d["export_deviation"].map(lambda x: f"{100 * x:+.2f}%" if pd.notna(x) else "")
-    out = d[["run_id", "method", "compression (Eq. 10)"] + cols].rename(columns=EXPORT_COLUMNS)
-    return out.reset_index(drop=True)
+    out = d[["run_id", "method", "compression % (formula, all params)"] + cols].rename(columns=EXPORT_COLUMNS)
+    return out.set_index("run_id")
 
 
 def show_export_table(profile: str = "cpu"):
@@ -966,9 +978,11 @@ def show_export_table(profile: str = "cpu"):
         return _md(f"No run of profile `{profile}` records a compact export (`model.pemn`) yet, so measured file "
                    f"sizes cannot be compared with the formula here.")
     show_table(t, f"Compact exports (`model.pemn`, written by `pemn.export` after training) recorded in each run's "
-                  f"metrics.json (profile `{profile}`): the file's size against the Eq. 10 formula, the compression "
-                  f"the file itself achieves (including its header), and whether it loads back into a model with "
-                  f"identical test accuracy.")
+                  f"metrics.json (profile `{profile}`): the file's size against the storage formula (all stored "
+                  f"parameters; the file's data part is compared, its header is extra), the compression the whole "
+                  f"file achieves against the dense float32 model, and whether it loads back into a model with "
+                  f"identical test accuracy. A masked network that keeps every random value (mask) is larger than "
+                  f"the dense model: it stores the values and the masks.")
 
 
 # --- unique values and the plan picture (method chapter) ---------------------------------
@@ -1008,6 +1022,14 @@ def unique_values_table(profile: str = "cpu") -> pd.DataFrame:
         row["one-layer prototypes"] = len(plans["one-layer"].prototypes)
         rows.append(row)
     return pd.DataFrame(rows).set_index("backbone")
+
+
+def _layer_kind(shape) -> str:
+    if len(shape) == 2:
+        return "linear"
+    if shape[2:] == (1, 1):
+        return "1×1 conv"
+    return "depthwise conv" if shape[1] == 1 else "conv"
 
 
 def show_unique_values(profile: str = "cpu"):
@@ -1073,15 +1095,15 @@ def plan_figure(backbone: str = "convmixer", arch: dict | None = None,
         ax.imshow(img, aspect="auto", interpolation="nearest", extent=(0, d_max, len(layers) + 1.5, -0.5))
         ax.set_yticks([0] + [i + 2 for i in range(len(layers))])
         if ax is axes[0]:
-            ax.set_yticklabels(["stored values"] + [f"{lp.name}  {'×'.join(map(str, lp.shape))}" for lp in layers],
-                               fontsize=7)
+            ax.set_yticklabels(["stored values"] + [f"L{i + 1} {_layer_kind(lp.shape)} {'×'.join(map(str, lp.shape))}"
+                                                     for i, lp in enumerate(layers)], fontsize=7)
         else:
             ax.set_yticklabels([])
         name = {"one_layer": "one-layer", "mp": "MP"}.get(plan.strategy, plan.strategy.upper())
         if plan.strategy == "rp":
             name += f" {_short(strategies[list(axes).index(ax)][1])}"
         if plan.strategy == "one_layer":
-            name += f" ({len(plan.prototypes)} prototypes, stored row squeezed to fit)"
+            name += f" ({len(plan.prototypes)} prototypes)"
         ax.set_title(f"{name}: {plan.unique_values:,} unique values", fontsize=9)
         ax.set_xlabel("position in the flattened weight")
         ax.grid(False)
@@ -1097,7 +1119,8 @@ def show_plan_figure(backbone: str = "convmixer", arch: dict | None = None):
     _show_fig(fig, f"How the stored random values fill the layers of {arch_label(backbone, arch)}, the `cpu` "
                    f"profile's ConvMixer, from `pemn.strategies.make_plan` on the real model (no training involved). "
                    f"Each row is one masked layer's flattened weight, drawn to scale; colour says which stored value "
-                   f"a weight copies (light → dark along a prototype). One-layer: one prototype per distinct shape "
+                   f"a weight copies (light → dark along a prototype); the top row is what is stored (for one-layer, "
+                   f"all its prototypes squeezed to the common width). One-layer: one prototype per distinct shape "
                    f"(one colour family each), reused by every later layer of that shape. MP: every layer is a prefix "
                    f"of the largest layer. RP 1e-1: a short vector repeated until each layer is full. The masks "
                    f"(not drawn) are learned separately for every layer.")
@@ -1480,8 +1503,11 @@ def hardware_table(profile: str = "cpu") -> pd.DataFrame:
     if df.empty:
         return df
     cols = ["processor", "cpu_count", "torch_threads", "gpu", "device", "python", "torch"]
-    d = df[cols].fillna("none").astype(str)
-    return d.groupby(cols).size().rename("runs").reset_index()
+    d = df[cols].fillna("none").astype(str).assign(load_avg=df["load_avg"])
+    t = d.groupby(cols).agg(runs=("load_avg", "size"), load=("load_avg", "mean")).reset_index()
+    t["load"] = t["load"].round(2)
+    return t.rename(columns={"cpu_count": "CPU cores", "torch_threads": "torch threads",
+                             "load": "mean 1-min load average at the end of a run"}).set_index("processor")
 
 
 def timing_table(profile: str = "cpu") -> pd.DataFrame:
@@ -1496,7 +1522,7 @@ def timing_table(profile: str = "cpu") -> pd.DataFrame:
     for c in ("mean_s", "min_s", "max_s", "total_min"):
         t[c] = t[c].round(1)
     return t.rename(columns={"mean_s": "mean s/run", "min_s": "min s", "max_s": "max s",
-                             "total_min": "total min"})
+                             "total_min": "total min"}).set_index(["arch", "dataset", "family"])
 
 
 def timing_summary(profile: str = "cpu") -> dict:
@@ -1528,7 +1554,7 @@ def show_timing(profile: str = "cpu"):
     show_table(t, f"Wall time of the training loop per run (from each metrics.json, `wall_time_s`: training and "
                   f"evaluation epochs, not data loading or kernel start), profile `{profile}`.")
     text = (f"**Total:** {s['complete']} completed runs took {s['total_h']:.2f} h of training time on the hardware "
-            f"below.")
+            f"above (a shared 2-core machine: the load average says how busy it was).")
     if s["missing"]:
         text += f" {s['missing']} runs of the grid are not complete"
         if s.get("estimate_missing_h") is not None and s.get("estimate_known"):
@@ -1542,8 +1568,9 @@ def data_table(profile: str = "cpu") -> pd.DataFrame:
     df = load(profile)
     if df.empty:
         return df
-    return df.groupby(["dataset", "data_kind", "data_path", "data_sha256"], dropna=False).size().rename(
+    t = df.groupby(["dataset", "data_kind", "data_path", "data_sha256"], dropna=False).size().rename(
         "runs").reset_index()
+    return t.rename(columns={"data_kind": "source", "data_path": "path", "data_sha256": "sha256"}).set_index("dataset")
 
 
 def protocol_gap(profile: str = "cpu") -> dict | None:
@@ -1572,25 +1599,68 @@ def bench_results(path: Path = BENCH_RESULTS):
 
 
 def bench_table(path: Path = BENCH_RESULTS) -> pd.DataFrame | None:
-    """The speed benchmark (bench/results.json, written by ``make bench``) as a table."""
+    """The speed benchmark (bench/results.json, written by ``make bench``) as a table: the median training step per
+    backbone and variant when the file has them (``train_step``), else every field flattened."""
     r = bench_results(path)
     if r is None:
         return None
+    steps = r.get("train_step") if isinstance(r, dict) else None
+    if isinstance(steps, dict) and steps:
+        rows = []
+        for key, e in steps.items():
+            row = {"case": key}
+            for v, st in (e.get("variants") or {}).items():
+                row[f"{v} ms"] = round(st["median"], 1) if isinstance(st, dict) and "median" in st else st
+            for v, ratio in (e.get("ratio_vs_dense") or {}).items():
+                if isinstance(ratio, dict) and "median" in ratio:
+                    row[f"{v} / dense"] = round(ratio["median"], 2)
+            row["rounds"] = e.get("rounds")
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("case")
     rows = r.get("results") if isinstance(r, dict) and isinstance(r.get("results"), list) else r
-    if isinstance(rows, list):
-        return pd.json_normalize(rows)
-    return pd.json_normalize(r)
+    return pd.json_normalize(rows if isinstance(rows, list) else [rows])
+
+
+def bench_goals(path: Path = BENCH_RESULTS) -> pd.DataFrame | None:
+    r = bench_results(path)
+    g = r.get("goals") if isinstance(r, dict) else None
+    if not isinstance(g, dict) or not g:
+        return None
+    return pd.DataFrame([{"goal": k, "value": round(v.get("value"), 2) if isinstance(v.get("value"), (int, float))
+                          else v.get("value"), "target": v.get("goal"), "met": v.get("met")}
+                         for k, v in g.items() if isinstance(v, dict)]).set_index("goal")
 
 
 def show_bench(path: Path = BENCH_RESULTS):
+    """Show bench/results.json if it exists; say plainly that it has not been run otherwise."""
+    from IPython.display import display
     t = bench_table(path)
     if t is None:
         return _md("**The speed benchmark has not been run**: `bench/results.json` does not exist. "
                    "`make bench` writes it.")
     r = bench_results(path)
-    meta = {k: v for k, v in r.items() if not isinstance(v, (list, dict))} if isinstance(r, dict) else {}
-    show_table(t, "Speed benchmark from `bench/results.json` (`make bench`)" +
-               (": " + ", ".join(f"{k} {v}" for k, v in meta.items()) if meta else "") + ".")
+    env = r.get("environment", {}) if isinstance(r, dict) else {}
+    load_avg = r.get("load_average", {}) if isinstance(r, dict) else {}
+    meta = [f"created {r['created']}" if r.get("created") else "",
+            f"on {env['device_name']}" if env.get("device_name") else "",
+            f"{env['torch_threads']} torch threads" if env.get("torch_threads") else "",
+            f"load average {load_avg.get('start')} → {load_avg.get('end')}" if load_avg else "",
+            f"data: {r['data']}" if r.get("data") else ""] if isinstance(r, dict) else []
+    _md("Speed benchmark from `bench/results.json` (`make bench`, `pemn.bench`)"
+        + (": " + ", ".join(m for m in meta if m) if any(meta) else "") + ". Median training step, batch 128, per "
+        "backbone at its `cpu`-profile size and variant; ratios are medians of per-round ratios measured side by "
+        "side.")
+    display(t)
+    g = bench_goals(path)
+    if g is not None:
+        display(g)
+    try:
+        from .bench import table
+        text = table(r)
+    except Exception:  # an older or newer results schema than this pemn.bench prints: the table above suffices
+        text = None
+    if text:
+        _md("The benchmark's own summary:\n\n```text\n" + text + "\n```")
 
 
 def run_index_md(profile: str) -> str:

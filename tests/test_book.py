@@ -173,6 +173,11 @@ def test_bench_absent_and_present(tmp_path, said):
     (tmp_path / "results.json").write_text(json.dumps({"machine": "x", "results": [{"model": "a", "ms": 1.0}]}))
     t = report.bench_table(tmp_path / "results.json")
     assert list(t.columns) == ["model", "ms"]
+    (tmp_path / "results.json").write_text(json.dumps({"train_step": {"convmixer-w64d6k5p4": {
+        "variants": {"dense": {"median": 60.0}, "masked": {"median": 63.0}},
+        "ratio_vs_dense": {"masked": {"median": 1.05}}, "rounds": 5}}}))
+    t = report.bench_table(tmp_path / "results.json")
+    assert t.loc["convmixer-w64d6k5p4", "masked ms"] == 63.0 and t.loc["convmixer-w64d6k5p4", "masked / dense"] == 1.05
 
 
 # --- numbers the library computes (no runs) -------------------------------------------------
