@@ -35,10 +35,17 @@ def _exclude_running(app, config):
 
 def _run_titles(app, doctree):
     m = RUN_DOC.fullmatch(app.env.docname)
-    if m:
-        title = nodes.title("", f"{m[1]} / {m[2]}")
-        app.env.titles[app.env.docname] = title
-        app.env.longtitles[app.env.docname] = title.deepcopy()
+    if not m:
+        return
+    text = f"{m[1]} / {m[2]}"
+    title = nodes.title("", text)
+    app.env.titles[app.env.docname] = title  # page <title>, previous/next links
+    app.env.longtitles[app.env.docname] = title.deepcopy()
+    toc = app.env.tocs.get(app.env.docname)  # navigation entries are built from the page's own table of contents
+    if toc is not None:
+        for ref in toc.findall(nodes.reference):
+            ref.children = [nodes.Text(text)]
+            break
 
 
 def setup(app):
