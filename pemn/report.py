@@ -516,10 +516,12 @@ def fig3_figure(profile: str = "cpu"):
                 t.set_color("0.55")
         ax.set_xlim(-0.5, len(methods) - 0.5)
         ax.axhline(0.1, color="0.6", lw=0.8, ls=":")
-        ax.text(len(methods) - 0.55, 0.1, "chance (10 classes)", color="0.45", fontsize=7, ha="right", va="bottom")
+        ax.text(-0.45, 0.1, "chance (10 classes)", color="0.45", fontsize=7, ha="left", va="bottom")
         ax.set(title=arch, ylabel="final-epoch test accuracy")
+        top = max(d["final_acc"].max(), p["mean"].max() + p["std"].max())
+        ax.set_ylim(0.0, min(1.0, top + 0.18))  # room for the legend above the points
         _percent_axis(ax)
-        ax.legend(fontsize=7, loc="best")
+        ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     return fig
 
