@@ -13,7 +13,7 @@ ARGS ?=
 PEMN_DATA ?= $(if $(wildcard ../shared/data/cifar10-jpeg.tar.gz),$(abspath ../shared/data),$(abspath data))
 export PEMN_DATA
 
-.PHONY: help setup test test-unit test-notebooks reproduce runs run-all book bench custom clean-book FORCE_RUN
+.PHONY: help setup test test-unit test-notebooks reproduce runs run-all book bench custom clean-book
 
 help:
 	@echo "make reproduce [PROFILE=smoke|cpu|paper] [FORCE=1] [RUNNER='srun --gres=gpu:1'] [-j N]"
@@ -40,14 +40,14 @@ reproduce: setup
 	  if [ $$status -ne 0 ]; then echo "some runs or the book failed: see runs/$(PROFILE)/*/error.json"; fi; \
 	  exit $$status
 
-# One target per run, so `make -j N reproduce` runs them side by side and RUNNER can dispatch them.
+# One target per pending run (missing, failed, or recorded with another configuration), so that
+# `make -j N reproduce` runs them side by side and RUNNER can dispatch each to a scheduler.
 ifneq ($(filter run-all,$(MAKECMDGOALS)),)
-RUN_IDS := $(shell $(PY) -m pemn list --profile $(PROFILE))
+RUN_IDS := $(shell $(PY) -m pemn list --profile $(PROFILE) $(if $(FORCE),,--pending))
 endif
-run-all: $(addprefix runs/$(PROFILE)/,$(addsuffix /metrics.json,$(RUN_IDS)))
-runs/$(PROFILE)/%/metrics.json: $(if $(FORCE),FORCE_RUN)
+run-all: $(addprefix run/$(PROFILE)/,$(RUN_IDS))
+run/$(PROFILE)/%:
 	$(RUNNER) $(PY) -m pemn run --profile $(PROFILE) --id $* $(if $(FORCE),--force)
-FORCE_RUN:
 
 runs: reproduce
 

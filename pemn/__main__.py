@@ -11,7 +11,10 @@ import sys
 
 def _list(args) -> int:
     from .grids import grid
-    print("\n".join(grid(args.profile)))
+    from .runs import is_complete, run_dir
+    runs = grid(args.profile)
+    ids = [i for i, r in runs.items() if not (args.pending and is_complete(run_dir(args.profile, i), r.config))]
+    print("\n".join(ids))
     return 0
 
 
@@ -39,6 +42,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("list", help="list the run ids of a profile")
     p.add_argument("--profile", default="cpu")
+    p.add_argument("--pending", action="store_true", help="only runs not yet complete with the grid's configuration")
     p.set_defaults(func=_list)
     p = sub.add_parser("run", help="execute a profile's runs (all, or --id ...) with papermill into runs/")
     p.add_argument("--profile", default="cpu")

@@ -32,11 +32,21 @@ def run_dir(profile: str, run_id: str) -> Path:
     return runs_root() / profile / run_id
 
 
-def is_complete(path: Path) -> bool:
+def recorded_config(path: Path) -> dict | None:
+    """The config of a complete run in ``path``, or None."""
     try:
-        return json.loads((path / "metrics.json").read_text()).get("status") == "complete"
+        metrics = json.loads((path / "metrics.json").read_text())
     except (OSError, ValueError):
+        return None
+    return metrics.get("config") if metrics.get("status") == "complete" else None
+
+
+def is_complete(path: Path, cfg: TrainConfig | None = None) -> bool:
+    """A run is complete when it finished, and (given ``cfg``) with that very configuration."""
+    recorded = recorded_config(path)
+    if recorded is None:
         return False
+    return cfg is None or recorded == json.loads(json.dumps(asdict(cfg)))
 
 
 def notebook_parameters(run: Run, profile: str, out: Path) -> dict:
@@ -49,11 +59,14 @@ def execute(run: Run, profile: str, force: bool = False, progress: bool = True) 
     """Execute one run's notebook unless it is complete; True on success (or skip)."""
     import papermill
     out = run_dir(profile, run.run_id)
-    if is_complete(out) and not force:
+    if is_complete(out, run.config) and not force:
         print(f"skip {profile}/{run.run_id} (complete)")
         return True
+    stale = recorded_config(out) is not None and not force
+    if stale:
+        print(f"rerun {profile}/{run.run_id}: its recorded configuration differs from the grid's", flush=True)
     out.mkdir(parents=True, exist_ok=True)
-    if force:
+    if force or stale:
         (out / "checkpoint.pt").unlink(missing_ok=True)
     (out / "error.json").unlink(missing_ok=True)
     print(f"run  {profile}/{run.run_id}", flush=True)

@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,9 @@ def test_a_run_executes_once_then_is_skipped(runs_dir, capsys):
     assert runs.execute(run, "smoke", progress=False)
     assert "skip smoke/" in capsys.readouterr().out
     assert (out / "metrics.json").stat().st_mtime_ns == stamp
+    # an edited profile (here: one more epoch) makes the recorded run stale, so it is not skipped
+    assert runs.is_complete(out, run.config)
+    assert not runs.is_complete(out, replace(run.config, epochs=2))
 
 
 def test_a_failed_run_records_its_error_and_no_metrics(runs_dir, tmp_path, monkeypatch):
@@ -81,6 +85,10 @@ def test_custom_configuration_runs_into_runs_custom(runs_dir):
                                                                                     "patch_size": 8}}).config)
 
 
-def test_profiles_list_their_runs():
+def test_profiles_list_their_runs(runs_dir):
     r = cli("list", "--profile", "smoke")
     assert r.returncode == 0 and r.stdout.split() == list(grids.grid("smoke"))
+    assert cli("list", "--profile", "smoke", "--pending").stdout.split() == list(grids.grid("smoke"))
+    assert runs.execute(grids.grid("smoke")[SMOKE_ID], "smoke", progress=False)
+    pending = cli("list", "--profile", "smoke", "--pending").stdout.split()
+    assert SMOKE_ID not in pending and len(pending) == len(grids.grid("smoke")) - 1
