@@ -165,8 +165,12 @@ def stratified_subset(y: torch.Tensor, size: int, seed: int) -> torch.Tensor:
 class Augment:
     """Batch augmentation on uint8 images: reflect-pad crop and horizontal flip, optional cutout-style erasing."""
 
-    def __init__(self, crop_pad: int = 4, flip: bool = True, erase_prob: float = 0.0):
-        self.crop_pad, self.flip, self.erase_prob = crop_pad, flip, erase_prob
+    def __init__(self, crop_pad: int = 4, flip: bool = True, erase_prob: float = 0.0, randaugment: bool = False):
+        self.crop_pad, self.flip, self.erase_prob, self.randaugment = crop_pad, flip, erase_prob, randaugment
+        self._policy = None
+        if randaugment:  # the ConvMixer recipe: RandAugment(n=2, m=12) and ColorJitter 0.2, per image
+            from torchvision.transforms import v2
+            self._policy = v2.Compose([v2.RandAugment(num_ops=2, magnitude=12), v2.ColorJitter(0.2, 0.2, 0.2)])
 
     def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """Augmented float copies of uint8 images ``x`` (N, C, H, W).
@@ -190,10 +194,19 @@ class Augment:
                 dx = torch.where(flip, 2 * p - dx, dx)
         if p:
             x = x.unfold(2, h, 1).unfold(3, w, 1)[torch.arange(n), :, dy, dx]
+        if self._policy is not None:
+            x = self._rand_augment(x, gen)
         x = x.float()
         if self.erase_prob > 0:
             x = self._erase(x, gen)
         return x
+
+    def _rand_augment(self, x, gen):
+        """torchvision's policy image by image, its random draws seeded from ``gen`` (so runs resume exactly)."""
+        seed = int(torch.randint(0, 2**62, (1,), generator=gen))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return torch.stack([self._policy(img) for img in x.contiguous()])
 
     def _erase(self, x, gen):
         """Zero a random square (a quarter of the side) in a fraction ``erase_prob`` of the images."""

@@ -109,7 +109,7 @@ _PAPER = Profile(
     fig5=tuple(dict(dim=256, depth=d, kernel_size=5, patch_size=2) for d in (6, 8)),
     fig5_pemn=(("rp", 1e-1), ("rp", 1e-2), ("rp", 1e-3)),
     compressions=COMPRESSIONS,
-    base=dict(epochs=100, batch_size=512, weight_decay=0.005, augment="crop_flip_erase"),
+    base=dict(epochs=100, batch_size=512, weight_decay=0.005, augment="convmixer"),
     per_backbone={"resnet32": dict(epochs=200, batch_size=256, optimizer="sgd", lr=0.1, schedule="cosine",
                                    weight_decay=5e-4),
                   "resnet56": dict(epochs=200, batch_size=256, optimizer="sgd", lr=0.1, schedule="cosine",

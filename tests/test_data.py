@@ -115,3 +115,16 @@ def test_batches_normalize_and_cover_everything():
     shuffled = list(data.batches(x, y, 4, mean, std, gen=torch.Generator().manual_seed(0), shuffle=True,
                                  drop_last=True))
     assert len(shuffled) == 2 and sorted(torch.cat([b[1] for b in shuffled]).tolist()) != list(range(8))
+
+
+def test_convmixer_recipe_randaugment_is_seeded_by_the_data_generator():
+    x = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
+    aug = data.Augment(randaugment=True)
+    a = aug(x, torch.Generator().manual_seed(5))
+    torch.manual_seed(123)  # the global RNG plays no part
+    b = aug(x, torch.Generator().manual_seed(5))
+    c = aug(x, torch.Generator().manual_seed(6))
+    assert a.shape == x.shape and a.dtype == torch.float32 and 0 <= a.min() and a.max() <= 255
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    plain = data.Augment()(x, torch.Generator().manual_seed(5))
+    assert not torch.equal(a, plain)  # the policy changed pixels beyond crop and flip
