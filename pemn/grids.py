@@ -9,7 +9,7 @@ A run appears once even when several figures use it (its ``figures`` lists them)
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from .train import ConfigError, TrainConfig
 
@@ -183,7 +183,3 @@ def custom_run(overrides: dict, base_profile: str = "cpu") -> Run:
     cfg = TrainConfig.from_dict(fields | overrides)
     return Run(run_id(cfg), cfg, ("custom",))
 
-
-def with_seed(run: Run, seed: int) -> Run:
-    cfg = replace(run.config, seed=seed)
-    return Run(run_id(cfg), cfg, run.figures)

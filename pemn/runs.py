@@ -115,17 +115,6 @@ def train_and_record(cfg: TrainConfig, run_dir: str | Path | None, profile: str 
     return result
 
 
-def load_results(profile: str) -> list[dict]:
-    """Every complete run of a profile (metrics.json contents)."""
-    root = runs_root() / profile
-    out = []
-    for p in sorted(root.glob("*/metrics.json")):
-        r = json.loads(p.read_text())
-        if r.get("status") == "complete":
-            out.append(r)
-    return out
-
-
 def execute_profile(profile: str, ids=None, force: bool = False) -> int:
     """Run a profile's runs (all, or ``ids``) in grid order; returns the number of failures."""
     runs = grid(profile)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from .masking import MASKED_TYPES, WeightSource
-from .strategies import unique_weight_count
+from .strategies import is_masked, unique_weight_count
 
 SCHEMES = ("dense", "pemn", "pemn_seed", "csr", "bitmap")
 SPARSE_SCHEMES = ("csr", "bitmap")
@@ -97,8 +97,8 @@ def storage_bits(model: nn.Module, scheme: str, *, value_bits: int = 32, index_b
     ``bitmap`` (kept values + 1 bit per weight).
     """
     _check_scheme(scheme)
-    masked = any(isinstance(m, MASKED_TYPES) for m in model.modules())
-    return bits_from_counts(count(model, include_running_stats), scheme, value_bits, index_bits, seed_bits, masked)
+    return bits_from_counts(count(model, include_running_stats), scheme, value_bits, index_bits, seed_bits,
+                            is_masked(model))
 
 
 def keep_fraction_for(model: nn.Module, target_compression: float, scheme: str = "csr", *, value_bits: int = 32,
