@@ -52,8 +52,12 @@ def _short(x: float) -> str:
     return f"{x:.0e}".replace("e-0", "e-").replace("e+0", "e")
 
 
+# TrainConfig fields that run_id spells out; a custom run adds the others when they differ from its profile.
+_NAMED_FIELDS = ("backbone", "arch", "dataset", "strategy", "ratio", "compression", "keep_ratio", "rescale", "seed")
+
+
 def run_id(cfg: TrainConfig) -> str:
-    """A readable, unique name: backbone, arch, dataset, method, seed (and any non-profile tweak)."""
+    """A readable name: backbone, arch, dataset, method, seed (unique within a profile's grid)."""
     arch = "".join(f"{_ARCH_KEYS.get(k, k)}{v}" for k, v in sorted(cfg.arch.items(), key=lambda kv: _ARCH_ORDER.index(kv[0])
                                                                     if kv[0] in _ARCH_ORDER else 99))
     method = cfg.strategy
@@ -160,18 +164,34 @@ def grid(profile: str) -> dict[str, Run]:
     return runs
 
 
+_PY_LITERALS = {"None": None, "True": True, "False": False}
+
+
 def parse_overrides(pairs: list[str]) -> dict:
-    """``key=value`` pairs from the command line; values are JSON where they parse, else strings."""
+    """``key=value`` pairs from the command line; values are JSON (or Python's None/True/False), else strings."""
     out = {}
     for pair in pairs:
         if "=" not in pair:
             raise ConfigError(f"expected key=value, got {pair!r}")
         key, value = pair.split("=", 1)
+        if value in _PY_LITERALS:
+            out[key] = _PY_LITERALS[value]
+            continue
         try:
             out[key] = json.loads(value)
         except ValueError:
             out[key] = value
     return out
+
+
+def _tweak(name: str, value) -> str:
+    if value is None:
+        return f"{name}-all" if name in ("subset", "test_subset") else f"{name}-none"
+    if isinstance(value, bool):
+        return name if value else f"no{name}"
+    if isinstance(value, float):
+        return name + (_short(value) if 0 < abs(value) < 1e-3 else f"{value:g}")
+    return f"{name}{value}" if isinstance(value, int) else f"{name}-{value}"
 
 
 def custom_run(overrides: dict, base_profile: str = "cpu") -> Run:
@@ -181,5 +201,14 @@ def custom_run(overrides: dict, base_profile: str = "cpu") -> Run:
     arch = dict(p.fig3[0][1]) if backbone == "convmixer" and "arch" not in overrides else {}
     fields = {"backbone": backbone, "arch": arch, **p.base, **p.per_backbone.get(backbone, {})}
     cfg = TrainConfig.from_dict(fields | overrides)
-    return Run(run_id(cfg), cfg, ("custom",))
+    # Fields outside run_id's name (epochs, subset, lr, ...) go into the id when they differ from the profile, so
+    # that two custom runs never share a folder (a different config in an existing folder would be rerun over it).
+    base = TrainConfig.from_dict({**fields, **{k: getattr(cfg, k) for k in _NAMED_FIELDS}})
+    tweaks = [_tweak(k, v) for k in sorted(TrainConfig.__dataclass_fields__)
+              if k not in _NAMED_FIELDS and (v := getattr(cfg, k)) != getattr(base, k)]
+    rid = run_id(cfg)
+    if tweaks:
+        head, seed = rid.rsplit("-", 1)
+        rid = "-".join([head, *tweaks, seed])
+    return Run(rid, cfg, ("custom",))
 

@@ -79,10 +79,26 @@ def test_custom_configuration_runs_into_runs_custom(runs_dir):
     (out,) = (runs_dir / "custom").iterdir()
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["ratio"] == 0.003 and metrics["profile"] == "custom"
-    assert out.name == grids.run_id(grids.custom_run({"strategy": "rp", "ratio": 0.003, "epochs": 1, "subset": 256,
-                                                       "test_subset": 100, "arch": {"dim": 16, "depth": 1,
-                                                                                    "kernel_size": 3,
-                                                                                    "patch_size": 8}}).config)
+    assert out.name == "convmixer-w16d1k3p8-c10-rp3e-3-epochs1-subset256-test_subset100-s0"
+
+
+def test_command_line_values_read_as_json_or_python_literals():
+    assert grids.parse_overrides(["subset=None", "rescale=True", "lr=0.1", "arch={\"dim\": 8}", "optimizer=sgd",
+                                  "test_subset=null"]) == {"subset": None, "rescale": True, "lr": 0.1,
+                                                           "arch": {"dim": 8}, "optimizer": "sgd",
+                                                           "test_subset": None}
+
+
+def test_custom_runs_differing_in_any_field_get_their_own_folder():
+    ids = {grids.custom_run(o).run_id: o for o in (
+        {"strategy": "dense"}, {"strategy": "dense", "epochs": 20}, {"strategy": "dense", "subset": None},
+        {"strategy": "dense", "lr": 1e-4}, {"strategy": "dense", "optimizer": "sgd"}, {"strategy": "dense", "seed": 1})}
+    assert len(ids) == 6
+    assert grids.custom_run({"strategy": "dense"}).run_id == "convmixer-w64d6k5p4-c10-dense-s0"
+    assert grids.custom_run({"strategy": "dense", "subset": 10000}).run_id == "convmixer-w64d6k5p4-c10-dense-s0"
+    assert grids.custom_run({"strategy": "dense", "subset": None, "epochs": 20}).run_id == \
+        "convmixer-w64d6k5p4-c10-dense-epochs20-subset-all-s0"
+    assert grids.custom_run({"strategy": "dense", "lr": 1e-4}).run_id == "convmixer-w64d6k5p4-c10-dense-lr1e-4-s0"
 
 
 def test_profiles_list_their_runs(runs_dir):
