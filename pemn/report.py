@@ -1500,6 +1500,81 @@ def status_summary() -> pd.DataFrame:
     return pd.DataFrame(rows).fillna(0).set_index("profile").astype(int)
 
 
+MEANINGFUL_DENSE = 0.60   # issue #4: a dense model should clearly beat 60 % on CIFAR-10 for the numbers to mean much
+CLEAR_MARGIN = 0.05       # "clearly": at least 5 points above it
+
+
+def _budget(r) -> str:
+    images = f"{int(r['train_size']):,}" if pd.notna(r.get("train_size")) else "?"
+    return f"{images} images x {int(r['epochs'])} epochs"
+
+
+def _dense_rows(df: pd.DataFrame) -> pd.DataFrame:
+    d = df[(df["strategy"] == "dense") & (df["dataset"] == "cifar10")] if not df.empty else df
+    if d.empty:
+        return d
+    d = d.assign(budget=d.apply(_budget, axis=1), train_size=d["train_size"].fillna(0).astype(int))
+    g = d.groupby(["arch", "budget", "train_size", "epochs"])
+    t = g.agg(runs=("run_id", "size"), seeds=("seed", lambda s: ", ".join(map(str, sorted(s)))),
+              mean=("final_acc", "mean"), lo=("final_acc", "min"), hi=("final_acc", "max"),
+              minutes=("wall_time_s", lambda s: s.mean() / 60)).reset_index()
+    return t.sort_values(["arch", "train_size", "epochs"])
+
+
+def _verdict(acc: float) -> str:
+    if acc >= MEANINGFUL_DENSE + CLEAR_MARGIN:
+        return "clearly above 60 %"
+    return "above 60 %, but not clearly" if acc >= MEANINGFUL_DENSE else "below 60 %"
+
+
+def scale_check(profile: str = "cpu", calibration: str = "custom") -> pd.DataFrame:
+    """Dense CIFAR-10 accuracy of each backbone: the profile's runs, then larger-budget runs under ``calibration``.
+
+    The profile trades accuracy for time; this table says whether its dense models clear 60 % and, from dense
+    runs made with a larger budget, which budget would.
+    """
+    rows = []
+    for source in (profile, calibration):
+        t = _dense_rows(load(source))
+        for _, r in t.iterrows():
+            rows.append({"runs of": f"`{source}`", "backbone": r["arch"], "training budget": r["budget"],
+                         "seeds": r["seeds"], "dense final accuracy": _pct(r["mean"]) + (
+                             f" ({_pct(r['lo'])}-{_pct(r['hi'])})" if r["runs"] > 1 else ""),
+                         "verdict": _verdict(r["mean"]), "min per run": round(float(r["minutes"]), 1),
+                         "_mean": r["mean"], "_images": r["train_size"] * r["epochs"]})
+    return pd.DataFrame(rows)
+
+
+def show_scale_check(profile: str = "cpu", calibration: str = "custom"):
+    t = scale_check(profile, calibration)
+    if t.empty:
+        return _note_no_runs(profile, "The scale check")
+    show_table(t.drop(columns=["_mean", "_images"]).set_index(["runs of", "backbone"]),
+               f"Dense test accuracy (final epoch, CIFAR-10) against the 60 % bar, profile `{profile}` and "
+               f"calibration runs under `runs/{calibration}/` (dense runs with a larger training budget, same recipe "
+               f"otherwise; wall time is the training loop on the machine of the hardware table).")
+    lines = []
+    ours = t[t["runs of"] == f"`{profile}`"]
+    cal = t[t["runs of"] == f"`{calibration}`"]
+    for _, r in ours.iterrows():
+        if r["_mean"] >= MEANINGFUL_DENSE + CLEAR_MARGIN:
+            continue
+        better = cal[(cal["backbone"] == r["backbone"]) & (cal["_mean"] >= MEANINGFUL_DENSE + CLEAR_MARGIN)]
+        text = f"- **{r['backbone']}**: {r['dense final accuracy']} with {r['training budget']} ({r['verdict']})."
+        if better.empty:
+            text += " No calibration run of this backbone clears 65 % yet."
+        else:
+            b = better.sort_values("_images").iloc[0]
+            text += (f" The smallest measured budget that clears 65 %: {b['training budget']}, "
+                     f"{b['dense final accuracy']}, {b['min per run']} min per run.")
+        lines.append(text)
+    if lines:
+        _md(f"**Where the `{profile}` profile is too small.** Its dense models should clear 60 % by a wide margin "
+            f"for the comparisons to mean much; these do not:\n\n" + "\n".join(lines))
+    else:
+        _md(f"Every dense model of the `{profile}` profile clears 65 %.")
+
+
 def hardware_table(profile: str = "cpu") -> pd.DataFrame:
     df = load(profile)
     if df.empty:

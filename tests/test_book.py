@@ -159,6 +159,29 @@ def test_fig4_claims_not_held_when_baselines_win(runs_root):
     assert "worst:" in t.loc["4.3 Fig. 4 (1)", "evidence (our runs)"]
 
 
+def test_scale_check_names_the_smallest_budget_that_clears_the_bar(runs_root, said):
+    _write(runs_root, "cpu", [_result("convmixer", CM, "dense", 0, 0.611), _result("convmixer", CM, "dense", 1, 0.619),
+                              _result("resnet32", {}, "dense", 0, 0.55, figures=("fig4",), epochs=5),
+                              _result("convmixer", CM | {"depth": 8}, "dense", 0, 0.70, figures=("fig5",))])
+    calibration = []
+    for seed, images, acc in ((0, 20000, 0.64), (1, 50000, 0.72), (2, 30000, 0.66)):
+        r = _result("convmixer", CM, "dense", seed, acc)
+        calibration.append(r | {"train_size": images})
+    _write(runs_root, "custom", calibration)
+    t = report.scale_check("cpu").set_index(["runs of", "training budget"])
+    assert len(t) == 6
+    row = t.loc[("`cpu`", "10,000 images x 10 epochs")]
+    cm = row[row["backbone"] == "ConvMixer-64/6 (k5, p4)"].iloc[0]
+    assert cm["dense final accuracy"] == "61.5% (61.1%-61.9%)" and cm["verdict"] == "above 60 %, but not clearly"
+    assert t.loc[("`cpu`", "10,000 images x 5 epochs"), "verdict"] == "below 60 %"
+    report.show_scale_check("cpu")
+    text = said[-1]
+    assert "**ConvMixer-64/6 (k5, p4)**: 61.5% (61.1%-61.9%)" in text
+    assert "smallest measured budget that clears 65 %: 30,000 images x 10 epochs, 66.0%" in text
+    assert "**ResNet32**: 55.0% with 10,000 images x 5 epochs (below 60 %). No calibration run" in text
+    assert "depth 8" not in text and "ConvMixer-64/8" not in text  # 70 % clears the bar: not listed
+
+
 def test_run_index_lists_grid_and_unlinked_runs(runs_root):
     # a run folder outside the repository (and without an executed notebook) gets no link
     _write(runs_root, "cpu", [_result("convmixer", CM, "dense", 0, 0.8)])
