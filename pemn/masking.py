@@ -18,7 +18,7 @@ from torch import nn
 
 def check_keep_ratio(keep_ratio: float) -> float:
     """Reject keep ratios outside (0, 1] with a message that says why."""
-    if not isinstance(keep_ratio, (int, float)) or not 0.0 < float(keep_ratio) <= 1.0:
+    if isinstance(keep_ratio, bool) or not isinstance(keep_ratio, (int, float)) or not 0.0 < float(keep_ratio) <= 1.0:
         raise ValueError(f"keep_ratio must be a number in (0, 1] (fraction of weights kept), got {keep_ratio!r}")
     return float(keep_ratio)
 

@@ -24,6 +24,7 @@ def _strip(history):
     (dict(strategy="rp", ratio=1.5), "rp needs a ratio in \\(0, 1\\]"),
     (dict(strategy="mp", ratio=0.1), "takes no ratio"),
     (dict(keep_ratio=0), "keep_ratio must be a number in \\(0, 1\\]"),
+    (dict(keep_ratio=True), "keep_ratio must be a number in \\(0, 1\\]"),
     (dict(strategy="random_sparse"), "needs compression in \\(0, 1\\)"),
     (dict(strategy="mask", compression=0.9), "only to baselines"),
     (dict(optimizer="adam"), "valid: adamw, sgd"),
