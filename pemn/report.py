@@ -1541,7 +1541,7 @@ def scale_check(profile: str = "cpu", calibration: str = "custom") -> pd.DataFra
                          "seeds": r["seeds"], "dense final accuracy": _pct(r["mean"]) + (
                              f" ({_pct(r['lo'])}-{_pct(r['hi'])})" if r["runs"] > 1 else ""),
                          "verdict": _verdict(r["mean"]), "min per run": round(float(r["minutes"]), 1),
-                         "_mean": r["mean"], "_images": r["train_size"] * r["epochs"]})
+                         "_source": source, "_mean": r["mean"], "_images": r["train_size"] * r["epochs"]})
     return pd.DataFrame(rows)
 
 
@@ -1549,13 +1549,12 @@ def show_scale_check(profile: str = "cpu", calibration: str = "custom"):
     t = scale_check(profile, calibration)
     if t.empty:
         return _note_no_runs(profile, "The scale check")
-    show_table(t.drop(columns=["_mean", "_images"]).set_index(["runs of", "backbone"]),
+    show_table(t.drop(columns=["_source", "_mean", "_images"]).set_index(["runs of", "backbone"]),
                f"Dense test accuracy (final epoch, CIFAR-10) against the 60 % bar, profile `{profile}` and "
                f"calibration runs under `runs/{calibration}/` (dense runs with a larger training budget, same recipe "
                f"otherwise; wall time is the training loop on the machine of the hardware table).")
     lines = []
-    ours = t[t["runs of"] == f"`{profile}`"]
-    cal = t[t["runs of"] == f"`{calibration}`"]
+    ours, cal = t[t["_source"] == profile], t[t["_source"] == calibration]
     for _, r in ours.iterrows():
         if r["_mean"] >= MEANINGFUL_DENSE + CLEAR_MARGIN:
             continue
