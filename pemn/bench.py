@@ -32,6 +32,7 @@ shared machine are noisy, ratios measured side by side much less so.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -102,6 +103,7 @@ SMOKE_CASES = (
     Case("resnet32", {}, 64, ("dense", "masked", "baseline")),
 )
 COMPILE_OUT = REPO / "bench" / "compile.json"
+PAPER_OUT = REPO / "bench" / "paper.json"
 STUDY_IDLE_CONVMIXER_MS = 68.0
 # Section shares of the time budget; each section still takes its minimum number of rounds when the machine is
 # slower than the budget assumes (the rest is setup and the FLOP count).
@@ -363,7 +365,9 @@ def bench_masks(device, budget_s) -> dict:
     return out
 
 
-def bench_loader(device, data, budget_s, n: int = 10000) -> dict:
+def bench_loader(device, data, budget_s, n: int = 10000, augments: dict | None = None,
+                 label: str = "crop (reflect pad 4) + flip") -> dict:
+    """Images/second of ``batches`` with each augmentation (default: ours, the former one, none)."""
     if data is None:
         g = torch.Generator().manual_seed(0)
         x, y = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g), torch.randint(0, 10, (n,))
@@ -371,7 +375,9 @@ def bench_loader(device, data, budget_s, n: int = 10000) -> dict:
     else:
         x, y = data.x_train[:n], data.y_train[:n]
         mean, std = data.mean_std()
-    aug = data_mod.Augment()
+    if augments is None:
+        aug = data_mod.Augment()
+        augments = {"ours": aug, "former": augment_former(aug), "no_augment": None}
 
     def epoch(augment):
         def run():
@@ -380,11 +386,11 @@ def bench_loader(device, data, budget_s, n: int = 10000) -> dict:
                                           device=device):
                 pass
         return run
-    fns = {"ours": epoch(aug), "former": epoch(augment_former(aug)), "no_augment": epoch(None)}
-    samples = interleave(fns, device, budget_s, min_rounds=2, max_rounds=10, warmup=0)
+    samples = interleave({k: epoch(a) for k, a in augments.items()}, device, budget_s, min_rounds=2, max_rounds=10,
+                         warmup=0)
     images = (n // 128) * 128
     return {k: {"images_per_s": images / statistics.median(v), "rounds": len(v)} for k, v in samples.items()} | {
-        "images": images, "batch": 128, "augment": "crop (reflect pad 4) + flip", "load_average": _load()}
+        "images": images, "batch": 128, "augment": label, "load_average": _load()}
 
 
 def _eval_with(ctx_factory):
@@ -552,7 +558,7 @@ def estimate_profile(profile: str, steps: dict, evals: dict, loader_ips: float, 
         b["estimate_s"] += t
     both = [r for r in per_run.values() if "measured_s" in r]
     return {"runs": len(runs), "estimate_s": total, "estimate_h": total / 3600, "by_backbone": by_backbone,
-            "per_run_overhead_s": overhead_s, "notes": sorted(notes),
+            "per_run_overhead_s": overhead_s, "notes": sorted(notes), "per_run": per_run,
             "measured": {"complete_runs": len(measured),
                          "sum_s": sum(m["measured_s"] for m in measured.values()),
                          "estimate_of_those_s": sum(r["estimate_s"] for r in both),
@@ -561,6 +567,82 @@ def estimate_profile(profile: str, steps: dict, evals: dict, loader_ips: float, 
                       "test images / measured evaluation rate + epochs x train images / loader rate + per-run "
                       "overhead (papermill kernel, imports, data, export: median over committed runs), "
                       "one run at a time under the load recorded in this file"}
+
+
+def paper_cases() -> tuple[Case, ...]:
+    """One case per model of ``grid('paper')`` at its batch size: dense, masked and the sparse baseline."""
+    cases = {}
+    for run in grid("paper").values():
+        c = run.config
+        case = Case(c.backbone, c.arch, c.batch_size, ("dense", "masked", "baseline"))
+        cases.setdefault(case.key, case)
+    return tuple(cases.values())
+
+
+PAPER_CHECK = ("convmixer", dict(dim=256, depth=8, kernel_size=5, patch_size=2))
+
+
+def paper_epoch_check(device, data, estimate: dict) -> dict:
+    """One real epoch of a paper run through ``pemn.train.train``, against the estimate of the same epoch.
+
+    The estimate adds step, loader and evaluation rates measured apart; this epoch runs them as training
+    does (the augmentation on the CPU between GPU steps), so the two agreeing is what makes the profile
+    estimate a measurement rather than a model. The first epoch includes warm-up (cuDNN, allocator).
+    """
+    backbone, arch = PAPER_CHECK
+    run = next(r for r in grid("paper").values()
+               if r.config.backbone == backbone and r.config.arch == arch and r.config.strategy == "dense")
+    cfg = dataclasses.replace(run.config, epochs=1)
+    result = T.train(cfg, progress=False, data=data)
+    per_run = estimate["per_run"][run.run_id]
+    est_epoch = (per_run["estimate_s"] - estimate["per_run_overhead_s"]) / run.config.epochs
+    measured = result["history"][0]["seconds"]
+    return {"run_id": run.run_id, "epochs_run": 1, "measured_epoch_s": measured, "estimated_epoch_s": est_epoch,
+            "measured_over_estimated": measured / est_epoch, "test_acc_after_1_epoch": result["final_test_acc"]}
+
+
+def bench_paper(device, data, budget_s, log=print) -> dict:
+    """Rates of the paper profile's own models, batch sizes and augmentation, and what they make of its 408 runs."""
+    cases = paper_cases()
+    cfg = next(iter(grid("paper").values())).config
+    res = {"train_step": bench_train_steps(cases, device, data, budget_s * 0.75, log=log)}
+    log("evaluation ...")
+    res["evaluation"] = bench_eval(cases, device, data, budget_s * 0.1)
+    log("loader (the paper's augmentation) ...")
+    res["loader"] = bench_loader(device, data, budget_s * 0.15, n=2048, augments={"paper": T._augment(cfg)},
+                                 label=f"augment={cfg.augment!r}: crop, flip, RandAugment(2, 12), ColorJitter, erasing")
+    overhead, _ = run_overhead_s()
+    est = estimate_profile("paper", res["train_step"], res["evaluation"], res["loader"]["paper"]["images_per_s"],
+                           overhead)
+    est["method"] += "; ResNets timed with AdamW (the paper's SGD step differs only in the optimizer update)"
+    est["loader_share"] = sum(c.epochs * (c.subset or 50000) / res["loader"]["paper"]["images_per_s"]
+                              for c in (r.config for r in grid("paper").values())) / est["estimate_s"]
+    log("one real epoch ...")
+    res["epoch_check"] = paper_epoch_check(device, data, est)
+    res["profile"] = est
+    res["from_flops"] = estimate_paper()
+    return res
+
+
+def paper_table(res: dict) -> str:
+    p, chk, ld = res["profile"], res["epoch_check"], res["loader"]
+    lines = [f"pemn bench --paper on {res['environment']['device_name']} ({res['device']}, autocast "
+             f"{res['environment']['autocast']}), torch {torch.__version__}, {res['elapsed_s']:.0f} s",
+             "", "training step at the paper's batch sizes, median ms (dense / masked / sparse baseline)"]
+    for key, e in res["train_step"].items():
+        lines.append(f"  {key:28s} " + " / ".join(f"{e['variants'][v]['median']:.1f}" for v in e["variants"])
+                     + f"  ({e['rounds']} rounds)")
+    lines += [f"loader with the paper's augmentation: {ld['paper']['images_per_s']:.0f} img/s ({ld['augment']})",
+              "", f"paper profile, {p['runs']} runs one after another on this device: {p['estimate_h']:.0f} h "
+              f"({p['loader_share']:.0%} of it the augmentation on the CPU)"]
+    for key, b in p["by_backbone"].items():
+        lines.append(f"  {key:28s} {b['runs']:3d} runs  {b['estimate_s'] / 3600:6.1f} h")
+    lines.append(f"one real epoch of {chk['run_id']}: {chk['measured_epoch_s']:.1f} s, estimated "
+                 f"{chk['estimated_epoch_s']:.1f} s (x{chk['measured_over_estimated']:.2f})")
+    f = res["from_flops"]
+    lines.append(f"the FLOP-based estimate for comparison: {f['estimate_gpu_h_a100_h100'][0]:.0f}-"
+                 f"{f['estimate_gpu_h_a100_h100'][1]:.0f} A100/H100-hours")
+    return "\n".join(lines)
 
 
 def run_overhead_s() -> tuple[float, int]:
@@ -756,6 +838,8 @@ def main(argv=None) -> int:
                     help=f"measure torch.compile only, into {COMPILE_OUT.relative_to(REPO)} (a few minutes)")
     ap.add_argument("--compile-limit", type=float, default=480.0, help="seconds allowed to --compile-only")
     ap.add_argument("--compile-child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--paper", action="store_true",
+                    help=f"time the paper profile's models on a GPU, into {PAPER_OUT.relative_to(REPO)}")
     args = ap.parse_args(argv)
     device = T.pick_device(args.device)
     if args.compile_child:
@@ -785,6 +869,8 @@ def main(argv=None) -> int:
         return 0
 
     budget = args.budget
+    if args.paper:
+        return main_paper(device, head, budget, log, t0, PAPER_OUT if args.out == str(OUT) else Path(args.out))
     res = head | {"budget_s": budget, "goals_set": GOALS}
     log(f"pemn bench: {device.type}, {threads} thread(s) [{why}], load {_load()}, budget {budget:.0f} s")
     try:
@@ -842,6 +928,24 @@ def main(argv=None) -> int:
     log("")
     log(table(res))
     log(f"\nwrote {args.out}")
+    return 0
+
+
+def main_paper(device, head: dict, budget: float, log, t0: float, out: Path) -> int:
+    if device.type != "cuda":
+        print("python -m pemn.bench --paper times the paper's models at their batch sizes (ConvMixer-512/8 at "
+              "batch 512 among them): a single step takes minutes on a CPU. Run it where CUDA is available.",
+              file=sys.stderr)
+        return 2
+    data = data_mod.load("cifar10", allow_download=False)
+    log(f"pemn bench --paper: {head['environment']['device_name']}, budget {budget:.0f} s")
+    res = head | {"budget_s": budget, "data": data.source["kind"]} | bench_paper(device, data, budget, log=log)
+    res["load_average"]["end"] = _load()
+    res["elapsed_s"] = time.perf_counter() - t0
+    _write(res, out)
+    log("")
+    log(paper_table(res))
+    log(f"\nwrote {out}")
     return 0
 
 

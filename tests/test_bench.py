@@ -92,3 +92,19 @@ def test_flops_training_is_three_forwards_and_paper_estimate_is_labelled():
     assert "ESTIMATE" in paper["method"] and paper["runs"] == len(B.grid("paper"))
     lo, hi = paper["estimate_gpu_h_a100_h100"]
     assert 0 < lo < hi < paper["estimate_gpu_h_v100"]
+
+
+def test_paper_cases_cover_every_paper_run_once():
+    cases = B.paper_cases()
+    keys = [c.key for c in cases]
+    assert len(set(keys)) == len(keys) == 10  # ConvMixer and ViT at 256/512 x 6/8, ResNet32, ResNet56
+    assert "convmixer-w256d8k5p2-b512" in keys and "resnet56-b256" in keys
+    est = B.estimate_profile("paper", _fake_steps(cases, 50.0), {}, loader_ips=1000.0, overhead_s=0.0)
+    assert est["runs"] == len(B.grid("paper")) == len(est["per_run"])
+    assert sum(b["runs"] for b in est["by_backbone"].values()) == est["runs"]
+    assert not est["notes"]  # every run's step was measured, none borrowed from another backbone
+
+
+def test_paper_bench_refuses_the_cpu(capsys):
+    assert B.main(["--paper", "--device", "cpu"]) == 2
+    assert "CUDA" in capsys.readouterr().err
