@@ -609,8 +609,12 @@ def bench_paper(device, data, budget_s, log=print) -> dict:
     log("evaluation ...")
     res["evaluation"] = bench_eval(cases, device, data, budget_s * 0.1)
     log("loader (the paper's augmentation) ...")
-    res["loader"] = bench_loader(device, data, budget_s * 0.15, n=2048, augments={"paper": T._augment(cfg)},
-                                 label=f"augment={cfg.augment!r}: crop, flip, RandAugment(2, 12), ColorJitter, erasing")
+    aug = T._augment(cfg)
+    serial = data_mod.Augment(erase_prob=aug.erase_prob, randaugment=True, workers=0)
+    res["loader"] = bench_loader(device, data, budget_s * 0.15, n=2048, augments={"paper": aug, "serial": serial},
+                                 label=f"augment={cfg.augment!r}: crop, flip, RandAugment(2, 12), ColorJitter, "
+                                       f"erasing; policy over {aug.workers} worker process(es), 'serial' over none")
+    res["loader"]["workers"] = aug.workers
     overhead, _ = run_overhead_s()
     est = estimate_profile("paper", res["train_step"], res["evaluation"], res["loader"]["paper"]["images_per_s"],
                            overhead)
@@ -632,7 +636,8 @@ def paper_table(res: dict) -> str:
     for key, e in res["train_step"].items():
         lines.append(f"  {key:28s} " + " / ".join(f"{e['variants'][v]['median']:.1f}" for v in e["variants"])
                      + f"  ({e['rounds']} rounds)")
-    lines += [f"loader with the paper's augmentation: {ld['paper']['images_per_s']:.0f} img/s ({ld['augment']})",
+    lines += [f"loader with the paper's augmentation: {ld['paper']['images_per_s']:.0f} img/s with "
+              f"{ld['workers']} worker process(es), {ld['serial']['images_per_s']:.0f} img/s in one",
               "", f"paper profile, {p['runs']} runs one after another on this device: {p['estimate_h']:.0f} h "
               f"({p['loader_share']:.0%} of it the augmentation on the CPU)"]
     for key, b in p["by_backbone"].items():
@@ -847,7 +852,8 @@ def main(argv=None) -> int:
             torch.set_num_threads(args.threads)
         compile_child(device)
         return 0
-    threads, why = choose_threads(args.threads if device.type == "cpu" else None)
+    threads, why = ((torch.get_num_threads(), "torch default, as training uses") if args.paper else
+                    choose_threads(args.threads if device.type == "cpu" else None))
     default_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     alt = default_threads if threads == 1 else 1

@@ -162,15 +162,67 @@ def stratified_subset(y: torch.Tensor, size: int, seed: int) -> torch.Tensor:
     return torch.cat(picks).sort().values
 
 
-class Augment:
-    """Batch augmentation on uint8 images: reflect-pad crop and horizontal flip, optional cutout-style erasing."""
+def augment_workers() -> int:
+    """Processes for the per-image RandAugment policy: ``$PEMN_AUGMENT_WORKERS``, else every core but one.
 
-    def __init__(self, crop_pad: int = 4, flip: bool = True, erase_prob: float = 0.0, randaugment: bool = False):
+    None on a machine of 2 cores or fewer, where training needs the cores. On a GPU machine the policy,
+    run image by image on one core, is what limits training (``python -m pemn.bench --paper``).
+    """
+    env = os.environ.get("PEMN_AUGMENT_WORKERS")
+    if env is not None:
+        if not env.strip().isdigit():
+            raise DataError(f"PEMN_AUGMENT_WORKERS must be a whole number >= 0, got {env!r}")
+        return int(env)
+    cores = os.cpu_count() or 1
+    return cores - 1 if cores > 2 else 0
+
+
+_POLICY = None
+_POOLS: dict = {}
+
+
+def _policy():
+    """The ConvMixer recipe's per-image policy: RandAugment(n=2, m=12), then ColorJitter 0.2."""
+    global _POLICY
+    if _POLICY is None:
+        from torchvision.transforms import v2
+        _POLICY = v2.Compose([v2.RandAugment(num_ops=2, magnitude=12), v2.ColorJitter(0.2, 0.2, 0.2)])
+    return _POLICY
+
+
+def rand_augment_images(x: np.ndarray, seeds: list[int]) -> np.ndarray:
+    """The policy on each uint8 image under its own seed: a pure function of (image, seed), in any process."""
+    policy, rng = _policy(), torch.random.default_generator
+    with torch.random.fork_rng(devices=[]):
+        out = []
+        for img, seed in zip(torch.from_numpy(x), seeds):
+            rng.manual_seed(seed)
+            out.append(policy(img))
+    return torch.stack(out).numpy()
+
+
+def _pool(workers: int):
+    """One process pool per worker count, shared by every ``Augment`` of this process."""
+    if workers not in _POOLS:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        _POOLS[workers] = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
+                                              initializer=torch.set_num_threads, initargs=(1,))
+    return _POOLS[workers]
+
+
+class Augment:
+    """Batch augmentation on uint8 images: reflect-pad crop and horizontal flip, optional cutout-style erasing.
+
+    ``randaugment`` adds the ConvMixer recipe's per-image policy, spread over ``workers`` processes (default
+    ``augment_workers()``); the images come out the same for any number of workers.
+    """
+
+    def __init__(self, crop_pad: int = 4, flip: bool = True, erase_prob: float = 0.0, randaugment: bool = False,
+                 workers: int | None = None):
         self.crop_pad, self.flip, self.erase_prob, self.randaugment = crop_pad, flip, erase_prob, randaugment
-        self._policy = None
-        if randaugment:  # the ConvMixer recipe: RandAugment(n=2, m=12) and ColorJitter 0.2, per image
-            from torchvision.transforms import v2
-            self._policy = v2.Compose([v2.RandAugment(num_ops=2, magnitude=12), v2.ColorJitter(0.2, 0.2, 0.2)])
+        self.workers = augment_workers() if workers is None else workers
 
     def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """Augmented float copies of uint8 images ``x`` (N, C, H, W).
@@ -194,7 +246,7 @@ class Augment:
                 dx = torch.where(flip, 2 * p - dx, dx)
         if p:
             x = x.unfold(2, h, 1).unfold(3, w, 1)[torch.arange(n), :, dy, dx]
-        if self._policy is not None:
+        if self.randaugment:
             x = self._rand_augment(x, gen)
         x = x.float()
         if self.erase_prob > 0:
@@ -202,11 +254,17 @@ class Augment:
         return x
 
     def _rand_augment(self, x, gen):
-        """torchvision's policy image by image, its random draws seeded from ``gen`` (so runs resume exactly)."""
+        """The policy image by image, image i seeded with one draw from ``gen`` plus i (so runs resume exactly)."""
         seed = int(torch.randint(0, 2**62, (1,), generator=gen))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            return torch.stack([self._policy(img) for img in x.contiguous()])
+        seeds = [seed + i for i in range(len(x))]
+        x = x.contiguous().numpy()
+        if self.workers < 1 or len(x) < 2:
+            return torch.from_numpy(rand_augment_images(x, seeds))
+        k = min(self.workers, len(x))
+        bounds = [len(x) * j // k for j in range(k + 1)]
+        parts = _pool(self.workers).map(rand_augment_images, [x[a:b] for a, b in zip(bounds, bounds[1:])],
+                                        [seeds[a:b] for a, b in zip(bounds, bounds[1:])])
+        return torch.from_numpy(np.concatenate(list(parts)))
 
     def _erase(self, x, gen):
         """Zero a random square (a quarter of the side) in a fraction ``erase_prob`` of the images."""

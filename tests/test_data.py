@@ -128,3 +128,27 @@ def test_convmixer_recipe_randaugment_is_seeded_by_the_data_generator():
     assert torch.equal(a, b) and not torch.equal(a, c)
     plain = data.Augment()(x, torch.Generator().manual_seed(5))
     assert not torch.equal(a, plain)  # the policy changed pixels beyond crop and flip
+
+
+def test_randaugment_workers_give_the_same_images():
+    x = torch.randint(0, 256, (7, 3, 32, 32), dtype=torch.uint8)
+    serial = data.Augment(randaugment=True, erase_prob=0.2, workers=0)(x, torch.Generator().manual_seed(3))
+    pooled = data.Augment(randaugment=True, erase_prob=0.2, workers=2)(x, torch.Generator().manual_seed(3))
+    assert torch.equal(serial, pooled)
+    # each image depends on its own seed only: the first three images alone come out the same
+    first = data.Augment(randaugment=True, crop_pad=0, flip=False, workers=0)
+    whole = first(x, torch.Generator().manual_seed(4))
+    assert torch.equal(first(x[:3], torch.Generator().manual_seed(4)), whole[:3])
+
+
+def test_augment_workers_setting(monkeypatch):
+    monkeypatch.setenv("PEMN_AUGMENT_WORKERS", "3")
+    assert data.augment_workers() == 3 and data.Augment().workers == 3
+    monkeypatch.setenv("PEMN_AUGMENT_WORKERS", "many")
+    with pytest.raises(data.DataError, match="PEMN_AUGMENT_WORKERS"):
+        data.augment_workers()
+    monkeypatch.delenv("PEMN_AUGMENT_WORKERS")
+    monkeypatch.setattr(data.os, "cpu_count", lambda: 2)
+    assert data.augment_workers() == 0
+    monkeypatch.setattr(data.os, "cpu_count", lambda: 16)
+    assert data.augment_workers() == 15
