@@ -366,7 +366,7 @@ def bench_masks(device, budget_s) -> dict:
 
 
 def bench_loader(device, data, budget_s, n: int = 10000, augments: dict | None = None,
-                 label: str = "crop (reflect pad 4) + flip") -> dict:
+                 label: str = "crop (reflect pad 4) + flip", batch: int = 128, warmup: int = 0) -> dict:
     """Images/second of ``batches`` with each augmentation (default: ours, the former one, none)."""
     if data is None:
         g = torch.Generator().manual_seed(0)
@@ -382,15 +382,15 @@ def bench_loader(device, data, budget_s, n: int = 10000, augments: dict | None =
     def epoch(augment):
         def run():
             g = torch.Generator().manual_seed(0)
-            for xb, _ in data_mod.batches(x, y, 128, mean, std, g, augment, shuffle=True, drop_last=True,
+            for xb, _ in data_mod.batches(x, y, batch, mean, std, g, augment, shuffle=True, drop_last=True,
                                           device=device):
                 pass
         return run
     samples = interleave({k: epoch(a) for k, a in augments.items()}, device, budget_s, min_rounds=2, max_rounds=10,
-                         warmup=0)
-    images = (n // 128) * 128
+                         warmup=warmup)
+    images = (n // batch) * batch
     return {k: {"images_per_s": images / statistics.median(v), "rounds": len(v)} for k, v in samples.items()} | {
-        "images": images, "batch": 128, "augment": label, "load_average": _load()}
+        "images": images, "batch": batch, "augment": label, "load_average": _load()}
 
 
 def _eval_with(ctx_factory):
@@ -611,7 +611,8 @@ def bench_paper(device, data, budget_s, log=print) -> dict:
     log("loader (the paper's augmentation) ...")
     aug = T._augment(cfg)
     serial = data_mod.Augment(erase_prob=aug.erase_prob, randaugment=True, workers=0)
-    res["loader"] = bench_loader(device, data, budget_s * 0.15, n=2048, augments={"paper": aug, "serial": serial},
+    res["loader"] = bench_loader(device, data, budget_s * 0.15, n=4096, augments={"paper": aug, "serial": serial},
+                                 batch=cfg.batch_size, warmup=1,
                                  label=f"augment={cfg.augment!r}: crop, flip, RandAugment(2, 12), ColorJitter, "
                                        f"erasing; policy over {aug.workers} worker process(es), 'serial' over none")
     res["loader"]["workers"] = aug.workers

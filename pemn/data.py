@@ -12,6 +12,8 @@ import hashlib
 import io
 import os
 import tarfile
+import warnings
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,11 +204,15 @@ def rand_augment_images(x: np.ndarray, seeds: list[int]) -> np.ndarray:
 
 
 def _pool(workers: int):
-    """One process pool per worker count, shared by every ``Augment`` of this process."""
+    """One process pool per worker count, shared by every ``Augment`` of this process.
+
+    Forked where the platform can (as torch's DataLoader does), so a user's script needs no
+    ``if __name__ == "__main__"`` guard; the workers only run CPU ops, on one thread each.
+    """
     if workers not in _POOLS:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         _POOLS[workers] = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
                                               initializer=torch.set_num_threads, initargs=(1,))
     return _POOLS[workers]
@@ -261,10 +267,17 @@ class Augment:
         if self.workers < 1 or len(x) < 2:
             return torch.from_numpy(rand_augment_images(x, seeds))
         k = min(self.workers, len(x))
-        bounds = [len(x) * j // k for j in range(k + 1)]
-        parts = _pool(self.workers).map(rand_augment_images, [x[a:b] for a, b in zip(bounds, bounds[1:])],
-                                        [seeds[a:b] for a, b in zip(bounds, bounds[1:])])
-        return torch.from_numpy(np.concatenate(list(parts)))
+        bounds = list(zip([len(x) * j // k for j in range(k)], [len(x) * j // k for j in range(1, k + 1)]))
+        try:
+            parts = list(_pool(self.workers).map(rand_augment_images, [x[a:b] for a, b in bounds],
+                                                 [seeds[a:b] for a, b in bounds]))
+        except BrokenProcessPool as e:  # the images do not depend on where they are made: go on in this process
+            warnings.warn(f"RandAugment worker processes failed ({e}); continuing in the training process "
+                          "(set PEMN_AUGMENT_WORKERS=0 to skip them)", RuntimeWarning, stacklevel=2)
+            _POOLS.pop(self.workers, None)
+            self.workers = 0
+            return torch.from_numpy(rand_augment_images(x, seeds))
+        return torch.from_numpy(np.concatenate(parts))
 
     def _erase(self, x, gen):
         """Zero a random square (a quarter of the side) in a fraction ``erase_prob`` of the images."""

@@ -152,3 +152,16 @@ def test_augment_workers_setting(monkeypatch):
     assert data.augment_workers() == 0
     monkeypatch.setattr(data.os, "cpu_count", lambda: 16)
     assert data.augment_workers() == 15
+
+
+def test_randaugment_goes_on_in_process_when_its_workers_die():
+    x = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8)
+    expected = data.Augment(randaugment=True, workers=0)(x, torch.Generator().manual_seed(8))
+    aug = data.Augment(randaugment=True, workers=2)
+    assert torch.equal(aug(x, torch.Generator().manual_seed(8)), expected)
+    for proc in list(data._POOLS[2]._processes.values()):
+        proc.kill()
+        proc.join()
+    with pytest.warns(RuntimeWarning, match="PEMN_AUGMENT_WORKERS=0"):
+        again = aug(x, torch.Generator().manual_seed(8))
+    assert torch.equal(again, expected) and aug.workers == 0
