@@ -533,9 +533,7 @@ def measured_runs(profile: str) -> dict:
     return out
 
 
-def estimate_profile(profile: str, steps: dict, evals: dict, loader_ips: float, overhead_s: float,
-                     overlap: bool = False) -> dict:
-    """Time of every run of a profile from measured rates; ``overlap``: the augmentation runs beside the steps."""
+def estimate_profile(profile: str, steps: dict, evals: dict, loader_ips: float, overhead_s: float) -> dict:
     runs = grid(profile)
     measured = measured_runs(profile)
     total, by_backbone, per_run, notes = 0.0, {}, {}, set()
@@ -550,9 +548,7 @@ def estimate_profile(profile: str, steps: dict, evals: dict, loader_ips: float, 
         ips = evals.get(key, {}).get("inference_mode", {}).get("images_per_s")
         if ips is None:  # a forward pass is about a third of a training step
             ips = 3 * cfg.batch_size / step_s
-        load_s = cfg.batch_size / loader_ips  # per step
-        train_s = n_steps * (max(step_s, load_s) if overlap else step_s + load_s)
-        t = train_s + cfg.epochs * n_test / ips + overhead_s
+        t = n_steps * step_s + cfg.epochs * (n_test / ips + n_train / loader_ips) + overhead_s
         per_run[rid] = {"steps": n_steps, "step_ms": step_s * 1e3, "estimate_s": t}
         if rid in measured:
             per_run[rid]["measured_s"] = measured[rid]["measured_s"]
@@ -622,14 +618,10 @@ def bench_paper(device, data, budget_s, log=print) -> dict:
     res["loader"]["workers"] = aug.workers
     overhead, _ = run_overhead_s()
     est = estimate_profile("paper", res["train_step"], res["evaluation"], res["loader"]["paper"]["images_per_s"],
-                           overhead, overlap=aug.overlaps)
-    est["method"] += ("; with the augmentation's worker processes the step time is max(step, augmentation of a "
-                      "batch), since batches() starts the next batch before this one trains; ResNets timed with "
-                      "AdamW (the paper's SGD step differs only in the optimizer update)")
+                           overhead)
+    est["method"] += "; ResNets timed with AdamW (the paper's SGD step differs only in the optimizer update)"
     est["loader_share"] = sum(c.epochs * (c.subset or 50000) / res["loader"]["paper"]["images_per_s"]
                               for c in (r.config for r in grid("paper").values())) / est["estimate_s"]
-    est["loader_share_note"] = ("augmentation time / estimate" + (": it runs beside the steps, so this is the "
-                                "share of the time the augmentation alone would take" if aug.overlaps else ""))
     log("one real epoch ...")
     res["epoch_check"] = paper_epoch_check(device, data, est)
     res["profile"] = est

@@ -230,17 +230,8 @@ class Augment:
         self.crop_pad, self.flip, self.erase_prob, self.randaugment = crop_pad, flip, erase_prob, randaugment
         self.workers = augment_workers() if workers is None else workers
 
-    @property
-    def overlaps(self) -> bool:
-        """Whether worker processes run the policy, so that ``batches`` can start the next batch early."""
-        return self.randaugment and self.workers > 0
-
     def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        """Augmented float copies of uint8 images ``x`` (N, C, H, W)."""
-        return self.finish(self.start(x, gen))
-
-    def start(self, x: torch.Tensor, gen: torch.Generator) -> dict:
-        """Draw all of a batch's random numbers from ``gen`` and begin its work; ``finish`` completes it.
+        """Augmented float copies of uint8 images ``x`` (N, C, H, W).
 
         Works on the uint8 images and converts at the end: each crop is a window
         of a view of all (2p+1)^2 crops (``unfold``), a flip picks the mirrored
@@ -261,90 +252,56 @@ class Augment:
                 dx = torch.where(flip, 2 * p - dx, dx)
         if p:
             x = x.unfold(2, h, 1).unfold(3, w, 1)[torch.arange(n), :, dy, dx]
-        job = {"x": x}
         if self.randaugment:
-            job |= self._start_policy(x, gen)
-        if self.erase_prob > 0:
-            job["erase"] = self._erase_box(n, h, w, gen)
-        return job
-
-    def finish(self, job: dict) -> torch.Tensor:
-        x = self._finish_policy(job) if "seeds" in job else job["x"]
+            x = self._rand_augment(x, gen)
         x = x.float()
-        if "erase" in job:
-            x = x.masked_fill(job["erase"][:, None], 0.0)
+        if self.erase_prob > 0:
+            x = self._erase(x, gen)
         return x
 
-    def _start_policy(self, x, gen) -> dict:
-        """Image i gets seed (one draw from ``gen``) + i, so runs resume exactly and workers change nothing."""
+    def _rand_augment(self, x, gen):
+        """The policy image by image, image i seeded with one draw from ``gen`` plus i (so runs resume exactly)."""
         seed = int(torch.randint(0, 2**62, (1,), generator=gen))
-        job = {"seeds": [seed + i for i in range(len(x))], "images": x.contiguous().numpy()}
-        if self.overlaps and len(x) > 1:
-            k = min(self.workers, len(x))
-            bounds = [len(x) * j // k for j in range(k + 1)]
-            try:
-                pool = _pool(self.workers)
-                job["parts"] = [pool.submit(rand_augment_images, job["images"][a:b], job["seeds"][a:b])
-                                for a, b in zip(bounds, bounds[1:])]
-            except BrokenProcessPool as e:
-                self._without_workers(e)
-        return job
+        seeds = [seed + i for i in range(len(x))]
+        x = x.contiguous().numpy()
+        if self.workers < 1 or len(x) < 2:
+            return torch.from_numpy(rand_augment_images(x, seeds))
+        k = min(self.workers, len(x))
+        bounds = list(zip([len(x) * j // k for j in range(k)], [len(x) * j // k for j in range(1, k + 1)]))
+        try:
+            parts = list(_pool(self.workers).map(rand_augment_images, [x[a:b] for a, b in bounds],
+                                                 [seeds[a:b] for a, b in bounds]))
+        except BrokenProcessPool as e:  # the images do not depend on where they are made: go on in this process
+            warnings.warn(f"RandAugment worker processes failed ({e}); continuing in the training process "
+                          "(set PEMN_AUGMENT_WORKERS=0 to skip them)", RuntimeWarning, stacklevel=2)
+            _POOLS.pop(self.workers, None)
+            self.workers = 0
+            return torch.from_numpy(rand_augment_images(x, seeds))
+        return torch.from_numpy(np.concatenate(parts))
 
-    def _finish_policy(self, job) -> torch.Tensor:
-        if "parts" in job:
-            try:
-                return torch.from_numpy(np.concatenate([part.result() for part in job["parts"]]))
-            except BrokenProcessPool as e:
-                self._without_workers(e)
-        return torch.from_numpy(rand_augment_images(job["images"], job["seeds"]))
-
-    def _without_workers(self, error: Exception) -> None:
-        """The images do not depend on where they are made: go on in this process."""
-        warnings.warn(f"RandAugment worker processes failed ({error}); continuing in the training process "
-                      "(set PEMN_AUGMENT_WORKERS=0 to skip them)", RuntimeWarning, stacklevel=4)
-        _POOLS.pop(self.workers, None)
-        self.workers = 0
-
-    def _erase_box(self, n, h, w, gen) -> torch.Tensor:
-        """Where to zero a random square (a quarter of the side) in a fraction ``erase_prob`` of the images."""
+    def _erase(self, x, gen):
+        """Zero a random square (a quarter of the side) in a fraction ``erase_prob`` of the images."""
+        n, _, h, w = x.shape
         s = h // 4
         cy = torch.randint(0, h - s + 1, (n,), generator=gen)[:, None]
         cx = torch.randint(0, w - s + 1, (n,), generator=gen)[:, None]
         ar = torch.arange(h)[None]
         box = ((ar >= cy) & (ar < cy + s))[:, :, None] & ((ar >= cx) & (ar < cx + s))[:, None, :]
-        return box & (torch.rand(n, generator=gen) < self.erase_prob)[:, None, None]
+        box &= (torch.rand(n, generator=gen) < self.erase_prob)[:, None, None]
+        return x.masked_fill(box[:, None], 0.0)
+
 
 def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, mean: torch.Tensor, std: torch.Tensor,
             gen: torch.Generator | None = None, augment: Augment | None = None, shuffle: bool = False,
             drop_last: bool = False, device: str = "cpu"):
-    """Yield normalized float batches ``(x, y)`` on ``device`` from in-memory uint8 images.
-
-    When worker processes run the augmentation policy, the next batch is started before this one is
-    handed over, so the workers augment while the model trains; the random draws and images are the same.
-    """
+    """Yield normalized float batches ``(x, y)`` on ``device`` from in-memory uint8 images."""
     n = len(x)
     order = torch.randperm(n, generator=gen) if shuffle else torch.arange(n)
     stop = n - n % batch_size if drop_last else n
     mean = (mean * 255).view(1, 3, 1, 1).to(device)
     std = (std * 255).view(1, 3, 1, 1).to(device)
-
-    def begin(i):
-        idx = order[i:i + batch_size]
-        return (augment.start(x[idx], gen) if augment is not None else x[idx]), y[idx]
-
-    def end(job, yb):
-        xb = augment.finish(job) if augment is not None else job.float()
-        return ((xb.to(device, non_blocking=True) - mean) / std), yb.to(device, non_blocking=True)
-
-    ahead = augment is not None and augment.overlaps
-    pending = None
     for i in range(0, stop, batch_size):
-        job = begin(i)
-        if not ahead:
-            yield end(*job)
-            continue
-        if pending is not None:
-            yield end(*pending)
-        pending = job
-    if pending is not None:
-        yield end(*pending)
+        idx = order[i:i + batch_size]
+        xb = x[idx]
+        xb = augment(xb, gen) if augment is not None else xb.float()
+        yield ((xb.to(device, non_blocking=True) - mean) / std), y[idx].to(device, non_blocking=True)

@@ -165,20 +165,3 @@ def test_randaugment_goes_on_in_process_when_its_workers_die():
     with pytest.warns(RuntimeWarning, match="PEMN_AUGMENT_WORKERS=0"):
         again = aug(x, torch.Generator().manual_seed(8))
     assert torch.equal(again, expected) and aug.workers == 0
-
-
-def test_batches_started_ahead_by_workers_are_the_same_batches():
-    x = torch.randint(0, 256, (70, 3, 32, 32), dtype=torch.uint8)
-    y = torch.arange(70) % 10
-    mean, std = torch.tensor([0.5, 0.4, 0.3]), torch.tensor([0.2, 0.25, 0.3])
-    epochs = {}
-    for workers in (0, 2):
-        aug = data.Augment(erase_prob=0.5, randaugment=True, workers=workers)
-        assert aug.overlaps == (workers > 0)
-        g = torch.Generator().manual_seed(11)
-        epochs[workers] = (list(data.batches(x, y, 16, mean, std, g, aug, shuffle=True)), g.get_state())
-    (serial, state0), (ahead, state2) = epochs[0], epochs[2]
-    assert len(serial) == len(ahead) == 5 and torch.equal(state0, state2)
-    for (a, ya), (b, yb) in zip(serial, ahead):
-        assert torch.equal(a, b) and torch.equal(ya, yb)
-    assert any((a == (0 - m * 255) / (s * 255)).any() for (a, _), m, s in zip(serial, mean, std))  # erasing ran
