@@ -13,7 +13,7 @@ ARGS ?=
 PEMN_DATA ?= $(if $(wildcard ../shared/data/cifar10-jpeg.tar.gz),$(abspath ../shared/data),$(abspath data))
 export PEMN_DATA
 
-.PHONY: help setup test test-unit test-notebooks reproduce runs run-all book bench custom clean-book
+.PHONY: help setup test test-unit test-notebooks reproduce runs run-all book bench bench-paper custom clean-book
 
 help:
 	@echo "make reproduce [PROFILE=smoke|cpu|paper] [FORCE=1] [RUNNER='srun --gres=gpu:1'] [-j N]"
@@ -22,6 +22,7 @@ help:
 	@echo "make book         build the book from runs/ into _build/html"
 	@echo "make custom ARGS='strategy=rp ratio=0.003'   one configuration into runs/custom/"
 	@echo "make bench        speed benchmark (bench/results.json)"
+	@echo "make bench-paper  on a CUDA machine: what the paper profile costs on its GPU (bench/paper.json)"
 
 setup: $(STAMP)
 $(STAMP): requirements.txt pyproject.toml
@@ -60,6 +61,9 @@ custom: setup
 
 bench: setup
 	$(PY) -m pemn.bench
+
+bench-paper: setup
+	$(PY) -m pemn.bench --paper
 
 clean-book:
 	rm -rf _build

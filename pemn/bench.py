@@ -26,6 +26,10 @@ training would use (CUDA with bf16 autocast when present, else the CPU):
 - ``profiles``: time of each profile estimated from these measurements (smoke,
   cpu) and from FLOPs for ``paper`` on a GPU, next to measured run times in ``runs/``.
 
+``--paper`` (``make bench-paper``, CUDA only) writes ``bench/paper.json`` instead: the
+``paper`` grid's own models at their batch sizes, its augmentation, the profile's
+GPU-hours from those rates, and one real epoch through ``pemn.train.train`` as a check.
+
 Every section records ``os.getloadavg()`` and the torch thread count: timings on a
 shared machine are noisy, ratios measured side by side much less so.
 """

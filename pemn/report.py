@@ -28,6 +28,7 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH_RESULTS = REPO / "bench" / "results.json"
+PAPER_BENCH = REPO / "bench" / "paper.json"
 
 # Order of the strategies on the x axis of Fig. 3 (left to right: fewer unique values).
 FIG3_ORDER = ("dense", "mask", "one-layer", "MP", "RP 1e-1", "RP 1e-2", "RP 1e-3", "RP 1e-4", "RP 1e-5")
@@ -1737,6 +1738,41 @@ def show_bench(path: Path = BENCH_RESULTS):
         text = None
     if text:
         _md("The benchmark's own summary:\n\n```text\n" + text + "\n```")
+
+
+def paper_bench_table(path: Path = PAPER_BENCH) -> pd.DataFrame | None:
+    """The paper profile on a GPU (``python -m pemn.bench --paper``): per model, its runs, measured steps and hours."""
+    r = bench_results(path)
+    if not isinstance(r, dict) or "profile" not in r:
+        return None
+    rows = []
+    for key, b in r["profile"]["by_backbone"].items():
+        v = r["train_step"][key]["variants"]
+        rows.append({"model (batch)": key, "runs": b["runs"],
+                     **{f"{k} step ms": round(v[k]["median"], 1) for k in ("dense", "masked", "baseline") if k in v},
+                     "GPU hours": round(b["estimate_s"] / 3600, 1)})
+    return pd.DataFrame(rows).set_index("model (batch)")
+
+
+def show_paper_bench(path: Path = PAPER_BENCH):
+    """What the paper profile costs on one GPU, from bench/paper.json; says plainly when it was not measured."""
+    from IPython.display import display
+    t = paper_bench_table(path)
+    if t is None:
+        return _md("**The paper profile has not been timed on a GPU here**: `bench/paper.json` does not exist. "
+                   "`python -m pemn.bench --paper` on a CUDA machine writes it.")
+    r = bench_results(path)
+    env, p, chk, ld = r["environment"], r["profile"], r["epoch_check"], r["loader"]
+    _md(f"Measured on one {env['device_name']} (torch {env['versions']['torch']}, bf16 autocast, "
+        f"{env.get('cpu_count')} CPU cores), {r.get('created', '')}: training steps of every model of the `paper` "
+        f"grid at its batch size, the evaluation rate, and the paper's augmentation (RandAugment, per image on the "
+        f"CPU, over {ld['workers']} worker processes: {ld['paper']['images_per_s']:,.0f} images/s; "
+        f"{ld['serial']['images_per_s']:,.0f} in one process). Summed over the {p['runs']} runs, one after another: "
+        f"**{p['estimate_h']:.0f} GPU-hours**, {p['loader_share']:.0%} of it the augmentation. As a check, one real "
+        f"epoch of `{chk['run_id']}` through `pemn.train.train` took {chk['measured_epoch_s']:.1f} s against "
+        f"{chk['estimated_epoch_s']:.1f} s estimated (x{chk['measured_over_estimated']:.2f}). The steps are timed "
+        "apart, so this is an estimate from measured rates, not 408 runs made.")
+    display(t)
 
 
 def run_index_md(profile: str) -> str:

@@ -391,3 +391,21 @@ def test_figures_and_math_render(built_book, browser):
     shot = SCREENSHOTS / "introduction.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     browser.set_window_size(1300, 1000)
+
+
+def test_paper_bench_absent_and_present(tmp_path, said):
+    report.show_paper_bench(tmp_path / "paper.json")
+    assert "has not been timed on a GPU" in said[-1]
+    key = "resnet32-b256"
+    (tmp_path / "paper.json").write_text(json.dumps({
+        "created": "2026-11-25", "environment": {"device_name": "GPU X", "versions": {"torch": "2"}, "cpu_count": 16},
+        "train_step": {key: {"variants": {"dense": {"median": 20.0}, "masked": {"median": 40.0}}}},
+        "profile": {"runs": 72, "estimate_h": 36.0, "loader_share": 0.5,
+                    "by_backbone": {key: {"runs": 72, "estimate_s": 36 * 3600.0}}},
+        "loader": {"workers": 15, "paper": {"images_per_s": 7000.0}, "serial": {"images_per_s": 1400.0}},
+        "epoch_check": {"run_id": "r", "measured_epoch_s": 9.0, "estimated_epoch_s": 10.0,
+                        "measured_over_estimated": 0.9}}))
+    t = report.paper_bench_table(tmp_path / "paper.json")
+    assert t.loc[key, "GPU hours"] == 36.0 and t.loc[key, "masked step ms"] == 40.0 and "baseline step ms" not in t
+    report.show_paper_bench(tmp_path / "paper.json")
+    assert "**36 GPU-hours**, 50% of it" in said[-1] and "x0.90" in said[-1] and "7,000 images/s" in said[-1]
