@@ -29,17 +29,26 @@ def kept_count(numel: int, keep_ratio: float) -> int:
 
 
 def _kth_smallest(flat: torch.Tensor, j: int) -> torch.Tensor:
-    """The ``j``-th smallest value (1-based) of a 1-D tensor, without sorting it.
+    """The ``j``-th smallest value (1-based) of a 1-D tensor.
 
     On the CPU NumPy's introselect (``np.partition`` on a copy) is used: measured
     by ``make bench`` it is several times faster than ``torch.topk`` or
-    ``torch.kthvalue``, which select (value, index) pairs. Elsewhere (CUDA,
-    ``torch.compile``) ``torch.kthvalue`` keeps the computation on the device.
+    ``torch.kthvalue``, which select (value, index) pairs. On CUDA a sort: there
+    ``torch.kthvalue`` works on one slice in one thread block, measured on an H100
+    at 2.8 ms for the 786,432 scores of ViT-512's largest layer against 0.1 ms for
+    the sort (and 0.7 ms against 0.07 ms at 262,144). Elsewhere (``torch.compile``
+    on the CPU, other devices) ``torch.kthvalue``. All three give the same value.
     """
     if (flat.device.type == "cpu" and flat.dtype in (torch.float32, torch.float64)
             and not torch.compiler.is_compiling()):
         return torch.as_tensor(np.partition(flat.numpy(), j - 1)[j - 1])
+    if flat.device.type == "cuda":
+        return _kth_by_sort(flat, j)
     return flat.kthvalue(j).values
+
+
+def _kth_by_sort(flat: torch.Tensor, j: int) -> torch.Tensor:
+    return flat.sort().values[j - 1]
 
 
 def topk_mask(scores: torch.Tensor, keep_ratio: float) -> torch.Tensor:

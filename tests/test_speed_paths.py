@@ -136,3 +136,13 @@ def test_memory_format_choice_and_evaluate_layouts_agree():
     cl = copy.deepcopy(model).to(memory_format=torch.channels_last)
     acc_cl, loss_cl = T.evaluate(cl, x, y, mean, std, torch.device("cpu"), memory_format=torch.channels_last)
     assert acc == acc_cl and abs(loss - loss_cl) < 1e-4
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_every_selection_gives_the_same_kth_value(tied):
+    from pemn.masking import _kth_by_sort, _kth_smallest
+    gen = torch.Generator().manual_seed(5)
+    flat = (torch.randint(0, 5, (999,), generator=gen).float() if tied else torch.randn(999, generator=gen))
+    for j in (1, 2, 500, 998, 999):
+        value = _kth_smallest(flat, j)  # the CPU's NumPy selection
+        assert value == flat.kthvalue(j).values == _kth_by_sort(flat, j) == flat.sort().values[j - 1]
