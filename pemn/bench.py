@@ -590,8 +590,8 @@ def paper_epoch_check(device, data, estimate: dict) -> dict:
     """One real epoch of a paper run through ``pemn.train.train``, against the estimate of the same epoch.
 
     The estimate adds step, loader and evaluation rates measured apart; this epoch runs them as training
-    does (the augmentation on the CPU between GPU steps), so the two agreeing is what makes the profile
-    estimate a measurement rather than a model. The first epoch includes warm-up (cuDNN, allocator).
+    does (the augmentation on the CPU between GPU steps), so the two agreeing checks that the rates add up
+    as the estimate assumes. The first epoch includes warm-up (cuDNN, allocator).
     """
     backbone, arch = PAPER_CHECK
     run = next(r for r in grid("paper").values()

@@ -108,3 +108,19 @@ def test_paper_cases_cover_every_paper_run_once():
 def test_paper_bench_refuses_the_cpu(capsys):
     assert B.main(["--paper", "--device", "cpu"]) == 2
     assert "CUDA" in capsys.readouterr().err
+
+
+def test_paper_epoch_check_compares_one_epoch_with_its_share_of_the_estimate(monkeypatch):
+    rid = "convmixer-w256d8k5p2-c10-dense-s0"
+    epochs = B.grid("paper")[rid].config.epochs
+    seen = []
+
+    def fake_train(cfg, progress, data):
+        seen.append(cfg)
+        return {"history": [{"seconds": 12.0}], "final_test_acc": 0.5}
+    monkeypatch.setattr(B.T, "train", fake_train)
+    est = {"per_run": {rid: {"estimate_s": 10.0 * epochs + 15.0}}, "per_run_overhead_s": 15.0}
+    chk = B.paper_epoch_check(torch.device("cpu"), None, est)
+    assert seen[0].epochs == 1 and seen[0].batch_size == 512 and seen[0].augment == "convmixer"
+    assert chk["run_id"] == rid and chk["estimated_epoch_s"] == pytest.approx(10.0)
+    assert chk["measured_over_estimated"] == pytest.approx(1.2)
