@@ -213,9 +213,8 @@ def _autocast(device):
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
 
 
-def environment() -> dict:
-    """Hardware, library versions and git commit, recorded with every result."""
-    import numpy
+def git_state() -> dict:
+    """The git commit and whether ``pemn/`` differs from it; ``train`` reads it when it starts, with the code."""
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
                                 cwd=Path(__file__).resolve().parent).stdout.strip() or None
@@ -223,6 +222,12 @@ def environment() -> dict:
                                     timeout=10, cwd=Path(__file__).resolve().parent.parent).stdout.strip())
     except (OSError, subprocess.SubprocessError):
         commit, dirty = None, None
+    return {"git_commit": commit, "git_dirty": dirty}
+
+
+def environment(git: dict | None = None) -> dict:
+    """Hardware, library versions and git commit (``git``, else read now), recorded with every result."""
+    import numpy
     cuda = torch.cuda.is_available()
     return {
         "hardware": {"machine": platform.machine(), "processor": _cpu_name(),
@@ -231,7 +236,7 @@ def environment() -> dict:
                      "gpu": torch.cuda.get_device_name(0) if cuda else None},
         "versions": {"python": sys.version.split()[0], "torch": torch.__version__, "numpy": numpy.__version__,
                      "pemn": __import__("pemn").__version__},
-        "git_commit": commit, "git_dirty": dirty,
+        **(git or git_state()),
     }
 
 
@@ -273,6 +278,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
     """Train ``cfg`` and return its result; with ``out_dir``, checkpoint there each epoch and resume."""
     from tqdm import tqdm
     device = pick_device(cfg.device)
+    git = git_state()  # the code this run imported; commits made while it trains do not change it
     data = data or data_mod.load(cfg.dataset)
     torch.manual_seed(cfg.seed)
     fmt = memory_format_for(cfg.backbone)
@@ -368,7 +374,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
         "wall_time_s": elapsed,
         "device": str(device),
         "data_source": data.source,
-        **environment(),
+        **environment(git),
     }
     result["model"] = model
     return result

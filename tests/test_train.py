@@ -130,3 +130,11 @@ def test_every_grid_config_is_valid_and_ids_are_unique():
     assert all(sum(1 for r in cpu.values() if r.config.seed == s) == len(cpu) // 2 for s in (0, 1))
     figs = {f for r in cpu.values() for f in r.figures}
     assert figs == {"fig3", "fig4", "fig5"}
+
+
+def test_run_records_the_commit_it_started_from(cifar10, monkeypatch):
+    states = iter([{"git_commit": "at-start", "git_dirty": False}])
+    monkeypatch.setattr(T, "git_state", lambda: next(states, {"git_commit": "committed-later", "git_dirty": True}))
+    result = T.train(T.TrainConfig(**{**TINY, "epochs": 1}), progress=False, data=cifar10)
+    assert result["git_commit"] == "at-start" and result["git_dirty"] is False
+    assert T.environment()["git_commit"] == "committed-later"
