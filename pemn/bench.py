@@ -36,6 +36,7 @@ shared machine are noisy, ratios measured side by side much less so.
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import json
 import math
@@ -540,7 +541,7 @@ def measured_runs(profile: str) -> dict:
 def estimate_profile(profile: str, steps: dict, evals: dict, loader_ips: float, overhead_s: float) -> dict:
     runs = grid(profile)
     measured = measured_runs(profile)
-    total, by_backbone, per_run, notes = 0.0, {}, {}, set()
+    total, loader_total, by_backbone, per_run, notes = 0.0, 0.0, {}, {}, set()
     for rid, run in runs.items():
         cfg = run.config
         step_s, how = _step_s(steps, cfg)
@@ -552,7 +553,9 @@ def estimate_profile(profile: str, steps: dict, evals: dict, loader_ips: float, 
         ips = evals.get(key, {}).get("inference_mode", {}).get("images_per_s")
         if ips is None:  # a forward pass is about a third of a training step
             ips = 3 * cfg.batch_size / step_s
-        t = n_steps * step_s + cfg.epochs * (n_test / ips + n_train / loader_ips) + overhead_s
+        loader_s = cfg.epochs * n_train / loader_ips
+        t = n_steps * step_s + cfg.epochs * n_test / ips + loader_s + overhead_s
+        loader_total += loader_s
         per_run[rid] = {"steps": n_steps, "step_ms": step_s * 1e3, "estimate_s": t}
         if rid in measured:
             per_run[rid]["measured_s"] = measured[rid]["measured_s"]
@@ -562,7 +565,7 @@ def estimate_profile(profile: str, steps: dict, evals: dict, loader_ips: float, 
         b["estimate_s"] += t
     both = [r for r in per_run.values() if "measured_s" in r]
     return {"runs": len(runs), "estimate_s": total, "estimate_h": total / 3600, "by_backbone": by_backbone,
-            "per_run_overhead_s": overhead_s, "notes": sorted(notes), "per_run": per_run,
+            "per_run_overhead_s": overhead_s, "notes": sorted(notes), "per_run": per_run, "loader_s": loader_total,
             "measured": {"complete_runs": len(measured),
                          "sum_s": sum(m["measured_s"] for m in measured.values()),
                          "estimate_of_those_s": sum(r["estimate_s"] for r in both),
@@ -614,7 +617,8 @@ def bench_paper(device, data, budget_s, log=print) -> dict:
     res["evaluation"] = bench_eval(cases, device, data, budget_s * 0.1)
     log("loader (the paper's augmentation) ...")
     aug = T._augment(cfg)
-    serial = data_mod.Augment(erase_prob=aug.erase_prob, randaugment=True, workers=0)
+    serial = copy.copy(aug)
+    serial.workers = 0
     res["loader"] = bench_loader(device, data, budget_s * 0.15, n=4096, augments={"paper": aug, "serial": serial},
                                  batch=cfg.batch_size, warmup=1,
                                  label=f"augment={cfg.augment!r}: crop, flip, RandAugment(2, 12), ColorJitter, "
@@ -624,8 +628,7 @@ def bench_paper(device, data, budget_s, log=print) -> dict:
     est = estimate_profile("paper", res["train_step"], res["evaluation"], res["loader"]["paper"]["images_per_s"],
                            overhead)
     est["method"] += "; ResNets timed with AdamW (the paper's SGD step differs only in the optimizer update)"
-    est["loader_share"] = sum(c.epochs * (c.subset or 50000) / res["loader"]["paper"]["images_per_s"]
-                              for c in (r.config for r in grid("paper").values())) / est["estimate_s"]
+    est["loader_share"] = est["loader_s"] / est["estimate_s"]
     log("one real epoch ...")
     res["epoch_check"] = paper_epoch_check(device, data, est)
     res["profile"] = est

@@ -264,20 +264,19 @@ class Augment:
         seed = int(torch.randint(0, 2**62, (1,), generator=gen))
         seeds = [seed + i for i in range(len(x))]
         x = x.contiguous().numpy()
-        if self.workers < 1 or len(x) < 2:
-            return torch.from_numpy(rand_augment_images(x, seeds))
-        k = min(self.workers, len(x))
-        bounds = list(zip([len(x) * j // k for j in range(k)], [len(x) * j // k for j in range(1, k + 1)]))
-        try:
-            parts = list(_pool(self.workers).map(rand_augment_images, [x[a:b] for a, b in bounds],
-                                                 [seeds[a:b] for a, b in bounds]))
-        except BrokenProcessPool as e:  # the images do not depend on where they are made: go on in this process
-            warnings.warn(f"RandAugment worker processes failed ({e}); continuing in the training process "
-                          "(set PEMN_AUGMENT_WORKERS=0 to skip them)", RuntimeWarning, stacklevel=2)
-            _POOLS.pop(self.workers, None)
-            self.workers = 0
-            return torch.from_numpy(rand_augment_images(x, seeds))
-        return torch.from_numpy(np.concatenate(parts))
+        if self.workers > 0 and len(x) > 1:
+            k = min(self.workers, len(x))
+            cuts = [len(x) * j // k for j in range(k + 1)]
+            try:
+                parts = _pool(self.workers).map(rand_augment_images, [x[a:b] for a, b in zip(cuts, cuts[1:])],
+                                                [seeds[a:b] for a, b in zip(cuts, cuts[1:])])
+                return torch.from_numpy(np.concatenate(list(parts)))
+            except BrokenProcessPool as e:  # the images do not depend on where they are made: go on in this process
+                warnings.warn(f"RandAugment worker processes failed ({e}); continuing in the training process "
+                              "(set PEMN_AUGMENT_WORKERS=0 to skip them)", RuntimeWarning, stacklevel=2)
+                _POOLS.pop(self.workers, None)
+                self.workers = 0
+        return torch.from_numpy(rand_augment_images(x, seeds))
 
     def _erase(self, x, gen):
         """Zero a random square (a quarter of the side) in a fraction ``erase_prob`` of the images."""
