@@ -229,18 +229,26 @@ def topk_mask_former(scores: torch.Tensor, keep_ratio: float) -> torch.Tensor:
 
 
 def augment_former(aug: data_mod.Augment):
-    """The augmentation before issue 6 (pad floats, index every pixel, flip), same draws and pixels."""
+    """The augmentation before issue 6 (pad floats, index every pixel, flip), same draws and pixels.
+
+    Also the reference the tests hold ``Augment`` to, bit for bit."""
     def call(x, gen):
         n, _, h, w = x.shape
-        p = aug.crop_pad
-        padded = F.pad(x.float(), (p, p, p, p), mode="reflect")
-        dy = torch.randint(0, 2 * p + 1, (n,), generator=gen)
-        dx = torch.randint(0, 2 * p + 1, (n,), generator=gen)
-        rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
-        cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
-        x = padded[torch.arange(n)[:, None, None, None], torch.arange(3)[None, :, None, None], rows, cols]
-        flip = torch.rand(n, generator=gen) < 0.5
-        return torch.where(flip[:, None, None, None], x.flip(3), x)
+        x = x.float()
+        if aug.crop_pad:
+            p = aug.crop_pad
+            padded = F.pad(x, (p, p, p, p), mode="reflect")
+            dy = torch.randint(0, 2 * p + 1, (n,), generator=gen)
+            dx = torch.randint(0, 2 * p + 1, (n,), generator=gen)
+            rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
+            cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
+            x = padded[torch.arange(n)[:, None, None, None], torch.arange(3)[None, :, None, None], rows, cols]
+        if aug.flip:
+            flip = torch.rand(n, generator=gen) < 0.5
+            x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        if aug.erase_prob > 0:
+            x = aug._erase(x, gen)
+        return x
     return call
 
 
