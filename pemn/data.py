@@ -3,7 +3,8 @@
 Sources, in order: an official ``cifar-10-batches-py`` folder, the offline JPEG
 mirror ``cifar10-jpeg.tar.gz`` (checked against its sha256), and a torchvision
 download where a network exists. The folder searched is ``$PEMN_DATA``
-(default ``data/``); decoded arrays are cached under ``$PEMN_CACHE`` (default
+(default: ``../shared/data`` beside the checkout when the offline mirror is
+there, as the Makefile picks, else ``data/``); decoded arrays are cached under ``$PEMN_CACHE`` (default
 ``~/.cache/pemn``).
 """
 from __future__ import annotations
@@ -50,8 +51,14 @@ class Data:
         return x.mean(dim=(0, 2, 3)), x.std(dim=(0, 2, 3))
 
 
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
 def data_dir() -> Path:
-    return Path(os.environ.get("PEMN_DATA", "data"))
+    """``$PEMN_DATA``; unset, the same folder the Makefile picks, so ``python -m pemn`` works outside make."""
+    if "PEMN_DATA" in os.environ:
+        return Path(os.environ["PEMN_DATA"])
+    return SHARED_DATA if (SHARED_DATA / MIRROR).is_file() else Path("data")
 
 
 def cache_dir() -> Path:

@@ -22,6 +22,16 @@ def test_missing_data_says_where_it_looked(empty_dirs):
     assert "cifar-10-batches-py" in msg and data.MIRROR in msg and "PEMN_DATA" in msg
 
 
+def test_data_dir_default_matches_the_makefile(tmp_path, monkeypatch):
+    monkeypatch.delenv("PEMN_DATA", raising=False)
+    monkeypatch.setattr(data, "SHARED_DATA", tmp_path)
+    assert data.data_dir() == data.Path("data")  # no mirror beside the checkout
+    (tmp_path / data.MIRROR).write_bytes(b"")
+    assert data.data_dir() == tmp_path
+    monkeypatch.setenv("PEMN_DATA", str(tmp_path / "elsewhere"))
+    assert data.data_dir() == tmp_path / "elsewhere"
+
+
 def test_corrupt_mirror_is_rejected_by_checksum(empty_dirs):
     (empty_dirs / "data" / data.MIRROR).write_bytes(b"not an archive")
     with pytest.raises(data.DataError, match="corrupt: sha256"):
