@@ -16,7 +16,7 @@ export PEMN_DATA
 .PHONY: help setup test test-unit test-notebooks reproduce runs run-all book bench bench-paper custom clean-book
 
 help:
-	@echo "make reproduce [PROFILE=smoke|cpu|paper] [FORCE=1] [RUNNER='srun --gres=gpu:1'] [-j N]"
+	@echo "make reproduce [PROFILE=smoke|cpu|cpu20k|paper] [FORCE=1] [RUNNER='srun --gres=gpu:1'] [-j N]"
 	@echo "                  run every missing run of the profile into runs/<profile>/, then build the book"
 	@echo "make test         unit tests, notebook tests (nbval) and the book build"
 	@echo "make book         build the book from runs/ into _build/html"

@@ -122,11 +122,16 @@ def test_result_records_provenance(cifar10):
 
 
 def test_every_grid_config_is_valid_and_ids_are_unique():
-    for profile in ("smoke", "cpu", "paper"):
+    for profile in ("smoke", "cpu", "cpu20k", "paper"):
         runs = grid(profile)
         assert len({repr(r.config) for r in runs.values()}) == len(runs)
         assert get_profile(profile).note
     cpu = grid("cpu")
+    big = grid("cpu20k")  # the same runs with more images, and ResNet56 as long as ResNet32
+    assert list(big) == list(cpu)
+    assert {r.config.subset for r in big.values()} == {20000}
+    assert {r.config.epochs for r in big.values() if r.config.backbone.startswith("resnet")} == {5}
+    assert all(big[k].config == replace(cpu[k].config, subset=20000, epochs=big[k].config.epochs) for k in cpu)
     assert all(sum(1 for r in cpu.values() if r.config.seed == s) == len(cpu) // 2 for s in (0, 1))
     figs = {f for r in cpu.values() for f in r.figures}
     assert figs == {"fig3", "fig4", "fig5"}
