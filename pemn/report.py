@@ -187,6 +187,18 @@ def book_notebooks(root: Path | None = None, srcdir: Path | None = None) -> tupl
     return keep, leave
 
 
+def _recipe(cfg: dict) -> tuple[float | None, float | None]:
+    """The peak learning rate and weight decay the run used, TrainConfig's defaults filled in."""
+    from dataclasses import fields
+
+    from .train import TrainConfig
+    try:
+        c = TrainConfig(**{f.name: cfg[f.name] for f in fields(TrainConfig) if f.name in cfg})
+    except ValueError:  # a config this version no longer accepts: read what it says
+        return cfg.get("lr"), cfg.get("weight_decay")
+    return c.learning_rate, c.weight_decay
+
+
 def _row(r: dict, run_dir: Path) -> dict:
     cfg = r["config"]
     st = r.get("storage", {})
@@ -199,6 +211,7 @@ def _row(r: dict, run_dir: Path) -> dict:
         "strategy": cfg["strategy"], "ratio": cfg.get("ratio"), "target": cfg.get("compression"),
         "method": method_label(cfg), "family": method_family(cfg["strategy"]),
         "keep_ratio": cfg.get("keep_ratio"), "seed": cfg["seed"], "epochs": cfg["epochs"],
+        **dict(zip(("lr", "weight_decay"), _recipe(cfg))),
         "subset": cfg.get("subset"), "train_size": r.get("train_size"), "test_size": r.get("test_size"),
         "final_acc": r["final_test_acc"], "best_acc": r["best_epoch_test_acc"], "best_epoch": r.get("best_epoch"),
         "unique_values": r.get("unique_values"), "kept_fraction": r.get("kept_fraction"),
@@ -1573,6 +1586,70 @@ def show_scale_check(profile: str = "cpu", calibration: str = "custom"):
             f"for the comparisons to mean much; these do not:\n\n" + "\n".join(lines))
     else:
         _md(f"Every dense model of the `{profile}` profile clears 65 %.")
+
+
+def mask_recipe_check(profile: str = "cpu", calibration: str = "custom") -> pd.DataFrame:
+    """Edge-popup (``mask``) accuracy by learning rate, weight decay and budget, beside dense at the same budget.
+
+    The profile's own ``mask`` runs first, then calibration runs of the same backbones that change the recipe or
+    the budget: whether the gap to dense is the method's or an untuned recipe's.
+    """
+    frames = {src: load(src) for src in (profile, calibration)}
+    both = pd.concat([f for f in frames.values() if not f.empty]) if any(not f.empty for f in frames.values()) \
+        else pd.DataFrame()
+    if both.empty or frames[profile].empty:
+        return pd.DataFrame()
+    archs = set(frames[profile].loc[frames[profile]["strategy"] == "mask", "arch"])
+    dense = {(r["arch"], r["train_size"], r["epochs"]): r["mean"] for _, r in _dense_rows(both).iterrows()}
+    rows = []
+    for source, df in frames.items():
+        m = df[(df["strategy"] == "mask") & (df["dataset"] == "cifar10") & df["arch"].isin(archs)] if not df.empty \
+            else df
+        if m.empty:
+            continue
+        m = m.assign(budget=m.apply(_budget, axis=1), train_size=m["train_size"].fillna(0).astype(int))
+        g = m.groupby(["arch", "budget", "train_size", "epochs", "lr", "weight_decay"])
+        for (arch, budget, size, epochs, lr, wd), d in g:
+            acc, ref = d["final_acc"].mean(), dense.get((arch, size, epochs))
+            rows.append({"runs of": f"`{source}`", "backbone": arch, "training budget": budget, "lr": f"{lr:g}",
+                         "weight decay": f"{wd:g}", "seeds": ", ".join(map(str, sorted(d["seed"]))),
+                         "mask final accuracy": _pct(acc), "dense, same budget": _pct(ref) if ref else "not run",
+                         "mask / dense": f"{acc / ref:.0%}" if ref else "", "_source": source, "_acc": acc,
+                         "_images": size * epochs, "_lr": lr, "_wd": wd, "_dense": ref})
+    return pd.DataFrame(rows)
+
+
+def _seeds(row) -> str:
+    return ("seeds " if "," in row["seeds"] else "seed ") + row["seeds"]
+
+
+def show_mask_recipe(profile: str = "cpu", calibration: str = "custom"):
+    t = mask_recipe_check(profile, calibration)
+    if t.empty:
+        return _note_no_runs(profile, "The masked-recipe check")
+    show_table(t.drop(columns=[c for c in t.columns if c.startswith("_")]).set_index(["runs of", "backbone"]),
+               f"Final test accuracy of `mask` (edge-popup on independent random weights, keep ratio 0.5) in profile "
+               f"`{profile}` and in calibration runs under `runs/{calibration}/` that change one thing: the peak "
+               f"learning rate, the weight decay on the scores, or the training budget.")
+    lines = []
+    for arch, d in t.groupby("backbone"):
+        own = d[d["_source"] == profile].iloc[0]
+        same = d[d["_images"] == own["_images"]]
+        best = same.sort_values("_acc").iloc[-1]
+        text = f"- **{arch}**: {own['mask final accuracy']} at the profile's budget and lr {own['lr']} ({_seeds(own)})"
+        if len(same) > 1:
+            text += (f"; the best of the {len(same)} recipes tried at that budget: lr {best['lr']}, weight decay "
+                     f"{best['weight decay']}, {best['mask final accuracy']} ({_seeds(best)}).")
+        else:
+            text += "; no other recipe was tried."
+        larger = d[(d["_images"] > own["_images"]) & (d["_lr"] == own["_lr"]) & (d["_wd"] == own["_wd"])]
+        for _, r in larger.sort_values("_images").iterrows():
+            text += (f" With {r['training budget']}: {r['mask final accuracy']}"
+                     + (f" ({r['mask / dense']} of dense at that budget)" if r["mask / dense"] else "") + ".")
+        lines.append(text)
+    _md("**Is the gap to dense the recipe's?** Gains from the learning rate or weight decay within a point or two "
+        "are within one seed's noise; gains from a larger budget say the masks are further from convergence than "
+        "the dense weights.\n\n" + "\n".join(lines))
 
 
 def hardware_table(profile: str = "cpu") -> pd.DataFrame:

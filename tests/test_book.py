@@ -182,6 +182,27 @@ def test_scale_check_names_the_smallest_budget_that_clears_the_bar(runs_root, sa
     assert "depth 8" not in text and "ConvMixer-64/8" not in text  # 70 % clears the bar: not listed
 
 
+def test_mask_recipe_check_compares_recipes_and_budgets(runs_root, said):
+    vit = {"dim": 64, "depth": 6, "heads": 4, "mlp_ratio": 2, "patch_size": 4}
+    _write(runs_root, "cpu", [_result("convmixer", CM, "dense", 0, 0.60), _result("convmixer", CM, "mask", 0, 0.36),
+                              _result("convmixer", CM, "mask", 1, 0.38), _result("vit", vit, "mask", 0, 0.30)])
+    faster, no_decay, longer = (_result("convmixer", CM, "mask", s, a) for s, a in ((0, 0.39), (1, 0.35), (2, 0.45)))
+    faster["config"]["lr"], no_decay["config"]["weight_decay"] = 0.1, 0.0
+    bigger = [r | {"train_size": 20000} for r in (longer, _result("convmixer", CM, "dense", 2, 0.70))]
+    _write(runs_root, "custom", [faster, no_decay, *bigger, _result("resnet32", {}, "mask", 0, 0.2, epochs=5)])
+    t = report.mask_recipe_check("cpu")
+    assert len(t) == 5  # resnet32 has no mask run in the profile: its calibration run is left out
+    own = t[(t["runs of"] == "`cpu`") & (t["backbone"] == "ConvMixer-64/6 (k5, p4)")].iloc[0]
+    assert (own["lr"], own["weight decay"], own["seeds"], own["mask final accuracy"], own["dense, same budget"],
+            own["mask / dense"]) == ("0.05", "0.0005", "0, 1", "37.0%", "60.0%", "62%")
+    report.show_mask_recipe("cpu")
+    text = said[-1]
+    assert ("**ConvMixer-64/6 (k5, p4)**: 37.0% at the profile's budget and lr 0.05 (seeds 0, 1); the best of the 3 "
+            "recipes tried at that budget: lr 0.1, weight decay 0.0005, 39.0% (seed 0). With 20,000 images x 10 "
+            "epochs: 45.0% (64% of dense at that budget).") in text
+    assert "**ViT-64/6 (p4, 4 heads)**: 30.0% at the profile's budget and lr 0.05 (seed 0); no other recipe" in text
+
+
 def test_run_index_lists_grid_and_unlinked_runs(runs_root):
     # a run folder outside the repository (and without an executed notebook) gets no link
     _write(runs_root, "cpu", [_result("convmixer", CM, "dense", 0, 0.8)])
