@@ -216,7 +216,7 @@ class _SortSTE(torch.autograd.Function):
 def use_sort_mask(model: torch.nn.Module) -> None:
     """Make every masked layer of ``model`` use the sort-based mask (instance attribute, library untouched)."""
     for _, m in masked_layers(model):
-        m.masked_weight = types.MethodType(lambda self: self.weight * _SortSTE.apply(self.scores, self.keep_ratio), m)
+        m.masked_weight = types.MethodType(lambda self: self.weight * _SortSTE.apply(self.scores.abs(), self.keep_ratio), m)
 
 
 def topk_mask_former(scores: torch.Tensor, keep_ratio: float) -> torch.Tensor:

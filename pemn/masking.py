@@ -84,7 +84,12 @@ def topk_mask(scores: torch.Tensor, keep_ratio: float) -> torch.Tensor:
 
 
 class _StraightThroughMask(torch.autograd.Function):
-    """Forward: the binary top-k mask. Backward: identity to the scores."""
+    """Forward: the binary top-k mask of its input. Backward: identity to that input.
+
+    The input is ``|scores|`` as a differentiable op (edge-popup and the official code's ``scores.abs()``),
+    so the scores get ``grad * sign(score)``: a step that favours keeping a weight grows ``|score|`` whatever
+    its sign. Handing the raw scores to this function instead would push every negative score the wrong way.
+    """
 
     @staticmethod
     def forward(ctx, scores, keep_ratio):
@@ -180,7 +185,7 @@ class _MaskedMixin:
         fixed = getattr(self, "fixed_mask", None)
         if fixed is not None:
             return self.weight * fixed.to(self.scores.dtype)
-        return self.weight * _StraightThroughMask.apply(self.scores, self.keep_ratio)
+        return self.weight * _StraightThroughMask.apply(self.scores.abs(), self.keep_ratio)
 
 
 class MaskedLinear(_MaskedMixin, nn.Module):

@@ -195,8 +195,8 @@ def test_straight_through_gradient_linear_manual():
     lin = pemn.MaskedLinear(6, 4, keep_ratio=0.25)
     x, g = torch.randn(3, 6), torch.randn(3, 4)
     lin(x).backward(g)
-    # y = x W_eff^T + b, so dL/dW_eff = g^T x; the mask passes straight through: dL/ds = dL/dW_eff * W.
-    expected = (g.t() @ x) * lin.weight.detach()
+    # y = x W_eff^T + b, so dL/dW_eff = g^T x; the mask of |s| passes straight through: dL/ds = dL/dW_eff * W * sign(s).
+    expected = (g.t() @ x) * lin.weight.detach() * lin.scores.detach().sign()
     assert torch.allclose(lin.scores.grad, expected, atol=1e-6)
     # straight-through: the pruned positions get gradient too (18 of 24 weights are masked out)
     pruned = ~lin.mask()
@@ -213,9 +213,21 @@ def test_straight_through_gradient_conv_against_reference():
     conv(x).backward(g)
     w_eff = (conv.weight * conv.mask()).detach().requires_grad_()
     F.conv2d(x, w_eff, None, 2, 1, 1, 2).backward(g)
-    expected = w_eff.grad * conv.weight.detach()
+    expected = w_eff.grad * conv.weight.detach() * conv.scores.detach().sign()
     assert torch.allclose(conv.scores.grad, expected, atol=1e-5)
     assert bool((conv.scores.grad[~conv.mask()] != 0).any())
+
+
+def test_a_step_that_favours_a_weight_grows_its_score_whatever_the_sign():
+    lin = pemn.MaskedLinear(2, 1, bias=False, keep_ratio=0.5)
+    with torch.no_grad():
+        lin.source.values.copy_(torch.tensor([1.0, 1.0]))
+        lin.scores.copy_(torch.tensor([[-0.1, 0.2]]))
+    assert lin.mask().tolist() == [[False, True]]
+    (-lin(torch.ones(1, 2)).sum()).backward()  # both weights raise the output: keeping either lowers the loss
+    torch.optim.SGD([lin.scores], lr=0.05).step()
+    assert torch.allclose(lin.scores.detach().abs(), torch.tensor([[0.15, 0.25]]))
+    assert lin.scores[0, 0] < 0  # the negative score grew in magnitude, not towards zero
 
 
 def test_mask_follows_scores_after_update():
