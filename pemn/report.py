@@ -1595,16 +1595,16 @@ def mask_recipe_check(profile: str = "cpu", calibration: str = "custom") -> pd.D
     the budget: whether the gap to dense is the method's or an untuned recipe's.
     """
     frames = {src: load(src) for src in (profile, calibration)}
-    both = pd.concat([f for f in frames.values() if not f.empty]) if any(not f.empty for f in frames.values()) \
-        else pd.DataFrame()
-    if both.empty or frames[profile].empty:
+    if frames[profile].empty:
         return pd.DataFrame()
+    both = pd.concat([f for f in frames.values() if not f.empty])
     archs = set(frames[profile].loc[frames[profile]["strategy"] == "mask", "arch"])
     dense = {(r["arch"], r["train_size"], r["epochs"]): r["mean"] for _, r in _dense_rows(both).iterrows()}
     rows = []
     for source, df in frames.items():
-        m = df[(df["strategy"] == "mask") & (df["dataset"] == "cifar10") & df["arch"].isin(archs)] if not df.empty \
-            else df
+        if df.empty:
+            continue
+        m = df[(df["strategy"] == "mask") & (df["dataset"] == "cifar10") & df["arch"].isin(archs)]
         if m.empty:
             continue
         m = m.assign(budget=m.apply(_budget, axis=1), train_size=m["train_size"].fillna(0).astype(int))
@@ -1615,7 +1615,7 @@ def mask_recipe_check(profile: str = "cpu", calibration: str = "custom") -> pd.D
                          "weight decay": f"{wd:g}", "seeds": ", ".join(map(str, sorted(d["seed"]))),
                          "mask final accuracy": _pct(acc), "dense, same budget": _pct(ref) if ref else "not run",
                          "mask / dense": f"{acc / ref:.0%}" if ref else "", "_source": source, "_acc": acc,
-                         "_images": size * epochs, "_lr": lr, "_wd": wd, "_dense": ref})
+                         "_images": size * epochs, "_lr": lr, "_wd": wd})
     return pd.DataFrame(rows)
 
 
