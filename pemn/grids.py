@@ -1,7 +1,7 @@
 """Every experiment of the paper as a named grid, for each profile.
 
 ``smoke``: minutes on 2 CPU cores, tiny models and subsets (CI).
-``cpu``: every figure in miniature on 2 CPU cores (``make reproduce``; measured 8.3 h of training).
+``cpu``: every figure in miniature on 2 CPU cores (``make reproduce``; measured 6.8 h of training loop, README).
 ``cpu20k``: the ``cpu`` grid at the smallest budgets measured to clear 60 % dense accuracy (proposed, not run).
 ``paper``: the paper's settings, for GPUs.
 

@@ -187,16 +187,12 @@ def book_notebooks(root: Path | None = None, srcdir: Path | None = None) -> tupl
     return keep, leave
 
 
-def _recipe(cfg: dict) -> tuple[float | None, float | None]:
-    """The peak learning rate and weight decay the run used, TrainConfig's defaults filled in."""
-    from dataclasses import fields
-
-    from .train import TrainConfig
-    try:
-        c = TrainConfig(**{f.name: cfg[f.name] for f in fields(TrainConfig) if f.name in cfg})
-    except ValueError:  # a config this version no longer accepts: read what it says
-        return cfg.get("lr"), cfg.get("weight_decay")
-    return c.learning_rate, c.weight_decay
+def _recipe(cfg: dict) -> tuple[float, float]:
+    """The peak learning rate and weight decay the run used, TrainConfig's defaults where its config left them out."""
+    from .train import TrainConfig, default_learning_rate
+    lr = cfg.get("lr")
+    return (default_learning_rate(cfg["strategy"]) if lr is None else lr,
+            cfg.get("weight_decay", TrainConfig.weight_decay))
 
 
 def _row(r: dict, run_dir: Path) -> dict:

@@ -119,11 +119,21 @@ class TrainConfig:
 
     @property
     def masked(self) -> bool:
-        return self.strategy in STRATEGIES and self.strategy != "dense"
+        return is_masked(self.strategy)
 
     @property
     def learning_rate(self) -> float:
-        return self.lr if self.lr is not None else (0.05 if self.masked else 0.01)
+        return self.lr if self.lr is not None else default_learning_rate(self.strategy)
+
+
+def is_masked(strategy: str) -> bool:
+    """Whether the strategy learns masks over fixed random values (the rest train weights)."""
+    return strategy in STRATEGIES and strategy != "dense"
+
+
+def default_learning_rate(strategy: str) -> float:
+    """The peak learning rate when a config leaves ``lr`` unset: masks' scores need a larger one than weights."""
+    return 0.05 if is_masked(strategy) else 0.01
 
 
 def memory_format_for(backbone: str) -> torch.memory_format:
