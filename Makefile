@@ -22,7 +22,7 @@ help:
 	@echo "make book         build the book from runs/ into _build/html"
 	@echo "make custom ARGS='strategy=rp ratio=0.003'   one configuration into runs/custom/"
 	@echo "make bench        speed benchmark (bench/results.json)"
-	@echo "make bench-paper  on a CUDA machine: what the paper profile costs on its GPU (bench/paper.json)"
+	@echo "make bench-paper  what the gpu profile and the paper grid cost on one GPU (measured there on CUDA: bench/paper.json)"
 
 setup: $(STAMP)
 $(STAMP): requirements.txt pyproject.toml
@@ -62,8 +62,12 @@ custom: setup
 bench: setup
 	$(PY) -m pemn.bench
 
+# On a CUDA machine: measure the paper's models there (bench/paper.json); anywhere: estimate the `gpu` profile
+# and the `paper` grid from those measurements (bench/gpu_estimate.json).
 bench-paper: setup
-	$(PY) -m pemn.bench --paper
+	@if $(PY) -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then $(PY) -m pemn.bench --paper; \
+	  else echo "no CUDA here: estimating from the measurements stored in bench/paper.json"; fi
+	$(PY) -m pemn.gpu_estimate $(if $(SLOTS),--slots $(SLOTS))
 
 clean-book:
 	rm -rf _build

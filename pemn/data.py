@@ -242,6 +242,6 @@ def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, mean: torch.Tenso
         xb = x[idx]
         xb = augment(xb, gen) if augment is not None else xb.float()
         xb = (xb.to(device, non_blocking=True) - mean) / std
-        if augment is not None:
+        if hasattr(augment, "after_normalize"):  # a step of the recipe after normalisation (erasing)
             xb = augment.after_normalize(xb, gen)
         yield xb, y[idx].to(device, non_blocking=True)

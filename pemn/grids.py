@@ -3,6 +3,8 @@
 ``smoke``: minutes on 2 CPU cores, tiny models and subsets (CI).
 ``cpu``: every figure in miniature on 2 CPU cores (``make reproduce``; measured 6.8 h of training loop, README).
 ``cpu20k``: the ``cpu`` grid at the smallest budgets measured to clear 60 % dense accuracy (proposed, not run).
+``gpu``: the paper's models and recipe on all of CIFAR-10 with few epochs: each figure panel at one seed about
+8 minutes on one H100 (``scripts/gpu_run.py``).
 ``paper``: the paper's settings, for GPUs.
 
 A run appears once even when several figures use it (its ``figures`` lists them).
@@ -14,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from .train import ConfigError, TrainConfig
 
-PROFILES = ("smoke", "cpu", "cpu20k", "paper")
+PROFILES = ("smoke", "cpu", "cpu20k", "gpu", "paper")
 FIG3_STRATEGIES = (("dense", None), ("mask", None), ("one_layer", None), ("mp", None),
                    ("rp", 1e-1), ("rp", 1e-2), ("rp", 1e-3), ("rp", 1e-4), ("rp", 1e-5))
 COMPRESSIONS = (0.90, 0.92, 0.94, 0.96)
@@ -131,7 +133,24 @@ _PAPER = Profile(
     note="the paper's settings (ConvMixer README recipe; supplementary SGD recipe for ResNets); needs GPUs",
 )
 
-_PROFILES = {p.name: p for p in (_SMOKE, _CPU, _CPU20K, _PAPER)}
+_CM256 = tuple(dict(dim=256, depth=d, kernel_size=5, patch_size=2) for d in (6, 8))
+# Epochs: the most at which every panel of the backbone fits 8 minutes on one H100 at the step, evaluation and
+# per-run overhead times of bench/paper.json, with the augmentation on the device at 1/10 of the step (the goal);
+# `python -m pemn.gpu_estimate` recomputes them ("fits 8 min: N epochs"). The masked steps there were measured
+# before the sort-based threshold (1.4-2x dense): once they are remeasured, more epochs may fit.
+_GPU_EPOCHS = {"convmixer": 13, "vit": 7, "resnet32": 4, "resnet56": 2}
+_GPU = replace(
+    _PAPER, name="gpu", seeds=(0, 1),
+    fig3=(*(("convmixer", a) for a in _CM256), ("vit", dict(dim=256, depth=6, heads=8, mlp_ratio=2, patch_size=4))),
+    fig4=(("resnet32", "cifar10"), ("resnet56", "cifar10")), fig5=_CM256,
+    per_backbone={b: {**_PAPER.per_backbone.get(b, {}), "epochs": e} for b, e in _GPU_EPOCHS.items()},
+    note="the paper's models (ConvMixer-256/6 and /8 p2 k5, ViT-256/6, ResNet32/56) and recipe on all 50k CIFAR-10 "
+         "training images, few epochs: ConvMixer 13, ViT 7, ResNet32 4, ResNet56 2, the most at which each figure "
+         "panel at one seed fits 8 minutes on one H100 at the step times measured there (bench/paper.json); "
+         "CIFAR-10 only (the GPU machines have no network for CIFAR-100)",
+)
+
+_PROFILES = {p.name: p for p in (_SMOKE, _CPU, _CPU20K, _GPU, _PAPER)}
 
 
 def get_profile(name: str) -> Profile:

@@ -1,0 +1,47 @@
+"""The ``gpu`` profile: the paper's models on all of CIFAR-10, epochs that fit 8 minutes a panel on one H100."""
+import json
+
+import pytest
+
+from pemn import gpu_estimate, grids
+
+PAPER = json.loads(gpu_estimate.PAPER_JSON.read_text())
+
+
+def test_gpu_profile_is_the_papers_models_on_all_of_cifar10_with_fewer_epochs():
+    runs = grids.grid("gpu")
+    paper = {(r.config.backbone, r.config.strategy): r.config for r in grids.grid("paper").values()}
+    archs = {(r.config.backbone, json.dumps(r.config.arch, sort_keys=True)) for r in runs.values()}
+    assert archs == {("convmixer", json.dumps(dict(depth=d, dim=256, kernel_size=5, patch_size=2), sort_keys=True))
+                     for d in (6, 8)} | {("vit", json.dumps(dict(depth=6, dim=256, heads=8, mlp_ratio=2,
+                                                                  patch_size=4), sort_keys=True)),
+                                         ("resnet32", "{}"), ("resnet56", "{}")}
+    for r in runs.values():
+        c = r.config
+        assert c.dataset == "cifar10" and c.subset is None and c.test_subset is None
+        ref = paper[(c.backbone, c.strategy)]
+        assert c.epochs < ref.epochs
+        assert (c.batch_size, c.optimizer, c.schedule, c.augment, c.weight_decay) == \
+            (ref.batch_size, ref.optimizer, ref.schedule, ref.augment, ref.weight_decay)
+    assert {r.config.seed for r in runs.values()} == {0, 1} and len(runs) == 134
+
+
+def test_every_gpu_panel_fits_eight_minutes_at_the_measured_h100_steps():
+    res = gpu_estimate.estimate(PAPER)
+    panels = res["profiles"]["gpu"]["panels_at_one_seed"]
+    assert len(panels) == 7  # Fig. 3: three backbones, Fig. 5: two, Fig. 4: two
+    for key, panel in panels.items():
+        assert panel["estimate_s"] <= gpu_estimate.PANEL_BUDGET_S, key
+        assert panel["epochs"] <= panel["fitting_epochs"], key
+    assert "not measured yet" in res["augment"]  # the assumption is said until bench/gpu.json exists
+    assert res["profiles"]["paper"]["runs"] == 408
+    assert "fig4 resnet56 cifar10" in gpu_estimate.table(res)
+
+
+def test_concurrency_needs_a_measured_speedup():
+    with pytest.raises(ValueError, match="no measured throughput for 2 runs"):
+        gpu_estimate.estimate(PAPER, None, slots=2)
+    measured = {"slots": {"2": {"aggregate_speedup": 1.6}}, "augment": {"images_per_s": 500000.0}}
+    one, two = gpu_estimate.estimate(PAPER, measured), gpu_estimate.estimate(PAPER, measured, slots=2)
+    assert two["profiles"]["paper"]["gpu_hours"] == pytest.approx(one["profiles"]["paper"]["gpu_hours"] / 1.6)
+    assert one["augment"].startswith("measured")
