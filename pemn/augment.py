@@ -72,7 +72,7 @@ def _groups(keys: torch.Tensor, count: int, device):
     start = 0
     for key, n in enumerate(torch.bincount(keys, minlength=count).tolist()):
         if n:
-            yield key, order[start:start + n].to(device)
+            yield key, order[start:start + n].to(device, non_blocking=True)
         start += n
 
 
@@ -117,7 +117,7 @@ def color_jitter(x: torch.Tensor, gen: torch.Generator, strength: float = 0.2) -
     n = len(x)
     factors = 1.0 + strength * (2 * torch.rand(n, len(JITTERS), generator=gen) - 1)
     order = torch.argsort(torch.rand(n, len(JITTERS), generator=gen), dim=1)
-    factors = factors.to(x.device)
+    factors = factors.to(x.device, non_blocking=True)
     for position in range(len(JITTERS)):
         out = x.clone()
         for fn, idx in _groups(order[:, position].contiguous(), len(JITTERS), x.device):
@@ -161,11 +161,11 @@ class ConvMixerRecipe:
         self.num_ops, self.magnitude, self.jitter, self.erase_prob = num_ops, magnitude, jitter, erase_prob
 
     def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        flip = (torch.rand(len(x), generator=gen) < 0.5).to(x.device)
+        flip = (torch.rand(len(x), generator=gen) < 0.5).to(x.device, non_blocking=True)
         x = torch.where(flip[:, None, None, None], x.flip(3), x)
         x = rand_augment(x, gen, self.num_ops, self.magnitude)
         return color_jitter(x, gen, self.jitter).float()
 
     def after_normalize(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        boxes = erase_boxes(len(x), x.shape[-2], x.shape[-1], gen, self.erase_prob).to(x.device)
+        boxes = erase_boxes(len(x), x.shape[-2], x.shape[-1], gen, self.erase_prob).to(x.device, non_blocking=True)
         return x.masked_fill(boxes[:, None], 0.0)

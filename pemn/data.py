@@ -193,11 +193,11 @@ class Augment:
         n, _, h, w = x.shape
         p = self.crop_pad
         if p:
-            dy = torch.randint(0, 2 * p + 1, (n,), generator=gen).to(x.device)
-            dx = torch.randint(0, 2 * p + 1, (n,), generator=gen).to(x.device)
+            dy = torch.randint(0, 2 * p + 1, (n,), generator=gen).to(x.device, non_blocking=True)
+            dx = torch.randint(0, 2 * p + 1, (n,), generator=gen).to(x.device, non_blocking=True)
             x = torch.nn.functional.pad(x, (p, p, p, p), mode="reflect")
         if self.flip:
-            flip = (torch.rand(n, generator=gen) < 0.5).to(x.device)
+            flip = (torch.rand(n, generator=gen) < 0.5).to(x.device, non_blocking=True)
             x = torch.where(flip[:, None, None, None], x.flip(3), x)
             if p:  # the crop at dx of a mirrored image is the mirror of the crop at 2p - dx
                 dx = torch.where(flip, 2 * p - dx, dx)
@@ -221,7 +221,7 @@ class Augment:
         ar = torch.arange(h)[None]
         box = ((ar >= cy) & (ar < cy + s))[:, :, None] & ((ar >= cx) & (ar < cx + s))[:, None, :]
         box &= (torch.rand(n, generator=gen) < self.erase_prob)[:, None, None]
-        return x.masked_fill(box[:, None].to(x.device), 0.0)
+        return x.masked_fill(box[:, None].to(x.device, non_blocking=True), 0.0)
 
 
 def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, mean: torch.Tensor, std: torch.Tensor,
@@ -238,7 +238,7 @@ def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, mean: torch.Tenso
     mean = (mean * 255).view(1, 3, 1, 1).to(device)
     std = (std * 255).view(1, 3, 1, 1).to(device)
     for i in range(0, stop, batch_size):
-        idx = order[i:i + batch_size]
+        idx = order[i:i + batch_size].to(x.device, non_blocking=True)  # no wait for the device's queue
         xb = x[idx]
         xb = augment(xb, gen) if augment is not None else xb.float()
         xb = (xb.to(device, non_blocking=True) - mean) / std

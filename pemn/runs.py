@@ -127,3 +127,27 @@ def execute_profile(profile: str, ids=None, force: bool = False) -> int:
 def execute_custom(overrides: dict, force: bool = False) -> tuple[bool, Path]:
     run = custom_run(overrides)
     return execute(run, "custom", force), run_dir("custom", run.run_id)
+
+
+IN_PROCESS_NOTE = """# {run_id}
+
+Trained in process by `scripts/gpu_run.py` on {device}, not by executing `book/notebooks/train.ipynb`
+(the GPU machine has no papermill). The same library call as the notebook's (`pemn.runs.train_and_record`)
+wrote `metrics.json` (configuration, per-epoch history, accuracy, storage, provenance) and `model.pemn`.
+"""
+
+
+def train_in_process(run: Run, profile: str, progress: bool = False) -> Path:
+    """Train one run in this process (no papermill, no notebook) unless it is complete; returns its folder.
+
+    The folder gets what a notebook run writes, except the executed notebook: ``train.md`` says so. A run
+    stopped part-way resumes from its checkpoint, as a notebook run does (one of another configuration is
+    refused by ``train``, with a message).
+    """
+    out = run_dir(profile, run.run_id)
+    if is_complete(out, run.config):
+        return out
+    result = train_and_record(run.config, out, profile, run.run_id, run.figures, progress=progress)
+    (out / "train.md").write_text(IN_PROCESS_NOTE.format(run_id=run.run_id, device=result["hardware"]["gpu"]
+                                                         or result["hardware"]["processor"]))
+    return out
