@@ -13,10 +13,11 @@ ARGS ?=
 PEMN_DATA ?= $(if $(wildcard ../shared/data/cifar10-jpeg.tar.gz),$(abspath ../shared/data),$(abspath data))
 export PEMN_DATA
 
-.PHONY: help setup test test-unit test-notebooks reproduce runs run-all book bench bench-paper custom clean-book
+.PHONY: help setup test test-unit test-notebooks reproduce runs run-all book bench bench-paper custom clean-book \
+	gpu-prepare gpu-wheels gpu-dry-run gpu-unpack
 
 help:
-	@echo "make reproduce [PROFILE=smoke|cpu|cpu20k|paper] [FORCE=1] [RUNNER='srun --gres=gpu:1'] [-j N]"
+	@echo "make reproduce [PROFILE=smoke|cpu|cpu20k|gpu|paper] [FORCE=1] [RUNNER='srun --gres=gpu:1'] [-j N]"
 	@echo "                  run every missing run of the profile into runs/<profile>/, then build the book"
 	@echo "make test         unit tests, notebook tests (nbval) and the book build"
 	@echo "make book         build the book from runs/ into _build/html"
@@ -68,6 +69,32 @@ bench-paper: setup
 	@if $(PY) -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then $(PY) -m pemn.bench --paper; \
 	  else echo "no CUDA here: estimating from the measurements stored in bench/paper.json"; fi
 	$(PY) -m pemn.gpu_estimate $(if $(SLOTS),--slots $(SLOTS))
+
+# --- the gpu profile on a lent GPU machine (torch there, no papermill, no network): scripts/gpu_run.py ---------
+# `make gpu-prepare` here, carry `.gpu` (and `runs/gpu`, for the checkpoints of stopped runs), run there
+# `bash scripts/gpu_run.sh --limit 510 [--bench 90 --slots 2]`, then `make gpu-unpack ARCHIVE=.../gpu-runs.tar.gz`.
+GPU_DIR := .gpu
+gpu-prepare: $(GPU_DIR)/data/cifar10-jpeg.tar.gz
+$(GPU_DIR)/data/cifar10-jpeg.tar.gz:
+	@mkdir -p $(@D)
+	cp $(PEMN_DATA)/cifar10-jpeg.tar.gz $@
+
+# Wheels for a GPU machine that lacks what export and the progress bar import (its Python is 3.12, x86-64):
+# safetensors is compiled (abi3), tqdm pure Python. The machines seen so far have both; scripts/gpu_run.sh
+# installs these only where an import fails.
+gpu-wheels:
+	$(PY) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	  --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d $(GPU_DIR)/wheels \
+	  safetensors==0.8.0 tqdm==4.70.1
+
+# The script on this CPU with the smoke profile, into a scratch runs folder (the committed runs stay as they are).
+gpu-dry-run: setup
+	@tmp=$$(mktemp -d); PEMN_RUNS=$$tmp/runs flock /tmp/pemn-train.lock $(PY) scripts/gpu_run.py --profile smoke \
+	  --limit $(or $(LIMIT),300) --out $$tmp/out && ls -l $$tmp/out && rm -rf $$tmp
+
+gpu-unpack:
+	@test -n "$(ARCHIVE)" || { echo "usage: make gpu-unpack ARCHIVE=path/to/gpu-runs.tar.gz"; exit 2; }
+	$(PY) scripts/gpu_run.py --unpack $(ARCHIVE)
 
 clean-book:
 	rm -rf _build

@@ -583,10 +583,10 @@ def estimate_profile(profile: str, steps: dict, evals: dict, loader_ips: float, 
                       "one run at a time under the load recorded in this file"}
 
 
-def paper_cases() -> tuple[Case, ...]:
-    """One case per model of ``grid('paper')`` at its batch size: dense, masked and the sparse baseline."""
+def paper_cases(profile: str = "paper") -> tuple[Case, ...]:
+    """One case per model of ``grid(profile)`` at its batch size: dense, masked and the sparse baseline."""
     cases = {}
-    for run in grid("paper").values():
+    for run in grid(profile).values():
         c = run.config
         case = Case(c.backbone, c.arch, c.batch_size, ("dense", "masked", "baseline"))
         cases.setdefault(case.key, case)

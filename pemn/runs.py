@@ -151,3 +151,48 @@ def train_in_process(run: Run, profile: str, progress: bool = False) -> Path:
     (out / "train.md").write_text(IN_PROCESS_NOTE.format(run_id=run.run_id, device=result["hardware"]["gpu"]
                                                          or result["hardware"]["processor"]))
     return out
+
+
+def archive_runs(profile: str, since: float, archive: Path, extra: dict | None = None) -> list[str]:
+    """Pack the run folders of ``profile`` changed since ``since`` (a time stamp) into a ``.tar.gz``.
+
+    Everything of a folder but ``model.pt`` (the export holds the model): a stopped run's checkpoint travels,
+    so the next machine resumes it. ``extra`` maps names inside the archive (``bench/gpu.json``) to files.
+    Returns the run ids packed.
+    """
+    import tarfile
+    root = runs_root()
+    folders = sorted(p for p in (root / profile).glob("*") if p.is_dir()
+                     and max((f.stat().st_mtime for f in p.iterdir()), default=0) >= since)
+    with tarfile.open(archive, "w:gz") as tar:
+        for folder in folders:
+            for f in sorted(folder.iterdir()):
+                if f.is_file() and f.name != "model.pt" and not f.name.endswith(".tmp"):
+                    tar.add(f, arcname=f"runs/{profile}/{folder.name}/{f.name}")
+        for name, path in (extra or {}).items():
+            tar.add(path, arcname=name)
+    return [f.name for f in folders]
+
+
+def unpack_runs(archive: Path) -> list[str]:
+    """Unpack an ``archive_runs`` archive: run folders into ``runs/``, ``bench/*.json`` into ``bench/``.
+
+    Any other member is refused before anything is written. Returns the paths written.
+    """
+    import tarfile
+    with tarfile.open(archive, "r:gz") as tar:
+        members = tar.getmembers()
+        for m in members:
+            parts = Path(m.name).parts
+            run_file = len(parts) == 4 and parts[0] == "runs"
+            bench_file = len(parts) == 2 and parts[0] == "bench" and parts[1].endswith(".json")
+            if not m.isfile() or ".." in parts or not (run_file or bench_file):
+                raise ValueError(f"{archive}: unexpected member {m.name!r}; not an archive of scripts/gpu_run.py")
+        written = []
+        for m in members:
+            parts = Path(m.name).parts
+            dest = runs_root().joinpath(*parts[1:]) if parts[0] == "runs" else REPO.joinpath(*parts)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(tar.extractfile(m).read())
+            written.append(m.name)
+    return written
