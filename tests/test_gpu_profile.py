@@ -45,3 +45,25 @@ def test_concurrency_needs_a_measured_speedup():
     one, two = gpu_estimate.estimate(PAPER, measured), gpu_estimate.estimate(PAPER, measured, slots=2)
     assert two["profiles"]["paper"]["gpu_hours"] == pytest.approx(one["profiles"]["paper"]["gpu_hours"] / 1.6)
     assert one["augment"].startswith("measured")
+
+
+@pytest.mark.parametrize("profile", ["gpu", "paper"])
+def test_the_convmixer_recipe_follows_the_official_code(profile):
+    import numpy as np
+    import torch
+
+    from pemn import augment, train as T
+    cfg = next(r.config for r in grids.grid(profile).values() if r.config.backbone == "convmixer")
+    assert (cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.batch_size, cfg.label_smoothing, cfg.augment) == \
+        ("adamw", 0.05, 0.005, 512, 0.0, "convmixer")
+    e = cfg.epochs
+    for t in np.linspace(0, e, 97):  # the official schedule, interpolated at fractional epochs
+        official = np.interp(t, [0, e * 2 // 5, e * 4 // 5, e], [0, cfg.lr, cfg.lr / 20, 0])
+        assert T.lr_at(cfg, t / e) == pytest.approx(official, abs=1e-12)
+    recipe = T._augment(cfg)
+    assert isinstance(recipe, augment.ConvMixerRecipe)
+    x = torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8)
+    plain = augment.ConvMixerRecipe(num_ops=0, jitter=0.0)(x, torch.Generator().manual_seed(0))
+    same = (plain == x.float()).flatten(1).all(1)
+    mirrored = (plain == x.float().flip(3)).flatten(1).all(1)
+    assert bool((same | mirrored).all())  # no crop (RandomResizedCrop at scale 1.0): the image or its mirror
