@@ -55,7 +55,7 @@ import torch.nn.functional as F
 from . import data as data_mod
 from . import train as T
 from .grids import grid, run_id
-from .masking import kept_count, masked_layers, topk_mask
+from .masking import BatchedMasks, kept_count, masked_layers, topk_mask
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "results.json"
@@ -67,6 +67,7 @@ VARIANTS = {
     "dense": dict(strategy="dense", label="dense (channels-last for convs)"),
     "masked": dict(strategy="mask", label="masked, ours (selection mask)"),
     "masked_sort": dict(strategy="mask", mask="sort", label="masked, sort-based mask (official code)"),
+    "masked_batched": dict(strategy="mask", batched=True, label="masked, all layers' masks in one batched sort"),
     "baseline": dict(strategy="random_sparse", compression=0.9, label="sparse baseline (torch prune, 90%)"),
     "dense_nchw": dict(strategy="dense", layout="nchw", label="dense, NCHW (before)"),
     "masked_nchw": dict(strategy="mask", layout="nchw", label="masked, NCHW (before)"),
@@ -271,6 +272,8 @@ def build(case: Case, variant: str, device):
     model = T.make_model(cfg, 10).to(device, memory_format=fmt)
     if spec.get("mask") == "sort":
         use_sort_mask(model)
+    if spec.get("batched"):
+        BatchedMasks(model)
     if spec.get("fused"):
         params = [p for p in model.parameters() if p.requires_grad]
         opt = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay, fused=True)
