@@ -36,6 +36,25 @@ def augment_rate(paper: dict, measured: dict | None) -> tuple[float, str]:
                                           f"{fastest:,.0f} images/s that the fastest paper model's step consumes")
 
 
+def step_times(paper: dict, measured: dict | None) -> tuple[dict, str]:
+    """Steps of ``paper`` with the models measured again on the device (``measured``) replaced.
+
+    Where the device measured the batched masks (what training uses on CUDA), they are the masked step.
+    """
+    steps = dict(paper["train_step"])
+    newer = (measured or {}).get("train_step", {})
+    for key, entry in newer.items():
+        variants = dict(entry["variants"])
+        variants["masked"] = variants.get("masked_batched", variants["masked"])
+        steps[key] = {**entry, "variants": variants}
+    how = (f"bench/paper.json ({paper['created']}, {paper['environment']['device_name']}); masked steps measured "
+           "before the sort-based threshold, so masked runs are upper bounds")
+    if newer:
+        how = (f"bench/gpu.json ({measured['created']}, {measured['environment']['device_name']}) for "
+               f"{', '.join(newer)} (masked: batched masks); " + how + " for the other models")
+    return steps, how
+
+
 def panels(profile: str, per_run: dict) -> dict:
     """Estimated seconds of each figure panel at the profile's first seed: {panel: {runs, estimate_s}}."""
     runs = grid(profile)
@@ -71,12 +90,11 @@ def estimate(paper: dict, measured: dict | None = None, slots: int = 1) -> dict:
                              f"measured: {sorted(rates) or 'none'}")
         speedup = rates[str(slots)]["aggregate_speedup"]
         speedup_how = f"{slots} runs at once, measured aggregate speedup x{speedup:.2f}"
+    steps, steps_how = step_times(paper, measured)
     out = {"augment_images_per_s": ips, "augment": how, "per_run_overhead_s": overhead, "concurrency": speedup_how,
-           "panel_budget_s": PANEL_BUDGET_S, "step_times": f"bench/paper.json ({paper['created']}, "
-           f"{paper['environment']['device_name']}); masked steps measured before the sort-based threshold, "
-           "so masked runs are upper bounds", "profiles": {}}
+           "panel_budget_s": PANEL_BUDGET_S, "step_times": steps_how, "profiles": {}}
     for profile in ("gpu", "paper"):
-        est = bench.estimate_profile(profile, paper["train_step"], paper["evaluation"], ips, overhead)
+        est = bench.estimate_profile(profile, steps, paper["evaluation"], ips, overhead)
         by_panel = panels(profile, est["per_run"])
         for p in by_panel.values():
             p["fitting_epochs"] = fitting_epochs(p, overhead)

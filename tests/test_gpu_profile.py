@@ -67,3 +67,17 @@ def test_the_convmixer_recipe_follows_the_official_code(profile):
     same = (plain == x.float()).flatten(1).all(1)
     mirrored = (plain == x.float().flip(3)).flatten(1).all(1)
     assert bool((same | mirrored).all())  # no crop (RandomResizedCrop at scale 1.0): the image or its mirror
+
+
+def test_models_measured_again_on_the_device_replace_the_stored_steps():
+    import copy
+    entry = copy.deepcopy(PAPER["train_step"]["resnet32-b256"])
+    dense = entry["variants"]["dense"]["median"]
+    entry["variants"]["masked_batched"] = {"median": dense * 1.1}
+    measured = {"created": "now", "environment": {"device_name": "H100"}, "train_step": {"resnet32-b256": entry}}
+    old, new = gpu_estimate.estimate(PAPER), gpu_estimate.estimate(PAPER, measured)
+    rid = "resnet32-c10-mp-s0"
+    steps = 4 * (50000 // 256)
+    saved = (old["profiles"]["gpu"]["per_run_s"][rid] - new["profiles"]["gpu"]["per_run_s"][rid]) / steps * 1e3
+    assert saved == pytest.approx(entry["variants"]["masked"]["median"] - dense * 1.1)
+    assert "bench/gpu.json (now, H100) for resnet32-b256" in new["step_times"]
