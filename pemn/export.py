@@ -11,7 +11,9 @@ tensors, by name prefix:
   :func:`pemn.strategies.prototype_values` from the seed and the recipe in the
   layout, and checked against a fingerprint stored there;
 - ``scales``: float32 per-layer rescale factors (only layers whose factor is not 1);
-- ``mask.<layer>``: a PEMN mask or a sparse baseline's bitmap, 1 bit per weight
+- ``masks``: the PEMN masks kept as bitmaps, 1 bit per weight, every layer padded to a whole byte,
+  concatenated (format 1 stored one ``mask.<layer>`` tensor per layer: still read);
+- ``mask.<layer>``: a paper's sparse baseline's bitmap, 1 bit per weight
   (``numpy.packbits``, big bit order, each layer padded to a whole byte);
 - ``index.<layer>``: a sparse layer's kept positions as flat indices in the
   narrowest unsigned integer that holds them, used where that is smaller than
@@ -67,12 +69,13 @@ from torch.nn.utils import prune
 from . import codec, data as data_mod
 from .baselines import FAIR_METHODS, codes_of, prunable, value_bits_of, values_from_codes
 from .backbones import build_model
-from .masking import MASKED_TYPES, WeightSource, masked_layers, topk_mask
+from .masking import MASKED_TYPES, WeightSource, kept_count, masked_layers, topk_mask
 from .storage import bits_from_counts, count, storage_bits
 from .strategies import Plan, Prototype, make_plan, prototype_values
 
 FORMAT = "pemn"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: concatenated PEMN masks, entropy-coded masks, the ``coded`` encoding
+READABLE_VERSIONS = ("1", "2")
 BITORDER = "big"
 TOLERANCE = 0.01  # data bytes vs accounting, relative
 LZMA_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME}]
@@ -224,7 +227,8 @@ def _recipe(model: nn.Module, cfg) -> dict:
 # --- writing -----------------------------------------------------------------
 
 def _pemn_tensors(model: nn.Module, cfg, seed_mode: bool, tensors: dict) -> dict:
-    protos, proto_values, scales, scaled, layer_proto, modes, coding, words = {}, [], [], [], [], "", "", []
+    protos, proto_values, scales, scaled, layer_proto, modes, coding = {}, [], [], [], [], "", ""
+    bitmaps, words = [], []
     for i, (name, m) in enumerate(masked_layers(model)):
         src = m.source
         if id(src.values) not in protos:
@@ -241,12 +245,15 @@ def _pemn_tensors(model: nn.Module, cfg, seed_mode: bool, tensors: dict) -> dict
             words.append(codec.encode_mask(mask.cpu().numpy()))
             coding += "c"
         else:
-            tensors["mask." + name] = pack_mask(mask)
+            bitmaps.append(pack_mask(mask))
             coding += "b"
     layout = {"layer_prototype": layer_proto, "layer_mode": modes, "scaled_layers": scaled,
               "prototypes": [int(v.numel()) for v in proto_values]}
-    if words:  # only files with coded masks carry these keys, so keep-0.5 files are unchanged
-        layout.update({"mask_coding": coding, "mask_words": [len(w) for w in words]})
+    layout["mask_coding"] = coding  # per layer: "b"itmap (in ``masks``) or entropy-"c"oded (in ``positions``)
+    if bitmaps:
+        tensors["masks"] = np.concatenate(bitmaps)
+    if words:
+        layout["mask_words"] = [len(w) for w in words]
         tensors["positions"] = np.concatenate(words)
     if seed_mode:
         rec = _recipe(model, cfg)
@@ -385,7 +392,8 @@ def _header_bytes(blob: bytes) -> int:
 
 
 _TERM_OF_PREFIX = {"prototype": "weights", "seed": "weights", "scales": "weights", "weight": "weights",
-                   "kept": "weights", "codes": "weights", "mask": "masks", "index": "masks", "positions": "masks",
+                   "kept": "weights", "codes": "weights", "mask": "masks", "masks": "masks", "index": "masks",
+                   "positions": "masks",
                    "other": "other"}
 
 
@@ -483,9 +491,9 @@ def read_file(path) -> tuple[dict, dict, int, int]:
         raise ExportError(f"{path}: not a pemn model file (metadata format is {meta.get('format')!r}, "
                           f"expected {FORMAT!r})")
     version = meta.get("format_version")
-    if version != str(FORMAT_VERSION):
-        raise ExportError(f"{path}: pemn format version {version} is not supported; this pemn reads version "
-                          f"{FORMAT_VERSION} (re-export the run with this version)")
+    if version not in READABLE_VERSIONS:
+        raise ExportError(f"{path}: pemn format version {version} is not supported; this pemn reads versions "
+                          f"{', '.join(READABLE_VERSIONS)} (re-export the run with this version)")
     if _checksum(meta, tensors) != meta.get("sha256"):
         raise ExportError(f"{path}: checksum mismatch, the file is corrupted (sha256 of its contents differs "
                           f"from the recorded {str(meta.get('sha256'))[:16]}...)")
@@ -580,8 +588,12 @@ def _load_pemn(path, cfg, model, layout, tensors, used):
     protos = [nn.Parameter(v.to(torch.float32), requires_grad=False) for v in values]
     scaled = {i: j for j, i in enumerate(layout["scaled_layers"])}
     scales = _tensor(path, cfg, tensors, "scales", (len(scaled),), used) if scaled else None
-    coding = layout.get("mask_coding", "b" * len(layers))
+    coding = layout.get("mask_coding")  # files before it: one ``mask.<layer>`` tensor per layer
     coded = iter(_split_words(path, cfg, tensors, layout.get("mask_words", []), used))
+    if coding is not None:
+        sizes = [-(-math.prod(m.source.shape) // 8) for (_, m), c in zip(layers, coding) if c == "b"]
+        bitmaps = iter(np.split(_tensor(path, cfg, tensors, "masks", (sum(sizes),), used), np.cumsum(sizes)[:-1])
+                       if sizes else [])
     for i, (name, m) in enumerate(layers):
         shape = tuple(m.source.shape)
         numel = math.prod(shape)
@@ -591,11 +603,12 @@ def _load_pemn(path, cfg, model, layout, tensors, used):
             raise _mismatch(path, cfg, f"layer {name!r} needs {numel} values, its prototype has {proto.numel()}")
         scale = float(scales[scaled[i]]) if i in scaled else 1.0
         m.source = WeightSource(proto, torch.Size(shape), mode, scale)
-        if coding[i] == "c":
-            k = numel - int((1.0 - m.keep_ratio) * numel)  # masking.kept_count
-            mask = torch.from_numpy(_decode(path, cfg, next(coded), numel, k)).view(shape)
-        else:
+        if coding is None:
             mask = unpack_mask(_tensor(path, cfg, tensors, "mask." + name, (-(-numel // 8),), used), shape)
+        elif coding[i] == "c":
+            mask = torch.from_numpy(_decode(path, cfg, next(coded), numel, kept_count(numel, m.keep_ratio))).view(shape)
+        else:
+            mask = unpack_mask(next(bitmaps), shape)
         m.fix_mask(mask)
         with torch.no_grad():  # scores whose top-k is the mask, for any code that still reads them
             m.scores.copy_(mask.to(m.scores.dtype))
@@ -707,7 +720,8 @@ def file_report(path) -> dict:
     model, cfg = load_model(path)
     layout = json.loads(meta["layout"])
     report = size_report(model, layout["encoding"], tensors, size, header, layout.get("value_bits"))
-    masks = b"".join(tensors[k].tobytes() for k in sorted(tensors) if k.split(".", 1)[0] in ("mask", "index"))
+    masks = b"".join(tensors[k].tobytes() for k in sorted(tensors)
+                     if k.split(".", 1)[0] in ("mask", "masks", "index", "positions"))
     report.update({"file": str(path), "config": asdict(cfg), "sha256": meta["sha256"], "tensors": len(tensors),
                    "masks_entropy_coded": {"raw": len(masks), **(compressed_sizes(masks) if masks else {})},
                    "pemn_version": meta.get("pemn_version"), "torch_version": meta.get("torch_version")})
