@@ -10,6 +10,8 @@ point) when that is smaller: with two seeds a range is all one can say about spr
 """
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from .baselines import BASELINES, FAIR_METHODS
@@ -130,3 +132,32 @@ def overall(v: pd.DataFrame) -> str:
     if all(x == "not held" for x in tested):
         return "not held"
     return "inconclusive"
+
+
+def layer_kept_counts(models: dict) -> pd.DataFrame:
+    """Kept weights per conv/linear layer of each named (pruned) model: where a sparsity rule starves a layer."""
+    from .baselines import prunable
+    cols = {}
+    for name, model in models.items():
+        cols[name] = [int(m.weight_mask.sum()) for m in prunable(model)]
+    first = next(iter(models.values()))
+    shapes = [tuple(m.weight.shape) for m in prunable(first)]
+    df = pd.DataFrame({"layer": [f"{i}: {'x'.join(map(str, s))}" for i, s in enumerate(shapes)],
+                       "weights": [math.prod(s) for s in shapes], **cols})
+    return df
+
+
+def collapsed(records, recalibrated: dict, below: float = 0.2) -> pd.DataFrame:
+    """Runs that end below ``below`` test accuracy (chance is 10 %): last training accuracy, precise-BN accuracy."""
+    rows = []
+    for r in records:
+        if r["final_test_acc"] >= below:
+            continue
+        rec = recalibrated.get(r["run_id"])
+        rows.append({"run_id": r["run_id"], "strategy": r["config"]["strategy"],
+                     "compression": r["config"].get("compression"), "kept_fraction": r.get("kept_fraction"),
+                     "train_acc": r["history"][-1]["train_acc"] if r.get("history") else None,
+                     "test_acc": r["final_test_acc"], "test_loss": r["history"][-1]["test_loss"] if r.get("history") else None,
+                     "peak_test_loss": max(h["test_loss"] for h in r["history"]) if r.get("history") else None,
+                     "recalibrated_acc": rec["test_acc"] if rec else None})
+    return pd.DataFrame(rows)

@@ -172,3 +172,27 @@ def recalibrated(profile: str, run_id: str) -> dict | None:
         return json.loads((run_dir(profile, run_id) / RECALIBRATION_FILE).read_text())
     except (OSError, ValueError):
         return None
+
+
+def records(profile: str) -> list[dict]:
+    """The records (``metrics.json``) of every complete run of ``profile``, in run-id order."""
+    out = []
+    for path in sorted((runs_root() / profile).glob("*/metrics.json")):
+        try:
+            r = json.loads(path.read_text())
+        except ValueError:
+            continue
+        if r.get("status") == "complete":
+            out.append(r)
+    return out
+
+
+def recalibrations(profile: str) -> dict[str, dict]:
+    """Every ``bn_recalibration.json`` of ``profile``, by run id."""
+    out = {}
+    for path in sorted((runs_root() / profile).glob(f"*/{RECALIBRATION_FILE}")):
+        try:
+            out[path.parent.name] = json.loads(path.read_text())
+        except ValueError:
+            continue
+    return out
