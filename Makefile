@@ -71,13 +71,15 @@ bench-paper: setup
 	$(PY) -m pemn.gpu_estimate $(if $(SLOTS),--slots $(SLOTS))
 
 # --- the gpu profile on a lent GPU machine (torch there, no papermill, no network): scripts/gpu_run.py ---------
-# `make gpu-prepare` here, carry `.gpu` (and `runs/gpu`, for the checkpoints of stopped runs), run there
-# `bash scripts/gpu_run.sh --limit 510 [--bench 90 --slots 2]`, then `make gpu-unpack ARCHIVE=.../gpu-runs.tar.gz`.
+# `make gpu-prepare` here; on the machine, one call per part of CIFAR-10 (.gpu/parts: the repository alone is
+# near the 64 MiB a call carries), the last one `bash scripts/gpu_check.sh` (see that file); then here
+# `make gpu-unpack ARCHIVE=.../gpu-runs.tar.gz`.
 GPU_DIR := .gpu
-gpu-prepare: $(GPU_DIR)/data/cifar10-jpeg.tar.gz
-$(GPU_DIR)/data/cifar10-jpeg.tar.gz:
-	@mkdir -p $(@D)
-	cp $(PEMN_DATA)/cifar10-jpeg.tar.gz $@
+GPU_PARTS ?= 2
+gpu-prepare:
+	@rm -rf $(GPU_DIR)/parts && mkdir -p $(GPU_DIR)/parts
+	split -n $(GPU_PARTS) -d -a 1 $(PEMN_DATA)/cifar10-jpeg.tar.gz $(GPU_DIR)/parts/cifar10-jpeg.tar.gz.part
+	@echo $(GPU_PARTS) > $(GPU_DIR)/parts/count && ls -l $(GPU_DIR)/parts
 
 # Wheels for a GPU machine that lacks what export and the progress bar import (its Python is 3.12, x86-64):
 # safetensors is compiled (abi3), tqdm pure Python. The machines seen so far have both; scripts/gpu_run.sh
