@@ -152,8 +152,8 @@ _PAPER = Profile(
                                    weight_decay=5e-4),
                   "resnet56": dict(epochs=200, batch_size=256, optimizer="sgd", lr=0.1, schedule="cosine",
                                    weight_decay=5e-4)},
-    note="the paper's settings (the official ConvMixer recipe: AdamW at 0.05, no label smoothing, flip, RandAugment, "
-         "ColorJitter, erasing after normalisation; the supplementary SGD recipe for ResNets); needs GPUs",
+    note="the paper's settings (the official ConvMixer recipe: AdamW at 0.05, no label smoothing, erasing after "
+         "normalisation; the supplementary SGD recipe for ResNets); needs GPUs",
 )
 
 _CM256 = tuple(dict(dim=256, depth=d, kernel_size=5, patch_size=2) for d in (6, 8))
@@ -169,11 +169,8 @@ _GPU = replace(
     fig3=(*(("convmixer", a) for a in _CM256), ("vit", dict(dim=256, depth=6, heads=8, mlp_ratio=2, patch_size=4))),
     fig4=(("resnet32", "cifar10"), ("resnet56", "cifar10")), fig5=_CM256,
     per_backbone={b: {**_PAPER.per_backbone.get(b, {}), "epochs": e} for b, e in _GPU_EPOCHS.items()},
-    note="the paper's models (ConvMixer-256/6 and /8 p2 k5, ViT-256/6, ResNet32/56) and recipe on all 50k CIFAR-10 "
-         "training images, few epochs: ConvMixer 10, ViT 7, ResNet32 4, ResNet56 2, the most at which each figure "
-         "panel at one seed fits 8 minutes on one H100 at the step times measured there (bench/paper.json; "
-         "ConvMixer's rounded down to a multiple of 5, where the official learning-rate knots meet ours); "
-         "CIFAR-10 only (the GPU machines have no network for CIFAR-100)",
+    note="the paper's models and recipe on all 50k CIFAR-10 training images, few epochs (ConvMixer 10, ViT 7, "
+         "ResNet32 4, ResNet56 2): each figure panel at one seed fits 8 min on one H100 (bench/paper.json)",
 )
 
 _PROFILES = {p.name: p for p in (_SMOKE, _CPU, _CPU20K, _GPU, _PAPER)}
