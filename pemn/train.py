@@ -32,6 +32,13 @@ SCHEDULES = ("piecewise", "cosine", "constant")
 AUGMENTS = ("none", "crop_flip", "crop_flip_erase", "convmixer")
 DEVICES = ("auto", "cpu", "cuda")
 PRUNE_EVERY = 10  # steps between gradual magnitude-pruning updates
+# The version of the code that shapes results. Bump it in any change that moves a run's numbers (tests/
+# test_results_version.py pins a reference run exactly): records and checkpoints of an older version are stale.
+# 1: before the straight-through-gradient fix of 2026-11-25 (masked runs); 2: since.
+RESULTS_VERSION = 2
+MAX_SEED = 2**32 - 1
+SPLIT_SIZES = (50_000, 10_000)  # training and test images of CIFAR-10 and CIFAR-100
+ARCH_LIMITS = {"dim": 4096, "depth": 64, "kernel_size": 31, "patch_size": 32, "heads": 64, "mlp_ratio": 16}
 
 
 class ConfigError(ValueError):
@@ -78,9 +85,12 @@ class TrainConfig:
             raise ConfigError(str(e)) from None
 
     def validate(self) -> None:
+        for name in ("backbone", "dataset", "strategy", "optimizer", "schedule", "augment", "device", "sparse_scheme"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"{name} must be a name (a string), got {getattr(self, name)!r}")
         if self.strategy not in METHODS:
             raise ConfigError(f"unknown strategy {self.strategy!r}; valid: {', '.join(METHODS)}")
-        check_backbone(self.backbone, self.arch)
+        _check_arch(self.backbone, self.arch)
         if self.dataset not in data_mod.DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r}; valid: {', '.join(data_mod.DATASETS)}")
         if self.strategy in STRATEGIES:
@@ -105,8 +115,20 @@ class TrainConfig:
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 10):
                 raise ConfigError(f"{name} must be None or an integer >= 10, got {v!r}")
-        if self.lr is not None and not (isinstance(self.lr, (int, float)) and self.lr > 0):
-            raise ConfigError(f"lr must be positive, got {self.lr!r}")
+        if not isinstance(self.rescale, bool):
+            raise ConfigError(f"rescale must be true or false, got {self.rescale!r}")
+        if self.lr is not None and not (_is_number(self.lr) and self.lr > 0):
+            raise ConfigError(f"lr must be None or a positive number, got {self.lr!r}")
+        for name, low, high in (("weight_decay", 0.0, math.inf), ("momentum", 0.0, 1.0), ("label_smoothing", 0.0, 1.0)):
+            v = getattr(self, name)
+            if not (_is_number(v) and low <= v < high):
+                raise ConfigError(f"{name} must be a number in [{low:g}, {high:g}), got {v!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError(f"seed must be an integer in 0..{MAX_SEED}, got {self.seed!r}")
+        for name, size in (("subset", SPLIT_SIZES[0]), ("test_subset", SPLIT_SIZES[1])):
+            v = getattr(self, name)
+            if v is not None and v > size:
+                raise ConfigError(f"{name} must be at most {size:,} (the images there are), got {v!r}")
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -124,6 +146,27 @@ class TrainConfig:
     @property
     def learning_rate(self) -> float:
         return self.lr if self.lr is not None else default_learning_rate(self.strategy)
+
+
+def _is_number(v) -> bool:
+    """A finite int or float, not a bool (True is an int to Python, never a number to a user)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_arch(backbone: str, arch) -> None:
+    """Architecture options: a mapping of known names to positive integers within ``ARCH_LIMITS``."""
+    if not isinstance(arch, dict):
+        raise ConfigError(f"arch must be a mapping such as {{\"dim\": 64, \"depth\": 6}}, got {arch!r}")
+    check_backbone(backbone, arch)
+    for key, v in arch.items():
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= ARCH_LIMITS[key]:
+            raise ConfigError(f"arch {key} must be an integer in 1..{ARCH_LIMITS[key]}, got {v!r}")
+    if backbone == "vit":
+        from .backbones import arch_options
+        full = arch_options("vit") | arch
+        if full["dim"] % full["heads"] or 32 % full["patch_size"]:
+            raise ConfigError(f"vit needs dim divisible by heads and patch_size dividing 32, got dim={full['dim']}, "
+                              f"heads={full['heads']}, patch_size={full['patch_size']}")
 
 
 def is_masked(strategy: str) -> bool:
@@ -285,8 +328,10 @@ def headline_scheme(cfg: TrainConfig) -> str:
 
 
 def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = True, data=None) -> dict:
-    """Train ``cfg`` and return its result; with ``out_dir``, checkpoint there each epoch and resume."""
-    from tqdm import tqdm
+    """Train ``cfg`` and return its result; with ``out_dir``, checkpoint there each epoch and resume.
+
+    ``progress`` prints one line per epoch (the run pipeline streams it to the terminal).
+    """
     device = pick_device(cfg.device)
     git = git_state()  # the code this run imported; commits made while it trains do not change it
     data = data or data_mod.load(cfg.dataset)
@@ -310,8 +355,12 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
     history, start_epoch, elapsed = [], 0, 0.0
 
     ckpt = Path(out_dir) / "checkpoint.pt" if out_dir else None
-    if ckpt and ckpt.is_file():
-        state = torch.load(ckpt, weights_only=False)
+    state = torch.load(ckpt, weights_only=False) if ckpt and ckpt.is_file() else None
+    if state is not None and state.get("results_version") != RESULTS_VERSION:
+        print(f"not resuming {ckpt}: written by results version {state.get('results_version', 1)}, this code is "
+              f"version {RESULTS_VERSION}; starting over", file=sys.stderr, flush=True)
+        state = None
+    if state is not None:
         if state["config"] != asdict(cfg):
             raise ConfigError(f"{ckpt} belongs to another configuration; delete it or use another run folder")
         model.load_state_dict(state["model"])
@@ -321,9 +370,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
         history, start_epoch, elapsed = state["history"], state["epoch"], state["elapsed"]
 
     augment = _augment(cfg)
-    bar = tqdm(range(start_epoch, cfg.epochs), desc=f"{cfg.backbone}/{cfg.strategy}", disable=not progress,
-               initial=start_epoch, total=cfg.epochs, file=sys.stderr, mininterval=5)
-    for epoch in bar:
+    for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
         model.train()
         seen, loss_sum, correct = 0, 0.0, 0
@@ -355,12 +402,14 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
         history.append({"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen,
                         "test_loss": test_loss, "test_acc": test_acc, "seconds": seconds,
                         "lr_end": opt.param_groups[0]["lr"]})
-        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", test_acc=f"{test_acc:.3f}")
+        if progress:
+            print(f"{cfg.backbone}/{cfg.strategy} epoch {epoch + 1}/{cfg.epochs}: train loss {loss_sum / seen:.3f}, "
+                  f"test accuracy {test_acc:.2%}, {seconds:.1f} s", flush=True)
         if ckpt:
-            _save_atomic({"config": asdict(cfg), "model": model.state_dict(), "optimizer": opt.state_dict(),
+            _save_atomic({"results_version": RESULTS_VERSION, "config": asdict(cfg), "model": model.state_dict(),
+                          "optimizer": opt.state_dict(),
                           "data_rng": gen.get_state(), "torch_rng": torch.get_rng_state(), "history": history,
                           "epoch": epoch + 1, "elapsed": elapsed}, ckpt)
-    bar.close()
     model = model.cpu().to(memory_format=torch.contiguous_format)  # the usual layout for export and callers
     best = max(history, key=lambda h: h["test_acc"])
     storage = storage_summary(model, cfg)
@@ -368,6 +417,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
     result = {
         "config": asdict(cfg),
         "status": "complete",
+        "results_version": RESULTS_VERSION,
         "final_test_acc": history[-1]["test_acc"],
         "best_epoch_test_acc": best["test_acc"],
         "best_epoch": best["epoch"],
