@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from .grids import Run, custom_run, grid
-from .train import RESULTS_VERSION, TrainConfig, is_masked, train, write_json_atomic
+from .train import RESULTS_VERSION, TrainConfig, is_masked, pick_device, train, write_json_atomic
 
 REPO = Path(__file__).resolve().parent.parent
 TRAIN_NOTEBOOK = REPO / "book" / "notebooks" / "train.ipynb"
@@ -115,6 +115,7 @@ def execute(run: Run, profile: str, force: bool = False, progress: bool = True) 
         return True
     if reason and _metrics(out) is not None and not force:
         print(f"rerun {profile}/{run.run_id}: {reason}", flush=True)
+    pick_device(run.config.device)  # 'cuda' on a machine without it: say so before creating anything
     out.mkdir(parents=True, exist_ok=True)
     if force:
         (out / "checkpoint.pt").unlink(missing_ok=True)
