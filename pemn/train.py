@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import baselines, data as data_mod
-from .backbones import build_model, check_backbone
+from .backbones import arch_options, build_model, check_backbone
 from .masking import check_keep_ratio
 from .storage import keep_fraction_for, storage_bits
 from .strategies import STRATEGIES, apply_strategy, check_strategy, unique_weight_count
@@ -32,8 +32,9 @@ SCHEDULES = ("piecewise", "cosine", "constant")
 AUGMENTS = ("none", "crop_flip", "crop_flip_erase", "convmixer")
 DEVICES = ("auto", "cpu", "cuda")
 PRUNE_EVERY = 10  # steps between gradual magnitude-pruning updates
-# The version of the code that shapes results. Bump it in any change that moves a run's numbers (tests/
-# test_results_version.py pins a reference run exactly): records and checkpoints of an older version are stale.
+# The version of the code that shapes results. Bump it in any change that moves a run's numbers (a test,
+# tests/test_user_paths.py::test_reference_run_is_pinned, pins a small run exactly): records and checkpoints of
+# an older version are stale.
 # 1: before the straight-through-gradient fix of 2026-11-25 (masked runs); 2: since.
 RESULTS_VERSION = 2
 MAX_SEED = 2**32 - 1
@@ -162,7 +163,6 @@ def _check_arch(backbone: str, arch) -> None:
         if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= ARCH_LIMITS[key]:
             raise ConfigError(f"arch {key} must be an integer in 1..{ARCH_LIMITS[key]}, got {v!r}")
     if backbone == "vit":
-        from .backbones import arch_options
         full = arch_options("vit") | arch
         if full["dim"] % full["heads"] or 32 % full["patch_size"]:
             raise ConfigError(f"vit needs dim divisible by heads and patch_size dividing 32, got dim={full['dim']}, "
