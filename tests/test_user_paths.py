@@ -179,7 +179,7 @@ def test_any_single_value_is_rejected_in_one_line_or_runs(field, value, typed):
     ("label_smoothing=2", "label_smoothing must be a number in [0, 1)"), ("rescale=abc", "rescale must be true or false"),
     ("arch=null", "arch must be a mapping"), ("arch=", "arch must be a mapping"), ("arch=[]", "arch must be a mapping"),
     ("seed=-1", "seed must be an integer"), ("subset=60000", "subset must be at most 50,000"),
-    ('arch={"dim": 0}', "arch dim must be an integer"), ("lr=true", "lr must be None or a number in (0, 10]"), ("lr=1e30", "lr must be None or a number in (0, 10]"),
+    ('arch={"dim": 0}', "arch dim must be an integer"), ("lr=true", "lr must be None or a number in (0, 1e+06]"), ("lr=1e30", "lr must be None or a number in (0, 1e+06]"),
     ("backbone=[]", "backbone must be a name"),
 ])
 def test_rejected_configuration_leaves_nothing_behind(setting, message, runs_dir, capsys):
