@@ -13,8 +13,8 @@ ARGS ?=
 PEMN_DATA ?= $(if $(wildcard ../shared/data/cifar10-jpeg.tar.gz),$(abspath ../shared/data),$(abspath data))
 export PEMN_DATA
 
-.PHONY: help setup test test-unit test-notebooks reproduce runs run-all book bench bench-paper custom clean-book \
-	gpu-prepare gpu-wheels gpu-dry-run gpu-unpack
+.PHONY: help setup test test-unit test-notebooks reproduce runs run-all check-profile book bench bench-paper custom \
+	clean-book gpu-prepare gpu-wheels gpu-dry-run gpu-unpack
 
 help:
 	@echo "make reproduce [PROFILE=smoke|cpu|cpu20k|gpu|paper] [FORCE=1] [RUNNER='srun --gres=gpu:1'] [-j N]"
@@ -33,7 +33,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $@
 
 test: setup
-	$(PY) -m pytest -q -p no:cacheprovider tests book/0*.ipynb book/notebooks/train.ipynb --nbval-lax --nbval-current-env
+	$(PY) -m pytest -q -p no:cacheprovider tests book/0*.ipynb --nbval-lax --nbval-current-env
 
 reproduce: setup
 	@$(PY) -m pemn list --profile $(PROFILE) > /dev/null
@@ -42,12 +42,15 @@ reproduce: setup
 	  if [ $$status -ne 0 ]; then echo "some runs or the book failed: see runs/$(PROFILE)/*/error.json"; fi; \
 	  exit $$status
 
-# One target per pending run (missing, failed, or recorded with another configuration), so that
+# One target per pending run (missing, failed, recorded with another configuration or by an older results
+# version: `pemn list --pending` says which are stale), so that
 # `make -j N reproduce` runs them side by side and RUNNER can dispatch each to a scheduler.
 ifneq ($(filter run-all,$(MAKECMDGOALS)),)
 RUN_IDS := $(shell $(PY) -m pemn list --profile $(PROFILE) $(if $(FORCE),,--pending))
 endif
-run-all: $(addprefix run/$(PROFILE)/,$(RUN_IDS))
+run-all: check-profile $(addprefix run/$(PROFILE)/,$(RUN_IDS))
+check-profile:
+	@$(PY) -m pemn list --profile $(PROFILE) > /dev/null
 run/$(PROFILE)/%:
 	$(RUNNER) $(PY) -m pemn run --profile $(PROFILE) --id $* $(if $(FORCE),--force)
 

@@ -290,7 +290,8 @@ def custom_run(overrides: dict, base_profile: str = "cpu") -> Run:
     p = get_profile(base_profile)
     backbone = overrides.get("backbone", "convmixer")
     arch = dict(p.fig3[0][1]) if backbone == "convmixer" and "arch" not in overrides else {}
-    fields = {"backbone": backbone, "arch": arch, **p.base, **p.per_backbone.get(backbone, {})}
+    per_backbone = p.per_backbone.get(backbone, {}) if isinstance(backbone, str) else {}  # else TrainConfig says why
+    fields = {"backbone": backbone, "arch": arch, **p.base, **per_backbone}
     cfg = TrainConfig.from_dict(fields | overrides)
     # Fields outside run_id's name (epochs, subset, lr, ...) go into the id when they differ from the profile, so
     # that two custom runs never share a folder (a different config in an existing folder would be rerun over it).

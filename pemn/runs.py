@@ -7,9 +7,12 @@ committed) and ``model.pemn`` (the compact export). A failed run writes
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 import traceback
 from dataclasses import asdict, fields
@@ -18,10 +21,14 @@ from pathlib import Path
 import torch
 
 from .grids import Run, custom_run, grid
-from .train import TrainConfig, train, write_json_atomic
+from .train import RESULTS_VERSION, TrainConfig, is_masked, pick_device, train, write_json_atomic
 
 REPO = Path(__file__).resolve().parent.parent
 TRAIN_NOTEBOOK = REPO / "book" / "notebooks" / "train.ipynb"
+# The straight-through-gradient fix (2026-11-25): records made before results were versioned count as version 2
+# (the first numbered) when the fix cannot have touched them (unmasked strategies) or their commit contains it.
+STRAIGHT_THROUGH_FIX = "8b1468e"
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]  # no "running over TCP without encryption" on every run
 
 
 def runs_root() -> Path:
@@ -32,53 +39,97 @@ def run_dir(profile: str, run_id: str) -> Path:
     return runs_root() / profile / run_id
 
 
-def recorded_config(path: Path) -> dict | None:
-    """The config of a complete run in ``path``, or None."""
+def _metrics(path: Path) -> dict | None:
     try:
-        metrics = json.loads((path / "metrics.json").read_text())
+        return json.loads((Path(path) / "metrics.json").read_text())
     except (OSError, ValueError):
         return None
-    return metrics.get("config") if metrics.get("status") == "complete" else None
+
+
+@functools.lru_cache(maxsize=None)
+def _commit_contains(commit: str | None, ancestor: str) -> bool:
+    if not commit:
+        return False
+    try:
+        return subprocess.run(["git", "merge-base", "--is-ancestor", ancestor, commit], cwd=REPO,
+                              capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def results_version(metrics: dict) -> int:
+    """The results version of a run record (see ``pemn.train.RESULTS_VERSION``)."""
+    if "results_version" in metrics:
+        return metrics["results_version"]
+    unaffected = not is_masked(metrics.get("config", {}).get("strategy"))
+    return 2 if unaffected or _commit_contains(metrics.get("git_commit"), STRAIGHT_THROUGH_FIX) else 1
+
+
+def why_pending(path: Path, cfg: TrainConfig | None = None) -> str | None:
+    """Why the run in ``path`` must be made (again), or None when it is complete, with ``cfg``, and current."""
+    metrics = _metrics(path)
+    if metrics is None or metrics.get("status") != "complete":
+        return "not made yet" if metrics is None and not (Path(path) / "error.json").is_file() else "not complete"
+    # fields added to TrainConfig after a run was made count as their defaults (which reproduce the old behaviour)
+    recorded = {**json.loads(json.dumps(asdict(TrainConfig()))), **metrics.get("config", {})}
+    if cfg is not None and recorded != json.loads(json.dumps(asdict(cfg))):
+        return "its recorded configuration differs from the grid's"
+    version = results_version(metrics)
+    if version != RESULTS_VERSION:
+        return f"stale: recorded by results version {version}, this code is version {RESULTS_VERSION}"
+    return None
 
 
 def is_complete(path: Path, cfg: TrainConfig | None = None) -> bool:
-    """A run is complete when it finished, and (given ``cfg``) with that very configuration."""
-    recorded = recorded_config(path)
-    if recorded is None:
-        return False
-    if cfg is None:
-        return True
-    # fields added to TrainConfig after a run was made count as their defaults (which reproduce the old behaviour)
-    defaults = json.loads(json.dumps(asdict(TrainConfig())))
-    return {**defaults, **recorded} == json.loads(json.dumps(asdict(cfg)))
+    """A run is complete when it finished, with the current results version (and ``cfg``, given one)."""
+    return why_pending(path, cfg) is None
+
+
+def _portable(path: Path) -> str:
+    """``path`` relative to the repository when inside it: tracked records hold no host-specific prefix."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
 
 
 def notebook_parameters(run: Run, profile: str, out: Path) -> dict:
     """The papermill parameters of a run: every config field plus where to write."""
     params = {f.name: getattr(run.config, f.name) for f in fields(TrainConfig)}
-    return params | {"profile": profile, "run_id": run.run_id, "run_dir": str(out), "figures": list(run.figures)}
+    return params | {"profile": profile, "run_id": run.run_id, "run_dir": _portable(out), "figures": list(run.figures)}
+
+
+def config_from_parameters(namespace: dict) -> TrainConfig:
+    """The TrainConfig of a notebook's parameters: every field the namespace defines (the rest default)."""
+    return TrainConfig.from_dict({f.name: namespace[f.name] for f in fields(TrainConfig) if f.name in namespace})
 
 
 def execute(run: Run, profile: str, force: bool = False, progress: bool = True) -> bool:
-    """Execute one run's notebook unless it is complete; True on success (or skip)."""
+    """Execute one run's notebook unless it is complete and current; True on success (or skip).
+
+    With ``progress`` the kernel's output (one line per epoch) streams to this terminal.
+    """
     import papermill
     out = run_dir(profile, run.run_id)
-    if is_complete(out, run.config) and not force:
+    reason = why_pending(out, run.config)
+    if reason is None and not force:
         print(f"skip {profile}/{run.run_id} (complete)")
         return True
-    stale = recorded_config(out) is not None and not force
-    if stale:
-        print(f"rerun {profile}/{run.run_id}: its recorded configuration differs from the grid's", flush=True)
+    if reason and _metrics(out) is not None and not force:
+        print(f"rerun {profile}/{run.run_id}: {reason}", flush=True)
+    pick_device(run.config.device)  # 'cuda' on a machine without it: say so before creating anything
     out.mkdir(parents=True, exist_ok=True)
-    if force or stale:
+    if force:
         (out / "checkpoint.pt").unlink(missing_ok=True)
     (out / "error.json").unlink(missing_ok=True)
     print(f"run  {profile}/{run.run_id}", flush=True)
     t0 = time.time()
+    stream = {"stdout_file": sys.stdout, "stderr_file": sys.stderr} if progress else {}
     try:
         papermill.execute_notebook(str(TRAIN_NOTEBOOK), str(out / "train.ipynb"),
-                                   parameters=notebook_parameters(run, profile, out), progress_bar=progress,
-                                   cwd=str(REPO / "book" / "notebooks"), kernel_name="python3")
+                                   parameters=notebook_parameters(run, profile, out), progress_bar=False,
+                                   cwd=str(REPO / "book" / "notebooks"), kernel_name="python3",
+                                   extra_arguments=KERNEL_ARGUMENTS, **stream)
     except Exception as e:  # papermill raises on any failing cell: record it, do not stop the others
         write_json_atomic({"status": "failed", "run_id": run.run_id, "profile": profile,
                            "config": asdict(run.config), "error": _error_text(e),
@@ -86,7 +137,22 @@ def execute(run: Run, profile: str, force: bool = False, progress: bool = True) 
         print(f"FAILED {profile}/{run.run_id}: {_error_text(e).splitlines()[-1] if str(e) else type(e).__name__}"
               f" (see {out / 'error.json'})", flush=True)
         return False
+    finally:
+        _portable_notebook(out / "train.ipynb")
     return True
+
+
+def _portable_notebook(path: Path) -> None:
+    """Papermill records absolute input and output paths; keep them relative to the repository."""
+    import nbformat
+    if not path.is_file():
+        return
+    nb = nbformat.read(path, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if key in meta:
+            meta[key] = _portable(meta[key])
+    nbformat.write(nb, path)
 
 
 def _error_text(e: Exception) -> str:
@@ -94,28 +160,31 @@ def _error_text(e: Exception) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text).strip()
 
 
-def train_and_record(cfg: TrainConfig, run_dir: str | Path | None, profile: str = "custom",
+def train_and_record(cfg: TrainConfig, folder: str | Path | None = None, profile: str = "custom",
                      run_id: str | None = None, figures=(), progress: bool = True) -> dict:
     """Train ``cfg`` (resuming from a checkpoint) and write the run's files; returns the result (without model).
 
-    Called by the training notebook. With ``run_dir=None`` nothing is written.
+    Called by the training notebook. ``folder`` relative to the repository, or absolute; None records the
+    configuration as a custom run, in ``runs/custom/<run id>`` (what ``make custom`` would write).
     """
-    out = Path(run_dir) if run_dir else None
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
+    if folder is None:
+        run = custom_run(asdict(cfg))
+        out, profile, run_id = run_dir("custom", run.run_id), "custom", run.run_id
+    else:
+        out = Path(folder) if Path(folder).is_absolute() else REPO / folder
+    out.mkdir(parents=True, exist_ok=True)
     result = train(cfg, out_dir=out, progress=progress)
     model = result.pop("model")
     result.update({"profile": profile, "run_id": run_id, "figures": list(figures)})
-    if out:
-        torch.save({"config": asdict(cfg), "state_dict": model.state_dict()}, out / "model.pt")
-        try:
-            from .export import export_model
-        except ImportError:
-            export_model = None
-        if export_model is not None:
-            result["export"] = export_model(model, cfg, out / "model.pemn")
-        write_json_atomic(result, out / "metrics.json")
-        (out / "checkpoint.pt").unlink(missing_ok=True)
+    if result.get("data_source", {}).get("path"):  # where this host keeps the data: the name and checksum say it
+        result["data_source"] = {**result["data_source"], "path": Path(result["data_source"]["path"]).name}
+    torch.save({"config": asdict(cfg), "state_dict": model.state_dict()}, out / "model.pt")
+    from .export import export_model
+    result["export"] = export_model(model, cfg, out / "model.pemn")
+    result["export"]["file"] = "model.pemn"
+    write_json_atomic(result, out / "metrics.json")
+    (out / "checkpoint.pt").unlink(missing_ok=True)
+    print(f"recorded {_portable(out)}", flush=True)
     return result
 
 
