@@ -672,14 +672,10 @@ def evaluate_file(path, full_test: bool = False, device: str = "cpu", data=None)
     dev = pick_device(device)
     acc, loss = evaluate(model.to(dev), x, y, mean, std, dev)
     out = {"file": str(path), "dataset": cfg.dataset, "test_size": len(y), "test_acc": acc, "test_loss": loss}
-    metrics = Path(path).parent / "metrics.json"
-    if metrics.is_file():
-        try:
-            rec = json.loads(metrics.read_text())
-            if rec.get("config") == asdict(cfg):
-                out["recorded_final_test_acc"] = rec.get("final_test_acc")
-        except ValueError:
-            pass
+    from .runs import read_record
+    rec = read_record(Path(path).parent)
+    if rec is not None and dict(rec.config) == asdict(cfg):
+        out["recorded_final_test_acc"] = rec.final_test_acc
     return out
 
 

@@ -4,6 +4,9 @@ A run folder holds ``train.ipynb`` (the executed notebook), ``metrics.json``
 (written atomically, only on success), ``model.pt`` (final state, not
 committed) and ``model.pemn`` (the compact export). A failed run writes
 ``error.json`` instead and leaves the other runs alone.
+
+This module is the only reader and writer of ``runs/``: everything else (report,
+bench, export) reads a finished run as a :class:`RunRecord`.
 """
 from __future__ import annotations
 
@@ -12,8 +15,10 @@ import os
 import re
 import time
 import traceback
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
 
 import torch
 
@@ -30,6 +35,115 @@ def runs_root() -> Path:
 
 def run_dir(profile: str, run_id: str) -> Path:
     return runs_root() / profile / run_id
+
+
+# --- the run record: what a finished run wrote, read in one place -----------------------------------------------
+
+RECORD_SCHEMA = 1  # version of metrics.json's layout; records written before the field existed have this layout
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run's ``metrics.json``, read once, with a schema version.
+
+    The known fields are attributes (a new one is added here and only here);
+    every other field of the file, such as one a newer ``train`` writes, is
+    kept as written in ``extra`` rather than dropped or refused, so an older
+    reader still shows what it does not understand.
+    """
+    run_id: str
+    profile: str | None
+    status: str
+    config: Mapping[str, Any]
+    final_test_acc: float | None = None
+    best_epoch_test_acc: float | None = None
+    best_epoch: int | None = None
+    history: tuple = ()
+    unique_values: int | None = None
+    kept_fraction: float | None = None
+    storage: Mapping[str, Any] = field(default_factory=dict)
+    headline_scheme: str | None = None
+    compression: float | None = None
+    train_size: int | None = None
+    test_size: int | None = None
+    wall_time_s: float | None = None
+    device: str | None = None
+    data_source: Mapping[str, Any] = field(default_factory=dict)
+    hardware: Mapping[str, Any] = field(default_factory=dict)
+    versions: Mapping[str, Any] = field(default_factory=dict)
+    git_commit: str | None = None
+    figures: tuple[str, ...] = ()
+    export: Mapping[str, Any] | None = None
+    schema: int = RECORD_SCHEMA
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    path: Path | None = None  # the run folder it was read from (None for a record built in memory)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], path: Path | None = None) -> "RunRecord":
+        """A record from the parsed JSON; unknown fields go to ``extra``, missing optional ones take defaults."""
+        known = {f.name for f in fields(cls)} - {"extra", "path", "schema"}
+        values = {k: d[k] for k in known if k in d and d[k] is not None}
+        values["history"] = tuple(d.get("history") or ())
+        values["figures"] = tuple(d.get("figures") or ())
+        values.setdefault("run_id", path.name if path else "")
+        values.setdefault("profile", path.parent.name if path else None)
+        values.setdefault("status", "complete")
+        values.setdefault("config", {})
+        extra = {k: v for k, v in d.items() if k not in known and k != "record_schema"}
+        return cls(**values, schema=int(d.get("record_schema", RECORD_SCHEMA)),
+                   extra=MappingProxyType(extra), path=path)
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "complete"
+
+    @property
+    def notebook(self) -> Path | None:
+        """The executed training notebook of the run, when it exists."""
+        nb = self.path / "train.ipynb" if self.path else None
+        return nb if nb is not None and nb.is_file() else None
+
+    def get(self, name: str, default=None):
+        """A field by name, known or extra (``record.get("results_version")``)."""
+        if name in self.extra:
+            return self.extra[name]
+        value = getattr(self, name, default) if name not in ("extra", "path") else default
+        return default if value is None else value
+
+
+def read_record(path: Path) -> RunRecord | None:
+    """The record in run folder ``path``, or None without a readable ``metrics.json``."""
+    try:
+        d = json.loads((Path(path) / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return RunRecord.from_dict(d, Path(path)) if isinstance(d, dict) else None
+
+
+def read_records(profile: str, complete_only: bool = True) -> list[RunRecord]:
+    """Every run record of ``profile`` (complete ones only, by default), in run-id order."""
+    out = [read_record(p.parent) for p in sorted((runs_root() / profile).glob("*/metrics.json"))]
+    return [r for r in out if r is not None and (r.complete or not complete_only)]
+
+
+def read_failure(path: Path) -> dict | None:
+    """A failed run's ``error.json`` (``{"error": ..., "seconds": ...}``), ``{}`` when unreadable, None when absent."""
+    f = Path(path) / "error.json"
+    if not f.is_file():
+        return None
+    try:
+        d = json.loads(f.read_text())
+    except (OSError, ValueError):
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
+def notebook_duration_s(path: Path) -> float | None:
+    """How long papermill took to execute a run's notebook (its metadata), or None."""
+    try:
+        return json.loads((Path(path) / "train.ipynb").read_text())["metadata"]["papermill"]["duration"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def recorded_config(path: Path) -> dict | None:
@@ -101,15 +215,11 @@ def train_and_record(cfg: TrainConfig, run_dir: str | Path | None, profile: str 
         out.mkdir(parents=True, exist_ok=True)
     result = train(cfg, out_dir=out, progress=progress)
     model = result.pop("model")
-    result.update({"profile": profile, "run_id": run_id, "figures": list(figures)})
+    result.update({"profile": profile, "run_id": run_id, "figures": list(figures), "record_schema": RECORD_SCHEMA})
     if out:
         torch.save({"config": asdict(cfg), "state_dict": model.state_dict()}, out / "model.pt")
-        try:
-            from .export import export_model
-        except ImportError:
-            export_model = None
-        if export_model is not None:
-            result["export"] = export_model(model, cfg, out / "model.pemn")
+        from .export import export_model
+        result["export"] = export_model(model, cfg, out / "model.pemn")
         write_json_atomic(result, out / "metrics.json")
         (out / "checkpoint.pt").unlink(missing_ok=True)
     return result

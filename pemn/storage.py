@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from .masking import MASKED_TYPES, WeightSource
-from .strategies import is_masked, unique_weight_count
+from .strategies import has_masked_layers, unique_weight_count
 
 SCHEMES = ("dense", "pemn", "pemn_seed", "csr", "bitmap")
 SPARSE_SCHEMES = ("csr", "bitmap")
@@ -98,7 +98,7 @@ def storage_bits(model: nn.Module, scheme: str, *, value_bits: int = 32, index_b
     """
     _check_scheme(scheme)
     return bits_from_counts(count(model, include_running_stats), scheme, value_bits, index_bits, seed_bits,
-                            is_masked(model))
+                            has_masked_layers(model))
 
 
 def keep_fraction_for(model: nn.Module, target_compression: float, scheme: str = "csr", *, value_bits: int = 32,

@@ -205,5 +205,6 @@ def unique_weight_count(model: nn.Module) -> int:
     return sum(protos.values()) + sum(m.weight.numel() for m in _weight_layers(model))
 
 
-def is_masked(model: nn.Module) -> bool:
+def has_masked_layers(model: nn.Module) -> bool:
+    """Whether the model holds masked layers (a PEMN model), as opposed to a strategy test (``train.is_masked``)."""
     return any(isinstance(m, MASKED_TYPES) for m in model.modules())

@@ -268,6 +268,7 @@ def _save_atomic(obj, path: Path) -> None:
 
 def write_json_atomic(obj, path: Path) -> None:
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(obj, indent=1, default=str))
     os.replace(tmp, path)
