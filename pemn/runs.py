@@ -111,6 +111,17 @@ class RunRecord:
         return default if value is None else value
 
 
+def profiles_on_disk() -> list[str]:
+    """The profile folders under ``runs/``, sorted."""
+    root = runs_root()
+    return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+
+def run_folders(profile: str) -> list[Path]:
+    """Every run folder of a profile (complete, failed or still running), sorted."""
+    return sorted(p for p in (runs_root() / profile).glob("*") if p.is_dir())
+
+
 def read_record(path: Path) -> RunRecord | None:
     """The record in run folder ``path``, or None without a readable ``metrics.json``."""
     try:

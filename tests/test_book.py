@@ -77,10 +77,11 @@ def runs_root(tmp_path, monkeypatch):
 @pytest.fixture
 def said(monkeypatch):
     """What the show_* functions write as Markdown."""
+    from pemn.report import display
     out = []
-    monkeypatch.setattr(report, "_md", lambda text: out.append(text))
-    monkeypatch.setattr(report, "_show_fig", lambda fig, text: out.append("FIGURE: " + text))
-    monkeypatch.setattr(report, "show_table", lambda df, text=None: out.append("TABLE: " + (text or "")))
+    monkeypatch.setattr(display, "md", lambda text: out.append(text))
+    monkeypatch.setattr(display, "show_fig", lambda fig, text: out.append("FIGURE: " + text))
+    monkeypatch.setattr(display, "show_table", lambda df, text=None: out.append("TABLE: " + (text or "")))
     return out
 
 
@@ -95,7 +96,7 @@ def test_no_runs_say_so_in_words(runs_root, said):
     t = report.claims("cpu")
     assert len(t) == 11 and set(t["verdict"]) == {report.NOT_TESTED}
     status = report.run_status("cpu")
-    assert len(status) == len(report._grid("cpu")) and set(status["status"]) == {"not run"}
+    assert len(status) == len(report.grid_runs("cpu")) and set(status["status"]) == {"not run"}
 
 
 def test_fig3_claims_held_and_figure(runs_root, said):
@@ -123,7 +124,7 @@ def test_fig3_claim_not_held_when_masks_collapse(runs_root):
     _write(runs_root, "cpu", results)
     t = report.claims("cpu").set_index("claim")
     assert t.loc["4.2 (1)", "verdict"] == "not held"
-    assert "mask 20.0% vs dense 80.0%" in t.loc["4.2 (1)", "evidence (our runs)"]
+    assert "mask 20.0% vs 85% of dense 80.0%" in t.loc["4.2 (1)", "deciding comparison"]
 
 
 def _fig4(pemn_acc, base_accs):
@@ -132,8 +133,9 @@ def _fig4(pemn_acc, base_accs):
         bump = 0.02 if b == "resnet56" else 0.0
         for seed in (0, 1):
             out.append(_result(b, {}, "dense", seed, 0.85 + bump, figures=("fig4",), epochs=5))
-            for (s, r), c in zip((("mp", None), ("rp", 0.1), ("rp", 0.01)), (0.88, 0.95, 0.958)):
-                out.append(_result(b, {}, s, seed, pemn_acc + bump, ratio=r, comp=c, figures=("fig4",), epochs=5))
+            for (s, r), c, u in zip((("mp", None), ("rp", 0.1), ("rp", 0.01)), (0.88, 0.95, 0.958), (36864, 3687, 369)):
+                out.append(_result(b, {}, s, seed, pemn_acc + bump, ratio=r, comp=c, figures=("fig4",), epochs=5,
+                                   unique=u))
             for m in ("random_sparse", "magnitude_sparse"):
                 for target, acc in zip((0.90, 0.92, 0.94, 0.96), base_accs):
                     out.append(_result(b, {}, m, seed, acc + bump, compression=target, comp=target,
@@ -145,7 +147,7 @@ def test_fig4_claims(runs_root):
     _write(runs_root, "cpu", _fig4(0.80, (0.70, 0.65, 0.60, 0.55)))
     t = report.claims("cpu").set_index("claim")["verdict"]
     assert t["4.3 Fig. 4 (1)"] == "held" and t["4.3 Fig. 4 (2)"] == "held" and t["4.3 Fig. 4 (3)"] == "held"
-    assert t["4.3 Fig. 4 (4)"] == "not held"  # same gap to dense for both depths
+    assert t["4.3 Fig. 4 (4)"] == "inconclusive"  # the same gap to dense for both depths: no difference
     fig = report.compression_figure("cpu", "fig4")
     assert len(fig.axes) == 4  # paper's accounting and bitmap, weights only and all parameters
     table = report.compression_table("cpu", "fig4")
@@ -156,7 +158,7 @@ def test_fig4_claims_not_held_when_baselines_win(runs_root):
     _write(runs_root, "cpu", _fig4(0.50, (0.70, 0.69, 0.68, 0.67)))
     t = report.claims("cpu").set_index("claim")
     assert t.loc["4.3 Fig. 4 (1)", "verdict"] == "not held"
-    assert "worst:" in t.loc["4.3 Fig. 4 (1)", "evidence (our runs)"]
+    assert " vs " in t.loc["4.3 Fig. 4 (1)", "deciding comparison"] and t.loc["4.3 Fig. 4 (1)", "deciding runs"]
 
 
 def test_scale_check_names_the_smallest_budget_that_clears_the_bar(runs_root, said):
@@ -429,4 +431,5 @@ def test_paper_bench_absent_and_present(tmp_path, said):
     t = report.paper_bench_table(tmp_path / "paper.json")
     assert t.loc[key, "GPU hours"] == 36.0 and t.loc[key, "masked step ms"] == 40.0 and "baseline step ms" not in t
     report.show_paper_bench(tmp_path / "paper.json")
-    assert "**36 GPU-hours**, 50% of it" in said[-1] and "x0.90" in said[-1] and "7,000 images/s" in said[-1]
+    text = said[-2]  # the sentence, then the table
+    assert "**36 GPU-hours**, 50% of it" in text and "x0.90" in text and "7,000 images/s" in text

@@ -1,0 +1,37 @@
+"""One run's summary and learning curve (shown by ``book/notebooks/train.ipynb``)."""
+from __future__ import annotations
+
+import pandas as pd
+
+
+def run_summary(result: dict) -> pd.DataFrame:
+    """One-row table of a run's headline numbers."""
+    cfg = result["config"]
+    method = cfg["strategy"] + (f" {cfg['ratio']:g}" if cfg.get("ratio") else "") + (
+        f" @{cfg['compression']:.0%}" if cfg.get("compression") else "")
+    return pd.DataFrame([{
+        "backbone": cfg["backbone"], "method": method, "seed": cfg["seed"], "epochs": cfg["epochs"],
+        "final test acc": round(result["final_test_acc"], 4),
+        "best-epoch test acc (test-selected)": round(result["best_epoch_test_acc"], 4),
+        "unique values": result["unique_values"],
+        f"compression ({result['headline_scheme']})": round(result["compression"], 4),
+        "wall time (s)": round(result["wall_time_s"], 1),
+    }]).set_index("backbone")
+
+
+def learning_curve(result: dict):
+    """Train loss and test accuracy per epoch."""
+    import matplotlib.pyplot as plt
+    h = pd.DataFrame(result["history"])
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3))
+    a.plot(h["epoch"], h["train_loss"], marker="o")
+    a.set(xlabel="epoch", ylabel="train loss", title="training loss")
+    b.plot(h["epoch"], h["test_acc"], marker="o", label="test")
+    b.plot(h["epoch"], h["train_acc"], marker=".", ls="--", label="train (augmented)")
+    b.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    b.legend()
+    cfg = result["config"]
+    fig.suptitle(f"{cfg['backbone']} {cfg['strategy']} seed {cfg['seed']} ({result.get('profile', 'custom')} "
+                 f"profile, {result['train_size']} train images, {result['data_source']['kind']})", fontsize=9)
+    fig.tight_layout()
+    return fig
