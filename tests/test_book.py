@@ -81,6 +81,7 @@ def said(monkeypatch):
     out = []
     monkeypatch.setattr(display, "md", lambda text: out.append(text))
     monkeypatch.setattr(display, "show_fig", lambda fig, text: out.append("FIGURE: " + text))
+    monkeypatch.setattr(display, "show_svg", lambda fig, text: out.append("FIGURE: " + text))
     monkeypatch.setattr(display, "show_table", lambda df, text=None: out.append("TABLE: " + (text or "")))
     return out
 
@@ -91,9 +92,11 @@ def test_no_runs_say_so_in_words(runs_root, said):
     report.show_fig3("cpu")
     report.show_compression("cpu", "fig4")
     report.show_answer("cpu")
+    assert said[2] == "Profile `cpu` has no completed run yet."
+    del said[2]
     assert len(said) == 3 and all(s.startswith("**No runs yet.**") for s in said)
     assert "ResNet32 / CIFAR-10 — not run: dense, MP, RP 1e-1, RP 1e-2, magnitude pruning 90/92/94/96%" in said[1]
-    t = report.claims("cpu")
+    t = report.claims_table("cpu")
     assert len(t) == 11 and set(t["verdict"]) == {report.NOT_TESTED}
     status = report.run_status("cpu")
     assert len(status) == len(report.grid_runs("cpu")) and set(status["status"]) == {"not run"}
@@ -108,7 +111,7 @@ def test_fig3_claims_held_and_figure(runs_root, said):
     assert fig is not None and len(fig.axes) == 1
     ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert ticks == list(report.FIG3_ORDER)  # every point has a run: nothing marked "(no run)"
-    t = report.claims("cpu").set_index("claim")["verdict"]
+    t = report.claims_table("cpu").set_index("claim")["verdict"]
     assert t["4.2 (1)"] == "held" and t["4.2 (2)"] == "held" and t["4.2 (3)"] == "held"
     assert t["4.2 (4)"] == report.NOT_TESTED and t["4.3 Fig. 4 (1)"] == report.NOT_TESTED
     report.show_fig3("cpu")
@@ -122,7 +125,7 @@ def test_fig3_claims_held_and_figure(runs_root, said):
 def test_fig3_claim_not_held_when_masks_collapse(runs_root):
     results = [_result("convmixer", CM, s, 0, acc if s == "dense" else 0.2, ratio=r) for s, r, acc in FIG3]
     _write(runs_root, "cpu", results)
-    t = report.claims("cpu").set_index("claim")
+    t = report.claims_table("cpu").set_index("claim")
     assert t.loc["4.2 (1)", "verdict"] == "not held"
     assert "mask 20.0% vs 85% of dense 80.0%" in t.loc["4.2 (1)", "deciding comparison"]
 
@@ -145,7 +148,7 @@ def _fig4(pemn_acc, base_accs):
 
 def test_fig4_claims(runs_root):
     _write(runs_root, "cpu", _fig4(0.80, (0.70, 0.65, 0.60, 0.55)))
-    t = report.claims("cpu").set_index("claim")["verdict"]
+    t = report.claims_table("cpu").set_index("claim")["verdict"]
     assert t["4.3 Fig. 4 (1)"] == "held" and t["4.3 Fig. 4 (2)"] == "held" and t["4.3 Fig. 4 (3)"] == "held"
     assert t["4.3 Fig. 4 (4)"] == "inconclusive"  # the same gap to dense for both depths: no difference
     fig = report.compression_figure("cpu", "fig4")
@@ -156,7 +159,7 @@ def test_fig4_claims(runs_root):
 
 def test_fig4_claims_not_held_when_baselines_win(runs_root):
     _write(runs_root, "cpu", _fig4(0.50, (0.70, 0.69, 0.68, 0.67)))
-    t = report.claims("cpu").set_index("claim")
+    t = report.claims_table("cpu").set_index("claim")
     assert t.loc["4.3 Fig. 4 (1)", "verdict"] == "not held"
     assert " vs " in t.loc["4.3 Fig. 4 (1)", "deciding comparison"] and t.loc["4.3 Fig. 4 (1)", "deciding runs"]
 
@@ -179,7 +182,7 @@ def test_scale_check_names_the_smallest_budget_that_clears_the_bar(runs_root, sa
     report.show_scale_check("cpu")
     text = said[-1]
     assert "**ConvMixer-64/6 (k5, p4)**: 61.5% (61.1%-61.9%)" in text
-    assert "smallest measured budget that clears 65 %: 30,000 images x 10 epochs, 66.0%" in text
+    assert "smallest measured budget that clears the bar: 30,000 images x 10 epochs, 66.0%" in text
     assert "**ResNet32**: 55.0% with 10,000 images x 5 epochs (below 60 %). No calibration run" in text
     assert "depth 8" not in text and "ConvMixer-64/8" not in text  # 70 % clears the bar: not listed
 
@@ -224,6 +227,77 @@ def test_bench_absent_and_present(tmp_path, said):
         "ratio_vs_dense": {"masked": {"median": 1.05}}, "rounds": 5}}}))
     t = report.bench_table(tmp_path / "results.json")
     assert t.loc["convmixer-w64d6k5p4", "masked ms"] == 63.0 and t.loc["convmixer-w64d6k5p4", "masked / dense"] == 1.05
+
+
+# --- the run record and the claims engine (no files) -------------------------------------------
+
+def _records(results):
+    from pemn.runs import RunRecord
+    return [RunRecord.from_dict(r | {"run_id": f"{r['config']['strategy']}-{r['config']['ratio']}-"
+                                              f"{r['config']['compression']}-{r['config']['backbone']}-s"
+                                              f"{r['config']['seed']}", "profile": "cpu"}) for r in results]
+
+
+def test_run_record_keeps_unknown_fields_and_reads_old_records():
+    from pemn.runs import RECORD_SCHEMA, RunRecord
+    r = _result("convmixer", CM, "mask", 0, 0.5)
+    old = RunRecord.from_dict(r)
+    assert old.schema == RECORD_SCHEMA and old.extra == {} and old.final_test_acc == 0.5 and old.path is None
+    new = RunRecord.from_dict(r | {"results_version": 3, "record_schema": RECORD_SCHEMA + 1, "new_thing": [1, 2]})
+    assert new.schema == RECORD_SCHEMA + 1 and new.get("results_version") == 3 and new.extra["new_thing"] == [1, 2]
+    row = report.frame.record_row(new)
+    assert row["results_version"] == 3 and "new_thing" not in row  # scalars shown as they are, structures kept aside
+    assert row["final_acc"] == 0.5 and row["method"] == "mask"
+
+
+def test_claims_engine_is_pure_and_names_the_deciding_comparison():
+    from pemn.report import claims as C
+    results = [_result("convmixer", CM, s, seed, acc + 0.002 * seed, ratio=r, unique=u)
+               for (s, r, acc), u in zip(FIG3, (0, 37888, 9408, 4096, 410, 41, 5, 1, 1)) for seed in (0, 1)]
+    verdicts = C.evaluate(_records(results))
+    assert len(verdicts) == len(C.CLAIMS)
+    promising = verdicts[0]  # mask 75 % vs 85 % of dense 80 % = 68 %: held by 7 points, far beyond the noise
+    assert promising.outcome == C.HELD and abs(promising.margin - (0.751 - 0.85 * 0.801)) < 1e-9
+    assert set(promising.runs) == {"mask-None-None-convmixer-s0", "mask-None-None-convmixer-s1",
+                                   "dense-None-None-convmixer-s0", "dense-None-None-convmixer-s1"}
+    assert "mask 75.1% vs 85% of dense 80.1%" in promising.deciding.text
+    assert verdicts[5].outcome == C.NOT_TESTED and "Fig. 4" in verdicts[5].evidence
+
+
+def test_identical_networks_are_one_point():
+    # RP 1e-4 and 1e-5 both leave one unique value and train the same: one point, counted once
+    results = [_result("convmixer", CM, s, seed, acc + 0.002 * seed, ratio=r, unique=u)
+               for (s, r, acc), u in zip(FIG3, (0, 37888, 9408, 4096, 410, 41, 5, 1, 1)) for seed in (0, 1)
+               if s != "rp" or r != 1e-5]
+    results += [_result("convmixer", CM, "rp", seed, 0.60 + 0.002 * seed, ratio=1e-5, unique=1) for seed in (0, 1)]
+    p = report.points(report.frame.records_frame(_records(results)))
+    merged = p[p["method"] == "RP 1e-4/1e-5"]
+    assert len(p) == 8 and len(merged) == 1 and merged.iloc[0]["merged"] == ("RP 1e-4", "RP 1e-5")
+    assert merged.iloc[0]["n"] == 2 and len(merged.iloc[0]["runs"].split(", ")) == 4
+
+
+def test_a_margin_within_seed_noise_is_inconclusive():
+    from pemn.report import claims as C
+    # mask at 85.5 % of dense with a 2-point seed spread: the margin (0.4 pts) is within the noise
+    results = [_result("convmixer", CM, "dense", s, a) for s, a in ((0, 0.78), (1, 0.82))]
+    results += [_result("convmixer", CM, "mask", s, a) for s, a in ((0, 0.67), (1, 0.71))]
+    v = C.claim_promising(report.points(report.frame.records_frame(_records(results))))
+    assert v.outcome == C.INCONCLUSIVE and 0 < v.margin < v.noise
+    results[2:] = [_result("convmixer", CM, "mask", s, a) for s, a in ((0, 0.40), (1, 0.44))]
+    v = C.claim_promising(report.points(report.frame.records_frame(_records(results))))
+    assert v.outcome == C.NOT_HELD and v.margin < -v.noise
+
+
+def test_competitors_are_a_parameter_of_the_outperform_claim():
+    from pemn.report import claims as C
+    results = [_result("convmixer", CM, "rp", s, 0.50, ratio=0.1, comp=0.96, figures=("fig5",), unique=410)
+               for s in (0, 1)]
+    results += [_result("convmixer", CM, m, s, a, compression=0.9, comp=0.9, figures=("fig5",))
+                for m, a in (("random_sparse", 0.40), ("magnitude_sparse", 0.55)) for s in (0, 1)]
+    p = report.points(report.frame.records_frame(_records(results)))
+    assert C.claim_outperforms(p, ("random pruning",), at_most_compression=False).outcome == C.HELD
+    v = C.claim_outperforms(p, C.BASELINES, at_most_compression=False)
+    assert v.outcome == C.NOT_HELD and "magnitude pruning 90%" in v.deciding.text
 
 
 # --- numbers the library computes (no runs) -------------------------------------------------

@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..runs import REPO
 from . import display
+from .reproducibility import timing_summary
 
 
 BENCH_RESULTS = REPO / "bench" / "results.json"
@@ -83,6 +84,14 @@ def show_bench(path: Path = BENCH_RESULTS):
         text = None
     if text:
         display.md("The benchmark's own summary:\n\n```text\n" + text + "\n```")
+    cpu = (r.get("profiles") or {}).get("cpu") if isinstance(r, dict) else None
+    if cpu and "uncontended_estimate_h" in cpu:
+        measured = timing_summary("cpu")["total_h"]
+        display.md(f"**The `cpu` profile's time, estimated and measured.** From the rates above the benchmark "
+                   f"estimates {cpu['estimate_h']:.1f} h for the profile's {cpu['runs']} runs, but those rates were "
+                   f"measured on a busy machine ({cpu['conditions']}); scaled to an idle machine the estimate is "
+                   f"{cpu['uncontended_estimate_h']:.1f} h. The committed runs took {measured:.1f} h of training "
+                   f"loop (the timing table above), some of them on a busy machine too.")
 
 
 def paper_bench_table(path: Path = PAPER_BENCH) -> pd.DataFrame | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import display
-from .frame import caption, for_figure, grid_runs, load, points
+from .frame import caption, for_figure, grid_runs, load, notebook_paths, points
 from .labels import FIG3_ORDER, arch_label, method_label
 
 
@@ -29,12 +29,17 @@ def _missing_fig3(profile: str, df: pd.DataFrame) -> dict[str, list[str]]:
     return {a: [m for m in ms if m not in have.get(a, set())] for a, ms in _fig3_methods(profile, df).items()}
 
 
+def identical_alias(p: pd.DataFrame) -> dict[str, str]:
+    """Method label -> the label of the merged point it belongs to (``frame.merge_identical``), for one backbone."""
+    return {m: label for label, ms in zip(p["method"], p["merged"]) if len(ms) > 1 for m in ms}
+
+
 def fig3_points(profile: str = "cpu") -> pd.DataFrame:
     df = for_figure(load(profile), "fig3")
     p = points(df)
     if p.empty:
         return p
-    p["order"] = p["method"].map({m: i for i, m in enumerate(FIG3_ORDER)})
+    p["order"] = p["merged"].map(lambda ms: FIG3_ORDER.index(ms[0]))
     return p.sort_values(["arch", "order"]).drop(columns="order").reset_index(drop=True)
 
 
@@ -50,10 +55,11 @@ def fig3_figure(profile: str = "cpu"):
     archs = sorted(set(pts["arch"]))
     fig, axes = plt.subplots(1, len(archs), figsize=(4.6 * len(archs), 3.6), squeeze=False)
     for ax, arch in zip(axes[0], archs):
-        methods = axis_methods[arch]
-        xs = {m: i for i, m in enumerate(methods)}
         p = pts[pts["arch"] == arch]
-        d = df[df["arch"] == arch]
+        alias = identical_alias(p)  # identical networks share one x position
+        methods = list(dict.fromkeys(alias.get(m, m) for m in axis_methods[arch]))
+        xs = {m: i for i, m in enumerate(methods)}
+        d = df[df["arch"] == arch].assign(method=lambda x: x["method"].map(lambda m: alias.get(m, m)))
         sp = p[p["method"] != "dense"].sort_values("method", key=lambda s: s.map(xs))
         if not sp.empty:
             ax.errorbar([xs[m] for m in sp["method"]], sp["mean"], yerr=sp["std"], marker="o", capsize=3,
@@ -115,4 +121,7 @@ def show_fig3_table(profile: str = "cpu"):
     t = fig3_table(profile)
     if t.empty:
         return display.note_no_runs(profile, "The table of Figure 3's points")
-    display.show_table(t, f"The numbers behind Figure 3 (profile `{profile}`), with the run ids that produced them.")
+    t = display.with_run_links(t.reset_index(), notebook_paths(load(profile)))
+    display.show_table(t, f"The numbers behind Figure 3 (profile `{profile}`), with the runs that produced them (each "
+                          f"links its executed notebook). A point that stands for two ratios (RP 1e-4/1e-5) is one "
+                          f"network: both ratios leave a single random value at this width.")

@@ -2,11 +2,11 @@
 
 Every claim reduces to comparisons of two accuracies (means over seeds) against a threshold. Each
 comparison has a *margin* (how far it clears the threshold; negative when it falls short) and a *seed
-noise*: twice the standard deviation that seed-to-seed variation alone gives the difference of the two
-means, ``2 σ √(1/n_a + 1/n_b)``, where σ is the figure's pooled seed spread (the root mean square of
-the per-point standard deviations over seeds, over every point with two or more seeds) and n the seeds
-behind each mean. A comparison is *held* when its margin exceeds the noise, *not held* when it falls
-short by more than the noise, and *inconclusive* in between. A claim is not held if any of its
+noise*: twice the standard error of the difference of the two means, ``2 √(s_a²/n_a + s_b²/n_b)``, where
+n is the number of seeds behind a mean and s its spread: the point's own standard deviation over seeds,
+or the figure's typical one (the median over its points with two or more seeds) when that is larger, since
+two seeds often agree by chance. A comparison is *held* when its margin exceeds the noise, *not held* when
+it falls short by more than the noise, and *inconclusive* in between. A claim is not held if any of its
 comparisons is, else inconclusive if any is, else held; the comparison that decides it is the worst of
 that kind, and the verdict names it with its run ids. Runs that are missing make it *not tested*.
 """
@@ -43,9 +43,10 @@ class Comparison:
 
     @property
     def outcome(self) -> str:
-        if self.fails or self.margin < -self.noise:
+        band = self.noise + 1e-9  # equal accuracies stay equal under floating-point sums
+        if self.fails or self.margin < -band:
             return NOT_HELD
-        return HELD if self.margin > self.noise else INCONCLUSIVE
+        return HELD if self.margin > band else INCONCLUSIVE
 
 
 @dataclass(frozen=True)
@@ -83,17 +84,25 @@ def decide(comparisons: list[Comparison], evidence: str) -> Verdict:
 # --- seed noise -------------------------------------------------------------------------------------------------
 
 def seed_sigma(p: pd.DataFrame) -> float:
-    """Pooled standard deviation over seeds of a figure's points (0 when no point has two seeds)."""
+    """A figure's typical seed spread: the median standard deviation over seeds of its points (0 with one seed)."""
     multi = p[p["n"] >= 2]
-    return float(math.sqrt((multi["std"] ** 2).mean())) if not multi.empty else 0.0
+    return float(multi["std"].median()) if not multi.empty else 0.0
 
 
 def _noise(sigma: float, a, b) -> float:
-    return NOISE_SIGMAS * sigma * math.sqrt(1 / max(int(a["n"]), 1) + 1 / max(int(b["n"]), 1))
+    """Seed noise of ``mean(a) - mean(b)`` (see the module's docstring)."""
+    def var(q):
+        return max(float(q.get("std", 0.0) or 0.0), sigma) ** 2 / max(int(q["n"]), 1)
+    return NOISE_SIGMAS * math.sqrt(var(a) + var(b))
 
 
 def _runs(*pts) -> tuple[str, ...]:
-    return tuple(r for q in pts for r in str(q["runs"]).split(", ") if r)
+    """The run ids behind points (rows, frames of points, or dicts with a comma-separated ``runs``)."""
+    ids = []
+    for q in pts:
+        values = q["runs"] if isinstance(q, pd.DataFrame) else [q["runs"]]
+        ids += [r for v in values for r in str(v).split(", ") if r]
+    return tuple(dict.fromkeys(ids))
 
 
 def _pt(r, comp: bool = False) -> str:

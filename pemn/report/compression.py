@@ -8,22 +8,22 @@ import re
 import pandas as pd
 
 from . import display
-from .frame import caption, for_figure, grid_runs, load, points, run_status
+from .frame import caption, for_figure, grid_runs, load, notebook_paths, points, run_status
 from .labels import (ACCOUNT_COLUMNS, ACCOUNTING_SHORT, ACCOUNTINGS, FIG3_ORDER, PEMN_STRATEGIES, arch_label,
                      dataset_label, method_label, pct)
 from .storage_tables import STORAGE_GROUPS, storage_table
 
 
-_MARKERS = {"PEMN": "*", "random pruning": "o", "magnitude pruning": "s"}
+MARKERS = {"PEMN": "*", "random pruning": "o", "magnitude pruning": "s"}
 
-_LINESTYLES = {"PEMN": "-", "random pruning": ":", "magnitude pruning": "--"}
+LINESTYLES = {"PEMN": "-", "random pruning": ":", "magnitude pruning": "--"}
 
 
 def _groups(p: pd.DataFrame) -> list[str]:
     return sorted(set(p["group"]))
 
 
-def compression_axes(ax, p: pd.DataFrame, accounting: str, groups: list[str] | None = None):
+def compression_axes(ax, p: pd.DataFrame, accounting: str, groups: list[str] | None = None, labels: bool = True):
     xcol, title = ACCOUNTINGS[accounting]
     groups = groups or _groups(p)
     for i, g in enumerate(groups):
@@ -35,9 +35,9 @@ def compression_axes(ax, p: pd.DataFrame, accounting: str, groups: list[str] | N
             s = q[q["family"] == fam].sort_values(xcol)
             if s.empty:
                 continue
-            ax.errorbar(100 * s[xcol], s["mean"], yerr=s["std"], marker=_MARKERS[fam], ls=_LINESTYLES[fam],
+            ax.errorbar(100 * s[xcol], s["mean"], yerr=s["std"], marker=MARKERS[fam], ls=LINESTYLES[fam],
                         color=f"C{i}", capsize=2, ms=10 if fam == "PEMN" else 5)
-            if fam == "PEMN":
+            if fam == "PEMN" and labels:
                 for _, r in s.iterrows():
                     ax.annotate(r["method"], (100 * r[xcol], r["mean"]), textcoords="offset points", xytext=(5, 4),
                                 fontsize=6, color="0.3")
@@ -50,7 +50,7 @@ def compression_legend(ax, p: pd.DataFrame, groups: list[str] | None = None):
     groups = groups or _groups(p)
     fams = [f for f in ("PEMN", "random pruning", "magnitude pruning") if (p["family"] == f).any()]
     handles = [Line2D([], [], color=f"C{i}", lw=2, label=g) for i, g in enumerate(groups)]
-    handles += [Line2D([], [], color="0.3", marker=_MARKERS[f], ls=_LINESTYLES[f], label=f) for f in fams]
+    handles += [Line2D([], [], color="0.3", marker=MARKERS[f], ls=LINESTYLES[f], label=f) for f in fams]
     if (p["family"] == "dense").any():
         handles.append(Line2D([], [], color="0.3", lw=1.2, label="dense (horizontal line)"))
     ax.legend(handles=handles, fontsize=6, loc="best")
@@ -149,13 +149,22 @@ def compression_table(profile: str = "cpu", figure: str = "fig4") -> pd.DataFram
 
 
 def show_compression_table(profile: str = "cpu", figure: str = "fig4"):
+    """The points of the figure above: accuracy, compression under the paper's and the fairest accounting, runs."""
     t = compression_table(profile, figure)
     if t.empty:
         return display.note_no_runs(profile, f"The table of {'Figure 4' if figure == 'fig4' else 'Figure 5'}'s points")
-    display.show_table(t, f"The numbers behind the figure above (profile `{profile}`): compression measured on each "
-                  f"trained model under the four accountings (paper: Eq. 10, weights only, CSR positions; bitmap: "
-                  f"the same with bitmap positions; all params: counting every stored float), accuracy over seeds, "
-                  f"and the run ids.")
+    t = t.reset_index()
+    shown = pd.DataFrame({
+        "backbone / data": t["group"].str.replace(" (k5, p4)", "", regex=False), "method": t["method"],
+        "accuracy % (mean ± std)": [f"{m:.1f} ± {s:.1f}" for m, s in zip(t["accuracy % (mean)"], t["accuracy % (std)"])],
+        "compression % (paper)": t["paper %"], "compression % (bitmap, all params)": t["bitmap, all params %"],
+        "runs": t["run ids"]})
+    display.show_table(display.with_run_links(shown, notebook_paths(load(profile)), "runs"),
+                       f"The numbers behind the figure above (profile `{profile}`): accuracy over seeds and the "
+                       f"compression measured on each trained model under the paper's accounting (Eq. 10: weights "
+                       f"only, CSR positions) and under the fairest one here (bitmap positions, every stored float "
+                       f"counted); each run links its executed notebook. The other two accountings are in the "
+                       f"appendix.")
 
 
 def storage_check(profile: str = "cpu") -> pd.DataFrame:
@@ -227,13 +236,44 @@ def export_table(profile: str = "cpu") -> pd.DataFrame:
 
 
 def show_export_table(profile: str = "cpu"):
+    """Every run's compact export, one row each (the appendix)."""
     t = export_table(profile)
     if t.empty:
-        return display.md(f"No run of profile `{profile}` records a compact export (`model.pemn`) yet, so measured file "
-                   f"sizes cannot be compared with the formula here.")
-    display.show_table(t, f"Compact exports (`model.pemn`, written by `pemn.export` after training) recorded in each run's "
-                  f"metrics.json (profile `{profile}`): the file's size against the storage formula (all stored "
-                  f"parameters; the file's data part is compared, its header is extra), the compression the whole "
-                  f"file achieves against the dense float32 model, and whether it loads back into a model with "
-                  f"identical test accuracy. A masked network that keeps every random value (mask) is larger than "
-                  f"the dense model: it stores the values and the masks.")
+        return display.md(f"No run of profile `{profile}` records a compact export (`model.pemn`) yet, so measured "
+                          f"file sizes cannot be compared with the formula here.")
+    t = t.reset_index().rename(columns={"run_id": "run"})
+    t["run"] = [display.run_link(r, notebook_paths(load(profile)).get(r)) for r in t["run"]]
+    display.show_table(t, f"Compact exports (`model.pemn`, written by `pemn.export` after training) recorded in each "
+                          f"run's metrics.json (profile `{profile}`): the file's size against the storage formula (all "
+                          f"stored parameters; the file's data part is compared, its header is extra), the compression "
+                          f"the whole file achieves against the dense float32 model, and whether it loads back into a "
+                          f"model with identical test accuracy.")
+
+
+def export_summary(profile: str = "cpu") -> pd.DataFrame:
+    """The compact exports by encoding and method family: how many, file sizes, worst deviation, all reloaded."""
+    df = load(profile)
+    if df.empty or "export_file_bytes" not in df.columns:
+        return pd.DataFrame()
+    d = df[df["export_file_bytes"].notna()]
+    g = d.groupby(["export_encoding", "family"], sort=True)
+    return pd.DataFrame({
+        "runs": g.size(),
+        "file KiB": g["export_file_bytes"].agg(lambda x: f"{x.min() / 1024:,.1f}-{x.max() / 1024:,.1f}"),
+        "compression % (file)": g["export_file_compression"].agg(lambda x: f"{100 * x.min():.1f} to {100 * x.max():.1f}"),
+        "largest |file − formula|": g["export_deviation"].agg(lambda x: f"{100 * x.abs().max():.2f}%"),
+        "all reload identically": g["export_verified"].agg(lambda x: "yes" if x.fillna(False).astype(bool).all() else "no"),
+    }).reset_index().rename(columns={"export_encoding": "encoding", "family": "method family"})
+
+
+def show_export_summary(profile: str = "cpu"):
+    """The exports in a few rows (the chapter); every run's file is in the appendix."""
+    t = export_summary(profile)
+    if t.empty:
+        return display.md(f"No run of profile `{profile}` records a compact export (`model.pemn`) yet.")
+    display.show_table(t, f"Compact exports (`model.pemn`) of the {int(t['runs'].sum())} runs of profile `{profile}`, "
+                          f"by encoding and method family: file size, the compression of the whole file against the "
+                          f"dense float32 model, the largest deviation of the file's data from the storage formula, "
+                          f"and whether every file loads back into a model with identical test accuracy. A masked "
+                          f"network that keeps every random value (mask) is larger than the dense model: it stores "
+                          f"the values and the masks. Every run's file is listed in the appendix.")

@@ -33,6 +33,20 @@ def show_fig(fig, text: str):
     md(f"*{text}*")
 
 
+def show_svg(fig, text: str):
+    """A figure as SVG with its text kept as text (a browser can measure the labels), then its caption."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from IPython.display import SVG, display
+    buf = io.StringIO()
+    with plt.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    display(SVG(buf.getvalue()))
+    md(f"*{text}*")
+
+
 def note_no_runs(profile: str, what: str, missing: list[str] | None = None):
     msg = f"**No runs yet.** {what} has no completed run of profile `{profile}`, so there is nothing to draw."
     if missing:
@@ -65,6 +79,13 @@ def run_link(run_id: str, notebook: str | None) -> str:
 def run_links(run_ids, notebooks: dict) -> str:
     """Several run ids, each a link (``notebooks``: run id -> notebook path relative to the repository)."""
     return ", ".join(run_link(r, notebooks.get(r)) for r in run_ids)
+
+
+def with_run_links(t: pd.DataFrame, notebooks: dict, column: str = "run ids") -> pd.DataFrame:
+    """The table with its comma-separated run ids turned into links to the runs' notebooks."""
+    if column not in t.columns:
+        return t
+    return t.assign(**{column: t[column].map(lambda ids: run_links(str(ids).split(", "), notebooks))})
 
 
 def percent_axis(ax, axis="y"):

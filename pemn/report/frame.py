@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..runs import (REPO, RunRecord, profiles_on_disk, read_failure, read_record, read_records, run_folders,
                     runs_root)
-from .labels import (ACCOUNT_COLUMNS, PEMN_STRATEGIES, arch_label, dataset_label, full_arch, method_family,
+from .labels import (ACCOUNT_COLUMNS, FIG3_ORDER, PEMN_STRATEGIES, arch_label, dataset_label, full_arch, method_family,
                      method_label)
 
 
@@ -145,6 +145,11 @@ def records_frame(records) -> pd.DataFrame:
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=FRAME_COLUMNS)
 
 
+def notebook_paths(df: pd.DataFrame) -> dict[str, str]:
+    """Run id -> its executed notebook (relative to the repository) for the runs of ``df`` that have one."""
+    return {r: nb for r, nb in zip(df["run_id"], df["notebook"]) if isinstance(nb, str) and nb} if len(df) else {}
+
+
 def load(profile: str = "cpu") -> pd.DataFrame:
     """Every complete run of ``profile`` as one row (empty frame with the columns when there is none)."""
     return records_frame(read_records(profile))
@@ -241,6 +246,7 @@ def merge_identical(p: pd.DataFrame) -> pd.DataFrame:
     for _, same in rp.groupby(["group", "unique_values", "seeds", "accs"], sort=False):
         if len(same) < 2:
             continue
+        same = same.sort_values("method", key=lambda m: m.map(lambda x: FIG3_ORDER.index(x) if x in FIG3_ORDER else 99))
         first = same.index[0]
         labels = tuple(same["method"])
         ratios = "/".join(m.split(" ", 1)[1] for m in labels)

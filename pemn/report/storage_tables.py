@@ -115,26 +115,54 @@ def storage_backbones(profile: str, figure: str) -> list[tuple[str, dict, str, t
     return [("convmixer", dict(a), "cifar10", tuple(p.fig5_pemn)) for a in p.fig5]
 
 
-def show_storage_tables(profile: str = "cpu", figure: str = "fig4"):
-    """One Eq. 10 table per backbone of the figure (computed by the library, deterministic)."""
+SUMMARY_COLUMNS = {("", "kept fraction"): "kept fraction",
+                   (STORAGE_GROUPS[0], "total"): "total KiB (CSR)", (STORAGE_GROUPS[0], "Eq. 10 %"): "Eq. 10 % (CSR)",
+                   (STORAGE_GROUPS[1], "total"): "total KiB (bitmap)",
+                   (STORAGE_GROUPS[1], "Eq. 10 %"): "Eq. 10 % (bitmap)",
+                   (STORAGE_GROUPS[1], "all params %"): "all params % (bitmap)"}
+
+
+def _flat(t: pd.DataFrame, full: bool) -> pd.DataFrame:
+    """The table with one header row: six columns for the chapter, every term for the appendix."""
+    if full:
+        out = t.copy()
+        out.columns = [f"{'CSR' if g == STORAGE_GROUPS[0] else 'bitmap'}: {term}" if g else term for g, term in t.columns]
+    else:
+        out = t[list(SUMMARY_COLUMNS)].copy()
+        out.columns = list(SUMMARY_COLUMNS.values())
+        if t[("", "note")].astype(bool).any():
+            out["note"] = t[("", "note")]
+    if full and not out["note"].astype(bool).any():
+        out = out.drop(columns="note")
+    return out.reset_index()
+
+
+def show_storage_tables(profile: str = "cpu", figure: str = "fig4", full: bool = False):
+    """One Eq. 10 table per backbone of the figure (computed by the library, deterministic).
+
+    The chapter shows totals and ratios; ``full=True`` (the appendix) every term under both accountings.
+    """
     from ..grids import get_profile
     targets = tuple(get_profile(profile).compressions)
     for backbone, arch, ds, pts in storage_backbones(profile, figure):
         t = storage_table(backbone, arch, ds, pts, targets)
         dense_kib = t.loc["dense", (STORAGE_GROUPS[0], "total")]
         display.md(f"**{arch_label(backbone, arch)} / {dataset_label(ds)}** (profile `{profile}`; dense model "
-            f"{dense_kib:,.2f} KiB)")
-        display.show_table(t)
+                   f"{dense_kib:,.2f} KiB)")
+        display.show_table(_flat(t, full))
+    terms = ("values (C_w): 32-bit stored weights (PEMN: its unique random values, or a 64-bit seed in the (seed) "
+             "rows; baselines: the kept weights); masks (C_m): PEMN's 1-bit mask per weight, or the baselines' "
+             "positions; other: every other stored float (normalisation affine parameters and BatchNorm running "
+             "statistics, biases, ViT embeddings), 32-bit. " if full else
+             "Every term (values, masks, other floats) of each row is in the appendix. ")
     display.md("*Storage cost of each configuration in KiB (1 KiB = 8,192 bits), computed by `pemn.storage` on freshly "
-        "built models of the profile's architectures; \"sparse 90%\" is a sparse baseline (random or magnitude pruning: "
-        "both keep the same number of weights) at a 90 % target. values (C_w): 32-bit stored weights (PEMN: its unique random "
-        "values, or a 64-bit seed in the (seed) rows; baselines: the kept weights); masks (C_m): PEMN's 1-bit mask "
-        "per weight, or the baselines' positions, as 2 × 32-bit CSR indices per kept weight (the paper) or as a "
-        "1-bit bitmap; other: every other stored float (normalisation affine parameters and BatchNorm running "
-        "statistics, biases, ViT embeddings), 32-bit. Eq. 10 % is the paper's compression ratio, 1 − (C_w + C_m) / "
-        "(32 × weights): it leaves the other floats out on both sides; all params % counts them. Baselines keep "
-        "the fraction that reaches each target under the paper's ratio; the bitmap columns price the same sparse "
-        "model with a bitmap. PEMN rows are the same under both (its mask is a bitmap).*")
+               "built models of the profile's architectures; \"sparse 90%\" is a sparse baseline (random or magnitude "
+               "pruning: both keep the same number of weights) at a 90 % target. CSR: the baselines' positions as "
+               "2 × 32-bit indices per kept weight (the paper); bitmap: one bit per weight. " + terms +
+               "Eq. 10 % is the paper's compression ratio, 1 − (C_w + C_m) / (32 × weights): it leaves the other "
+               "floats out on both sides; all params % counts them. Baselines keep the fraction that reaches each "
+               "target under the paper's ratio; the bitmap columns price the same sparse model with a bitmap. PEMN "
+               "rows are the same under both (its mask is a bitmap).*")
 
 
 def storage_floor(profile: str = "cpu", figure: str = "fig5") -> pd.DataFrame:

@@ -6,7 +6,7 @@ import pandas as pd
 from ..runs import read_records
 from . import display
 from .claims import CLAIMS, INCONCLUSIVE, NOISE_SIGMAS, NOT_HELD, NOT_TESTED, Verdict, evaluate
-from .frame import caption, for_figure, load
+from .frame import caption, for_figure, load, notebook_paths
 
 
 def _margin(v: Verdict) -> str:
@@ -25,13 +25,13 @@ def claims_verdicts(profile: str = "cpu") -> list[Verdict]:
     return evaluate(read_records(profile))
 
 
-def claims(profile: str = "cpu", links: bool = False) -> pd.DataFrame:
+def claims_table(profile: str = "cpu", links: bool = False) -> pd.DataFrame:
     """One row per numbered conclusion of Sec. 4.2 and 4.3: verdict, deciding comparison, margin and seed noise.
 
     A figure whose runs are all near chance (the ``smoke`` profile) tests nothing: its claims are reported as
     not tested, with that reason. ``links``: the deciding run ids as Markdown links to their notebooks.
     """
-    notebooks = dict(zip(*[load(profile)[c] for c in ("run_id", "notebook")])) if links else {}
+    notebooks = notebook_paths(load(profile)) if links else {}
     rows = []
     for (claim, says, test), v in zip(CLAIMS, claims_verdicts(profile)):
         rows.append({"claim": claim, "the paper says": says, "our test": test, "verdict": v.outcome,
@@ -42,7 +42,7 @@ def claims(profile: str = "cpu", links: bool = False) -> pd.DataFrame:
 
 
 def show_claims(profile: str = "cpu"):
-    t = claims(profile, links=True)
+    t = claims_table(profile, links=True)
     counts = t["verdict"].value_counts().to_dict()
     shown = t.assign(verdict=t["verdict"].map(lambda v: f"**{v}**"), claim=t["claim"].map(lambda c: f"**{c}**"))
     display.md(display.table_md(shown))
