@@ -11,11 +11,14 @@ from __future__ import annotations
 from torch import nn
 from torch.nn.utils import prune
 
+from .masking import plain_layers
+
 BASELINES = ("random_sparse", "magnitude_sparse")
 
 
 def prunable(model: nn.Module) -> list[nn.Module]:
-    return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    """The layers sparse training prunes: every ordinary conv and linear layer."""
+    return [m for _, m in plain_layers(model)]
 
 
 def prune_random(model: nn.Module, keep_fraction: float) -> None:

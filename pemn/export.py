@@ -48,7 +48,6 @@ import hashlib
 import json
 import lzma
 import math
-import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -60,8 +59,9 @@ from torch.nn.utils import prune
 
 from . import data as data_mod
 from .backbones import build_model
-from .masking import MASKED_TYPES, WeightSource, masked_layers, topk_mask
-from .storage import bits_from_counts, count, storage_bits
+from .masking import MASKED_TYPES, WeightSource, masked_layers, plain_layers, topk_mask
+from .paths import write_atomic
+from .storage import count, storage_bits
 from .strategies import Plan, Prototype, make_plan, prototype_values
 
 FORMAT = "pemn"
@@ -101,15 +101,11 @@ def skeleton(cfg, num_classes: int | None = None) -> nn.Module:
                            keep_ratio=cfg.keep_ratio, **cfg.arch)
 
 
-def _plain_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    return [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-
-
 def encoding_of(model: nn.Module) -> str:
     """``pemn`` (masked layers), ``sparse`` (pruned with torch.nn.utils.prune) or ``dense``."""
     if masked_layers(model):
         return "pemn"
-    return "sparse" if any(hasattr(m, "weight_mask") for _, m in _plain_layers(model)) else "dense"
+    return "sparse" if any(hasattr(m, "weight_mask") for _, m in plain_layers(model)) else "dense"
 
 
 def other_keys(model: nn.Module) -> list[str]:
@@ -131,7 +127,7 @@ def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module, tuple]]:
     layers = masked_layers(model)
     if layers:
         return [(n, m, tuple(m.source.shape)) for n, m in layers]
-    return [(n, m, tuple(getattr(m, "weight_orig", m.weight).shape)) for n, m in _plain_layers(model)]
+    return [(n, m, tuple(getattr(m, "weight_orig", m.weight).shape)) for n, m in plain_layers(model)]
 
 
 def structure(model: nn.Module) -> str:
@@ -174,7 +170,7 @@ def sparse_file_bits(model: nn.Module, value_bits: int = 32) -> dict:
     """
     c = count(model)
     masks = 0
-    for _, m in _plain_layers(model):
+    for _, m in plain_layers(model):
         mask = getattr(m, "weight_mask", None)
         if mask is not None:
             masks += sparse_mask_bits(mask.numel(), int(mask.sum()))[1]
@@ -259,7 +255,7 @@ def _pemn_tensors(model: nn.Module, cfg, seed_mode: bool, tensors: dict) -> dict
 
 def _plain_tensors(model: nn.Module, tensors: dict) -> dict:
     codes = ""
-    for name, m in _plain_layers(model):
+    for name, m in plain_layers(model):
         mask = getattr(m, "weight_mask", None)
         if mask is None:
             tensors["weight." + name] = _f32(m.weight)
@@ -307,10 +303,7 @@ def export_model(model: nn.Module, cfg, path, seed_mode: bool = False, verify: b
     meta["sha256"] = _checksum(meta, tensors)
     from safetensors.numpy import save
     blob = save(tensors, metadata=meta)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(blob)
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: tmp.write_bytes(blob))
     report = size_report(model, layout["encoding"], tensors, len(blob), _header_bytes(blob))
     report.update({"file": str(path), "sha256": meta["sha256"], "verified": False})
     if verify:
@@ -551,7 +544,7 @@ def _load_pemn(path, cfg, model, layout, tensors, used):
 def _load_plain(path, cfg, model, layout, tensors, used):
     if cfg.masked:
         raise _mismatch(path, cfg, f"unmasked layers stored for strategy {cfg.strategy!r}")
-    layers = _plain_layers(model)
+    layers = plain_layers(model)
     codes = layout["layer_encoding"]
     if len(codes) != len(layers):
         raise _mismatch(path, cfg, f"{len(codes)} conv/linear layers stored, the model has {len(layers)}")

@@ -23,9 +23,8 @@ from typing import Any, Mapping
 import torch
 
 from .grids import Run, custom_run, grid
-from .train import TrainConfig, train, write_json_atomic
-
-REPO = Path(__file__).resolve().parent.parent
+from .paths import REPO, write_json_atomic
+from .train import TrainConfig, train
 TRAIN_NOTEBOOK = REPO / "book" / "notebooks" / "train.ipynb"
 
 

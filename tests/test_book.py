@@ -20,9 +20,10 @@ import pytest
 from pemn import report
 
 REPO = Path(__file__).resolve().parents[1]
-CHAPTERS = ("01_introduction", "02_method", "03_capacity", "04_compression", "05_claims", "06_reproducibility")
+CHAPTERS = ("index", "01_introduction", "02_method", "03_capacity", "04_compression", "05_claims",
+            "06_reproducibility", "07_appendix")
 ANALYSIS_NOTEBOOKS = [REPO / "book" / f"{c}.ipynb" for c in CHAPTERS]
-FIGURE_NOTEBOOKS = ("01_introduction", "02_method", "03_capacity", "04_compression")
+FIGURE_NOTEBOOKS = ("index", "01_introduction", "02_method", "03_capacity", "04_compression")
 SCREENSHOTS = REPO / "_build" / "screenshots"
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", "/usr/bin/chromedriver"
 
@@ -372,7 +373,7 @@ def test_notebook_runs_on_smoke_profile(name, tmp_path):
     outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o["output_type"] == "error"]
     if name in FIGURE_NOTEBOOKS:
-        assert any("image/png" in o.get("data", {}) for o in outputs)
+        assert any({"image/png", "image/svg+xml"} & set(o.get("data", {})) for o in outputs)
 
 
 # --- the book ---------------------------------------------------------------------------------
@@ -507,3 +508,100 @@ def test_paper_bench_absent_and_present(tmp_path, said):
     report.show_paper_bench(tmp_path / "paper.json")
     text = said[-2]  # the sentence, then the table
     assert "**36 GPU-hours**, 50% of it" in text and "x0.90" in text and "7,000 images/s" in text
+
+
+# Measures, in the browser, what a reader would see as broken: content wider than the main column (the document
+# scrolls sideways, or a table needs its own scroll bar), returned as short descriptions.
+_OVERFLOW_JS = """
+const main = document.querySelector('main #main-content article, article.bd-article, main');
+const right = main.getBoundingClientRect().right;
+const out = [];
+const doc = document.documentElement;
+if (doc.scrollWidth > doc.clientWidth + 2) out.push('the page scrolls sideways by ' + (doc.scrollWidth - doc.clientWidth) + ' px');
+main.querySelectorAll('table').forEach((t, i) => {
+  const box = t.parentElement;
+  const wide = t.getBoundingClientRect().right > right + 2 || box.scrollWidth > box.clientWidth + 2;
+  if (wide) out.push('table ' + i + ' (' + (t.innerText || '').slice(0, 40).replace(/\\s+/g, ' ') + '...) is ' +
+                     Math.round(t.scrollWidth) + ' px wide for ' + Math.round(box.clientWidth) + ' px');
+});
+main.querySelectorAll('img').forEach(im => {
+  if (im.getBoundingClientRect().right > right + 2) out.push('image ' + im.src.split('/').pop() + ' overflows');
+});
+return out;
+"""
+
+# Text of the page outside links (and outside code) that looks like a run id.
+_UNLINKED_RUN_IDS_JS = """
+const main = document.querySelector('main #main-content article, article.bd-article, main');
+const re = /\\b(?:convmixer|vit|resnet32|resnet56)-[a-z0-9_.-]*-s[0-9]+\\b/g;
+const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
+const out = [];
+let n;
+while ((n = walker.nextNode())) {
+  if (n.parentElement.closest('a, pre, code, .cell_input')) continue;
+  const hits = n.textContent.match(re);
+  if (hits) out.push(...hits);
+}
+return out;
+"""
+
+# Pairs of text labels of an SVG figure whose boxes overlap (matplotlib keeps text as <text> with svg.fonttype none).
+_SVG_OVERLAPS_JS = """
+const texts = Array.from(document.querySelectorAll('text')).filter(t => t.textContent.trim());
+const boxes = texts.map(t => [t.textContent.trim(), t.getBoundingClientRect()]);
+const out = [];
+for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+  const [a, p] = boxes[i], [b, q] = boxes[j];
+  const w = Math.min(p.right, q.right) - Math.max(p.left, q.left);
+  const h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+  if (w > 1 && h > 1) out.push(a + ' / ' + b);
+}
+return [texts.length, out];
+"""
+
+READER_PAGES = ("index", "01_introduction", "02_method", "03_capacity", "04_compression", "05_claims",
+                "06_reproducibility", "07_appendix")
+
+
+def test_pages_fit_the_main_column(built_book, browser):
+    """No page scrolls sideways and no table or figure is wider than the main column (1300 px window)."""
+    code, log, html, started = built_book
+    assert code == 0, "the book did not build"
+    problems = []
+    for name in READER_PAGES:
+        browser.get((html / "book" / f"{name}.html").as_uri())
+        problems += [f"{name}: {p}" for p in browser.execute_script(_OVERFLOW_JS)]
+    assert not problems, "\n".join(problems)
+
+
+def test_every_run_id_in_chapters_3_to_5_is_a_link(built_book, browser):
+    code, log, html, started = built_book
+    assert code == 0, "the book did not build"
+    for name in ("03_capacity", "04_compression", "05_claims", "07_appendix"):
+        browser.get((html / "book" / f"{name}.html").as_uri())
+        unlinked = browser.execute_script(_UNLINKED_RUN_IDS_JS)
+        assert not unlinked, f"{name}: run ids without a link: {sorted(set(unlinked))[:10]}"
+        links = browser.execute_script(
+            "return Array.from(document.querySelectorAll('article a')).map(a => a.href)"
+            ".filter(h => /runs\\/[^/]+\\/[^/]+\\/train\\.html/.test(h))")
+        assert links, f"{name}: no link to a run"
+        for href in set(links[:20]):
+            assert Path(href.removeprefix("file://").split("#")[0]).is_file(), href
+
+
+def test_summary_figure_labels_do_not_overlap(built_book, browser):
+    """The landing page and chapter 1 open with the answer and its figure, whose labels a reader can read."""
+    code, log, html, started = built_book
+    assert code == 0, "the book did not build"
+    for name in ("index", "01_introduction"):
+        browser.get((html / "book" / f"{name}.html").as_uri())
+        text = browser.execute_script("return document.querySelector('article').innerText")
+        first = text[:1500]
+        assert "Reproduced:" in first and "Representative capacity" in first and "Compression" in first, first
+        svgs = browser.execute_script(
+            "return Array.from(document.querySelectorAll('article img')).map(i => i.src).filter(s => s.endsWith('.svg'))")
+        assert svgs, f"{name}: no SVG summary figure"
+        browser.get(svgs[0])
+        count, overlaps = browser.execute_script(_SVG_OVERLAPS_JS)
+        assert count > 20, f"{name}: the figure's text is not text ({count} labels)"
+        assert not overlaps, f"{name}: overlapping labels: {overlaps}"

@@ -13,8 +13,7 @@ import torch
 from .. import data as data_mod
 from .. import train as T
 from ..grids import grid
-from ..runs import REPO
-from ..train import write_json_atomic
+from ..paths import REPO, write_json_atomic
 from .cases import CPU_CASES, GOAL_BACKBONES, GOALS, OPTION_CASE, VARIANTS, Case
 from .estimate import STUDY_IDLE_CONVMIXER_MS, estimate_paper, estimate_profile, run_overhead_s
 from .sections import (bench_compile, bench_eval, bench_loader, bench_masks, bench_paper, bench_smoke,

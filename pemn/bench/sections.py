@@ -19,7 +19,7 @@ from .. import data as data_mod
 from .. import train as T
 from ..grids import grid
 from ..masking import topk_mask
-from ..runs import REPO
+from ..paths import REPO
 from .cases import (CM6, CPU_CASES, GOAL_BACKBONES, PAPER_CHECK, SMOKE_CASES, VARIANTS, Case, batch_of, build,
                     largest_layer_shape, paper_cases, stepper)
 from .estimate import estimate_paper, estimate_profile, run_overhead_s

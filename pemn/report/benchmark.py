@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..runs import REPO
+from ..paths import REPO
 from . import display
 from .reproducibility import timing_summary
 
@@ -55,13 +55,21 @@ def bench_goals(path: Path = BENCH_RESULTS) -> pd.DataFrame | None:
                          for k, v in g.items() if isinstance(v, dict)]).set_index("goal")
 
 
+def _measured(table, path: Path, missing: str):
+    """(table, results) of a benchmark file, or (None, None) after saying in words that it does not exist."""
+    t = table(path)
+    if t is None:
+        display.md(missing)
+        return None, None
+    return t, bench_results(path)
+
+
 def show_bench(path: Path = BENCH_RESULTS):
     """Show bench/results.json if it exists; say plainly that it has not been run otherwise."""
-    t = bench_table(path)
+    t, r = _measured(bench_table, path, "**The speed benchmark has not been run**: `bench/results.json` does not "
+                                        "exist. `make bench` writes it.")
     if t is None:
-        return display.md("**The speed benchmark has not been run**: `bench/results.json` does not exist. "
-                   "`make bench` writes it.")
-    r = bench_results(path)
+        return
     env = r.get("environment", {}) if isinstance(r, dict) else {}
     load_avg = r.get("load_average", {}) if isinstance(r, dict) else {}
     meta = [f"created {r['created']}" if r.get("created") else "",
@@ -70,9 +78,9 @@ def show_bench(path: Path = BENCH_RESULTS):
             f"load average {load_avg.get('start')} → {load_avg.get('end')}" if load_avg else "",
             f"data: {r['data']}" if r.get("data") else ""] if isinstance(r, dict) else []
     display.md("Speed benchmark from `bench/results.json` (`make bench`, `pemn.bench`)"
-        + (": " + ", ".join(m for m in meta if m) if any(meta) else "") + ". Median training step, batch 128, per "
-        "backbone at its `cpu`-profile size and variant; ratios are medians of per-round ratios measured side by "
-        "side.")
+               + (": " + ", ".join(m for m in meta if m) if any(meta) else "") + ". Median training step, batch 128, per "
+               "backbone at its `cpu`-profile size and variant; ratios are medians of per-round ratios measured side by "
+               "side.")
     display.show_table(t)
     g = bench_goals(path)
     if g is not None:
@@ -110,19 +118,19 @@ def paper_bench_table(path: Path = PAPER_BENCH) -> pd.DataFrame | None:
 
 def show_paper_bench(path: Path = PAPER_BENCH):
     """What the paper profile costs on one GPU, from bench/paper.json; says plainly when it was not measured."""
-    t = paper_bench_table(path)
+    t, r = _measured(paper_bench_table, path, "**The paper profile has not been timed on a GPU here**: "
+                                              "`bench/paper.json` does not exist. `python -m pemn.bench --paper` on a "
+                                              "CUDA machine writes it.")
     if t is None:
-        return display.md("**The paper profile has not been timed on a GPU here**: `bench/paper.json` does not exist. "
-                   "`python -m pemn.bench --paper` on a CUDA machine writes it.")
-    r = bench_results(path)
+        return
     env, p, chk, ld = r["environment"], r["profile"], r["epoch_check"], r["loader"]
     display.md(f"Measured on one {env['device_name']} (torch {env['versions']['torch']}, bf16 autocast, "
-        f"{env.get('cpu_count')} CPU cores), {r.get('created', '')}: training steps of every model of the `paper` "
-        f"grid at its batch size, the evaluation rate, and the paper's augmentation (RandAugment, per image on the "
-        f"CPU, over {ld['workers']} worker processes: {ld['paper']['images_per_s']:,.0f} images/s; "
-        f"{ld['serial']['images_per_s']:,.0f} in one process). Summed over the {p['runs']} runs, one after another: "
-        f"**{p['estimate_h']:.0f} GPU-hours**, {p['loader_share']:.0%} of it the augmentation. As a check, one real "
-        f"epoch of `{chk['run_id']}` through `pemn.train.train` took {chk['measured_epoch_s']:.1f} s against "
-        f"{chk['estimated_epoch_s']:.1f} s estimated (x{chk['measured_over_estimated']:.2f}). The steps are timed "
-        "apart, so this is an estimate from measured rates, not 408 runs made.")
+               f"{env.get('cpu_count')} CPU cores), {r.get('created', '')}: training steps of every model of the `paper` "
+               f"grid at its batch size, the evaluation rate, and the paper's augmentation (RandAugment, per image on the "
+               f"CPU, over {ld['workers']} worker processes: {ld['paper']['images_per_s']:,.0f} images/s; "
+               f"{ld['serial']['images_per_s']:,.0f} in one process). Summed over the {p['runs']} runs, one after another: "
+               f"**{p['estimate_h']:.0f} GPU-hours**, {p['loader_share']:.0%} of it the augmentation. As a check, one real "
+               f"epoch of `{chk['run_id']}` through `pemn.train.train` took {chk['measured_epoch_s']:.1f} s against "
+               f"{chk['estimated_epoch_s']:.1f} s estimated (x{chk['measured_over_estimated']:.2f}). The steps are timed "
+               "apart, so this is an estimate from measured rates, not 408 runs made.")
     display.show_table(t)

@@ -117,8 +117,8 @@ def show_compression(profile: str = "cpu", figure: str = "fig4"):
     if (df["family"] == "dense").all():
         dense = ", ".join(f"{g} {pct(a)}" for g, a in points(df)[["group", "mean"]].itertuples(index=False))
         return display.md(f"**No compressed run yet.** {name} has only its dense reference so far (profile `{profile}`: "
-                   f"{dense}), so there is no accuracy-against-compression point to draw. Missing: "
-                   + "; ".join(missing) + ".")
+                          f"{dense}), so there is no accuracy-against-compression point to draw. Missing: "
+                          + "; ".join(missing) + ".")
     pemn_pts = {"fig4": "MP, RP 1e-1, RP 1e-2", "fig5": "RP 1e-1, RP 1e-2, RP 1e-3"}[figure]
     text = caption(df, profile, f"Accuracy against compression ratio (paper {name}). Stars: PEMN ({pemn_pts}); "
                                 f"circles: sparse training with random pruning; squares: gradual magnitude "
@@ -148,23 +148,24 @@ def compression_table(profile: str = "cpu", figure: str = "fig4") -> pd.DataFram
     return out.set_index(["group", "method"])
 
 
-def show_compression_table(profile: str = "cpu", figure: str = "fig4"):
-    """The points of the figure above: accuracy, compression under the paper's and the fairest accounting, runs."""
+def show_compression_table(profile: str = "cpu", figure: str = "fig4", full: bool = False):
+    """The points of the figure: accuracy, compression (the paper's and the fairest accounting; all four when
+    ``full``, for the appendix) and the runs, each a link to its notebook."""
     t = compression_table(profile, figure)
     if t.empty:
         return display.note_no_runs(profile, f"The table of {'Figure 4' if figure == 'fig4' else 'Figure 5'}'s points")
     t = t.reset_index()
+    accountings = [f"{short} %" for short in ACCOUNTING_SHORT] if full else ["paper %", "bitmap, all params %"]
     shown = pd.DataFrame({
         "backbone / data": t["group"].str.replace(" (k5, p4)", "", regex=False), "method": t["method"],
         "accuracy % (mean ± std)": [f"{m:.1f} ± {s:.1f}" for m, s in zip(t["accuracy % (mean)"], t["accuracy % (std)"])],
-        "compression % (paper)": t["paper %"], "compression % (bitmap, all params)": t["bitmap, all params %"],
-        "runs": t["run ids"]})
+        **{f"compression % ({a[:-2]})": t[a] for a in accountings}, "runs": t["run ids"]})
+    others = ("" if full else " The other two accountings are in the appendix.")
     display.show_table(display.with_run_links(shown, notebook_paths(load(profile)), "runs"),
-                       f"The numbers behind the figure above (profile `{profile}`): accuracy over seeds and the "
-                       f"compression measured on each trained model under the paper's accounting (Eq. 10: weights "
-                       f"only, CSR positions) and under the fairest one here (bitmap positions, every stored float "
-                       f"counted); each run links its executed notebook. The other two accountings are in the "
-                       f"appendix.")
+                       f"The numbers behind {'Figure 4' if figure == 'fig4' else 'Figure 5'} (profile `{profile}`): "
+                       f"accuracy over seeds and the compression measured on each trained model (paper: Eq. 10, "
+                       f"weights only, CSR positions; bitmap: bitmap positions; all params: every stored float "
+                       f"counted); each run links its executed notebook." + others)
 
 
 def storage_check(profile: str = "cpu") -> pd.DataFrame:
@@ -207,10 +208,10 @@ def show_storage_check(profile: str = "cpu"):
     bad = c[~c["agree"]]
     if bad.empty:
         display.md(f"Check: the compression stored in each of the {len(c)} completed Fig. 4/5 runs of profile "
-            f"`{profile}` (both ratios) equals the table's value for its configuration (within 0.02 points).")
+                   f"`{profile}` (both ratios) equals the table's value for its configuration (within 0.02 points).")
     else:
         display.md(f"**{len(bad)} of {len(c)} runs disagree with the table** (runs trained by an older version of the "
-            f"code, whose baseline sparsity was set under another accounting, show up here):")
+                   f"code, whose baseline sparsity was set under another accounting, show up here):")
         display.show_table(bad)
 
 EXPORT_COLUMNS = {"export_encoding": "encoding", "export_file_bytes": "file bytes",

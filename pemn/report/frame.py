@@ -8,7 +8,8 @@ from typing import Mapping
 
 import pandas as pd
 
-from ..runs import (REPO, RunRecord, profiles_on_disk, read_failure, read_record, read_records, run_folders,
+from ..paths import REPO
+from ..runs import (RunRecord, profiles_on_disk, read_failure, read_record, read_records, run_folders,
                     runs_root)
 from .labels import (ACCOUNT_COLUMNS, FIG3_ORDER, PEMN_STRATEGIES, arch_label, dataset_label, full_arch, method_family,
                      method_label)

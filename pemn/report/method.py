@@ -139,10 +139,10 @@ def show_plan_figure(backbone: str = "convmixer", arch: dict | None = None):
         arch = dict(get_profile("cpu").fig3[0][1])
     fig = plan_figure(backbone, arch)
     display.show_fig(fig, f"How the stored random values fill the layers of {arch_label(backbone, arch)}, the `cpu` "
-                   f"profile's ConvMixer, from `pemn.strategies.make_plan` on the real model (no training involved). "
-                   f"Each row is one masked layer's flattened weight, drawn to scale; colour says which stored value "
-                   f"a weight copies (light → dark along a prototype); the top row is what is stored (for one-layer, "
-                   f"all its prototypes squeezed to the common width). One-layer: one prototype per distinct shape "
-                   f"(one colour family each), reused by every later layer of that shape. MP: every layer is a prefix "
-                   f"of the largest layer. RP 1e-1: a short vector repeated until each layer is full. The masks "
-                   f"(not drawn) are learned separately for every layer.")
+                     f"profile's ConvMixer, from `pemn.strategies.make_plan` on the real model (no training involved). "
+                     f"Each row is one masked layer's flattened weight, drawn to scale; colour says which stored value "
+                     f"a weight copies (light → dark along a prototype); the top row is what is stored (for one-layer, "
+                     f"all its prototypes squeezed to the common width). One-layer: one prototype per distinct shape "
+                     f"(one colour family each), reused by every later layer of that shape. MP: every layer is a prefix "
+                     f"of the largest layer. RP 1e-1: a short vector repeated until each layer is full. The masks "
+                     f"(not drawn) are learned separately for every layer.")

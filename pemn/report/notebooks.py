@@ -1,10 +1,11 @@
 """Maintenance: execute the book's analysis notebooks in place (``python -m pemn.report``)."""
 from __future__ import annotations
 
-from ..runs import REPO
+from ..paths import REPO
 
 
-BOOK_NOTEBOOKS = ("01_introduction", "02_method", "03_capacity", "04_compression", "05_claims", "06_reproducibility")
+BOOK_NOTEBOOKS = ("index", "01_introduction", "02_method", "03_capacity", "04_compression", "05_claims",
+                  "06_reproducibility", "07_appendix")
 
 
 def refresh_notebooks(names=BOOK_NOTEBOOKS, timeout: int = 900) -> None:

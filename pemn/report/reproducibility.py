@@ -97,9 +97,9 @@ def show_scale_check(profile: str = "cpu", calibration: str = "custom"):
     if t.empty:
         return display.note_no_runs(profile, "The scale check")
     display.show_table(t.drop(columns=["_source", "_mean", "_images"]).set_index(["runs of", "backbone"]),
-               f"Dense test accuracy (final epoch, CIFAR-10) against the bar ({BAR}), profile `{profile}` and "
-               f"calibration runs under `runs/{calibration}/` (dense runs with a larger training budget, same recipe "
-               f"otherwise; wall time is the training loop on the machine of the hardware table).")
+                       f"Dense test accuracy (final epoch, CIFAR-10) against the bar ({BAR}), profile `{profile}` and "
+                       f"calibration runs under `runs/{calibration}/` (dense runs with a larger training budget, same recipe "
+                       f"otherwise; wall time is the training loop on the machine of the hardware table).")
     lines = []
     ours, cal = t[t["_source"] == profile], t[t["_source"] == calibration]
     for _, r in ours.iterrows():
@@ -161,9 +161,9 @@ def show_mask_recipe(profile: str = "cpu", calibration: str = "custom"):
     if t.empty:
         return display.note_no_runs(profile, "The masked-recipe check")
     display.show_table(t.drop(columns=[c for c in t.columns if c.startswith("_")]).set_index(["runs of", "backbone"]),
-               f"Final test accuracy of `mask` (edge-popup on independent random weights, keep ratio 0.5) in profile "
-               f"`{profile}` and in calibration runs under `runs/{calibration}/` that change one thing: the peak "
-               f"learning rate, the weight decay on the scores, or the training budget.")
+                       f"Final test accuracy of `mask` (edge-popup on independent random weights, keep ratio 0.5) in profile "
+                       f"`{profile}` and in calibration runs under `runs/{calibration}/` that change one thing: the peak "
+                       f"learning rate, the weight decay on the scores, or the training budget.")
     lines = []
     for arch, d in t.groupby("backbone"):
         own = d[d["_source"] == profile].iloc[0]
@@ -181,8 +181,8 @@ def show_mask_recipe(profile: str = "cpu", calibration: str = "custom"):
                      + (f" ({r['mask / dense']} of dense at that budget)" if r["mask / dense"] else "") + ".")
         lines.append(text)
     display.md("**Is the gap to dense the recipe's?** Gains from the learning rate or weight decay within a point or two "
-        "are within one seed's noise; gains from a larger budget say the masks are further from convergence than "
-        "the dense weights.\n\n" + "\n".join(lines))
+               "are within one seed's noise; gains from a larger budget say the masks are further from convergence than "
+               "the dense weights.\n\n" + "\n".join(lines))
 
 
 def hardware_table(profile: str = "cpu") -> pd.DataFrame:
@@ -239,7 +239,7 @@ def show_timing(profile: str = "cpu"):
         return display.note_no_runs(profile, "The timing table")
     s = timing_summary(profile)
     display.show_table(t, f"Wall time of the training loop per run (from each metrics.json, `wall_time_s`: training and "
-                  f"evaluation epochs, not data loading or kernel start), profile `{profile}`.")
+                       f"evaluation epochs, not data loading or kernel start), profile `{profile}`.")
     text = (f"**Total:** {s['complete']} completed runs took {s['total_h']:.2f} h of training time on the hardware "
             f"above (a shared 2-core machine: the load average says how busy it was).")
     if s["missing"]:
@@ -275,8 +275,8 @@ def show_protocol_gap(profile: str = "cpu"):
     if g is None:
         return display.md(f"No completed run of profile `{profile}` yet to measure the best-epoch selection effect.")
     display.md(f"Measured on the {g['runs']} completed runs of profile `{profile}`: reporting the best epoch on the test "
-        f"set, as the official code does, would add {100 * g['mean']:.2f} points on average (at most "
-        f"{100 * g['max']:.2f}); in {g['runs_final_is_best']} runs the final epoch is also the best.")
+               f"set, as the official code does, would add {100 * g['mean']:.2f} points on average (at most "
+               f"{100 * g['max']:.2f}); in {g['runs_final_is_best']} runs the final epoch is also the best.")
 
 
 def run_index_md(profile: str) -> str:

@@ -42,10 +42,12 @@ def claims_table(profile: str = "cpu", links: bool = False) -> pd.DataFrame:
 
 
 def show_claims(profile: str = "cpu"):
+    """The verdicts at a glance (a narrow table), then each claim with its deciding comparison and runs."""
     t = claims_table(profile, links=True)
     counts = t["verdict"].value_counts().to_dict()
-    shown = t.assign(verdict=t["verdict"].map(lambda v: f"**{v}**"), claim=t["claim"].map(lambda c: f"**{c}**"))
-    display.md(display.table_md(shown))
+    display.show_table(pd.DataFrame({"claim": t["claim"], "the paper says": t["the paper says"],
+                                     "verdict": t["verdict"].map(lambda v: f"**{v}**"),
+                                     "margin ± seed noise (pts)": t["margin ± seed noise (pts)"]}))
     df = load(profile)
     used = df if df.empty else pd.concat([for_figure(df, f) for f in ("fig3", "fig4", "fig5")]).drop_duplicates(
         "run_id")
@@ -53,6 +55,16 @@ def show_claims(profile: str = "cpu"):
                              f"Each verdict is computed from the runs by `pemn.report.claims`; points are means over "
                              f"seeds, accuracies are final-epoch test accuracies, compression uses the paper's "
                              f"accounting. Margin: how far the deciding comparison clears its threshold (negative: "
-                             f"falls short); seed noise: {NOISE_SIGMAS:g} standard deviations of that difference "
-                             f"from seed variation alone. Within it the verdict is *{INCONCLUSIVE}*; "
-                             f"*{NOT_TESTED}* means the runs are missing.") + "*")
+                             f"falls short); seed noise: {NOISE_SIGMAS:g} standard errors of that difference. Within "
+                             f"it the verdict is *{INCONCLUSIVE}*; *{NOT_TESTED}* means the runs are missing.") + "*")
+    blocks = []
+    for _, r in t.iterrows():
+        lines = [f"**{r['claim']}: {r['verdict']}.** *Our test:* {r['our test']}."]
+        if r["margin ± seed noise (pts)"]:
+            lines.append(f"*Deciding comparison:* {r['deciding comparison']}, margin {r['margin ± seed noise (pts)']} "
+                         f"points ({r['comparisons']}).")
+            lines.append(f"*Its runs:* {r['deciding runs']}.")
+        else:
+            lines.append(f"*Why:* {r['deciding comparison']}.")
+        blocks.append("\n".join(f"- {x}" if i else x for i, x in enumerate(lines)))
+    display.md("\n\n".join(blocks))
