@@ -18,6 +18,12 @@ tensors, by name prefix:
   the bitmap (very sparse layers);
 - ``kept.<layer>``: a sparse layer's kept weight values (float32, row-major order);
 - ``weight.<layer>``: an unpruned conv/linear weight (float32; dense models);
+- ``positions``: entropy-coded masks (:mod:`pemn.codec`), all coded layers' uint32 words concatenated
+  (the layout lists each layer's word count): a PEMN mask wherever that is smaller than its bitmap (keep
+  ratios other than 0.5), and every layer's kept positions in the ``coded`` encoding;
+- ``codes``: the ``coded`` encoding's quantized kept values, ``value_bits`` each, every layer packed to a
+  whole byte, concatenated; with ``scales`` (one float32 per layer); 32-bit values are stored as one
+  concatenated ``kept`` tensor instead;
 - ``other``: every other learned float (normalization affine and running
   statistics, biases, ViT embeddings), float32, concatenated in state-dict order
   (one tensor: a per-parameter index would cost more header than many of the
@@ -57,7 +63,8 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from . import data as data_mod
+from . import codec, data as data_mod
+from .baselines import FAIR_METHODS, codes_of, prunable, value_bits_of, values_from_codes
 from .backbones import build_model
 from .masking import MASKED_TYPES, WeightSource, masked_layers, plain_layers, topk_mask
 from .paths import write_atomic
@@ -213,7 +220,7 @@ def _recipe(model: nn.Module, cfg) -> dict:
 # --- writing -----------------------------------------------------------------
 
 def _pemn_tensors(model: nn.Module, cfg, seed_mode: bool, tensors: dict) -> dict:
-    protos, proto_values, scales, scaled, layer_proto, modes = {}, [], [], [], [], ""
+    protos, proto_values, scales, scaled, layer_proto, modes, coding, words = {}, [], [], [], [], "", "", []
     for i, (name, m) in enumerate(masked_layers(model)):
         src = m.source
         if id(src.values) not in protos:
@@ -224,9 +231,19 @@ def _pemn_tensors(model: nn.Module, cfg, seed_mode: bool, tensors: dict) -> dict
         if src.scale != 1.0:
             scaled.append(i)
             scales.append(src.scale)
-        tensors["mask." + name] = pack_mask(m.mask())
+        mask = m.mask()
+        n, k = mask.numel(), int(mask.sum())
+        if codec.coded_mask_bits(n, k) < n:
+            words.append(codec.encode_mask(mask.cpu().numpy()))
+            coding += "c"
+        else:
+            tensors["mask." + name] = pack_mask(mask)
+            coding += "b"
     layout = {"layer_prototype": layer_proto, "layer_mode": modes, "scaled_layers": scaled,
               "prototypes": [int(v.numel()) for v in proto_values]}
+    if words:  # only files with coded masks carry these keys, so keep-0.5 files are unchanged
+        layout.update({"mask_coding": coding, "mask_words": [len(w) for w in words]})
+        tensors["positions"] = np.concatenate(words)
     if seed_mode:
         rec = _recipe(model, cfg)
         try:
@@ -273,6 +290,30 @@ def _plain_tensors(model: nn.Module, tensors: dict) -> dict:
     return {"layer_encoding": codes}
 
 
+def _coded_tensors(model: nn.Module, cfg, tensors: dict) -> dict:
+    """Storage-aware baselines: entropy-coded positions, then float32 kept values or packed codes + scales."""
+    bits = value_bits_of(cfg.strategy, cfg.value_bits)
+    words, kept, codes, scales, counts = [], [], [], [], []
+    for m in prunable(model):
+        mask = m.weight_mask.detach().cpu()
+        weight = m.weight_orig.detach().cpu().float()
+        words.append(codec.encode_mask(mask.bool().numpy()))
+        counts.append(int(mask.sum()))
+        if bits == 32:
+            kept.append(_f32(weight[mask.bool()]))
+            continue
+        c, scale = codes_of(weight, mask, bits)
+        codes.append(codec.pack_codes(c.numpy(), bits))
+        scales.append(float(scale))
+    tensors["positions"] = np.concatenate(words)
+    if bits == 32:
+        tensors["kept"] = np.concatenate(kept)
+    else:
+        tensors["codes"] = np.concatenate(codes)
+        tensors["scales"] = np.asarray(scales, dtype=np.float32)
+    return {"value_bits": bits, "layer_kept": counts, "layer_words": [len(w) for w in words]}
+
+
 def export_model(model: nn.Module, cfg, path, seed_mode: bool = False, verify: bool = True) -> dict:
     """Write ``model`` (trained under ``cfg``) to ``path``; returns sizes and accounting (JSON-ready).
 
@@ -283,14 +324,17 @@ def export_model(model: nn.Module, cfg, path, seed_mode: bool = False, verify: b
     """
     cfg = _config(cfg)
     path = Path(path)
-    kind = encoding_of(model)
+    kind = "coded" if cfg.strategy in FAIR_METHODS else encoding_of(model)
     if (kind == "pemn") != cfg.masked:
         raise ExportError(f"the model ({kind}) does not fit its config (strategy {cfg.strategy!r})")
     if seed_mode and kind != "pemn":
         raise ExportError(f"seed mode needs a PEMN model with fixed random weights; this one is {kind} "
                           f"(strategy {cfg.strategy!r}): its weights were trained")
     tensors: dict[str, np.ndarray] = {}
-    layout = _pemn_tensors(model, cfg, seed_mode, tensors) if kind == "pemn" else _plain_tensors(model, tensors)
+    if kind == "pemn":
+        layout = _pemn_tensors(model, cfg, seed_mode, tensors)
+    else:
+        layout = _coded_tensors(model, cfg, tensors) if kind == "coded" else _plain_tensors(model, tensors)
     layout.update({"encoding": "pemn_seed" if seed_mode else kind, "num_classes": num_classes_of(cfg),
                    "bitorder": BITORDER, "structure": structure(model)})
     state = model.state_dict()
@@ -304,7 +348,7 @@ def export_model(model: nn.Module, cfg, path, seed_mode: bool = False, verify: b
     from safetensors.numpy import save
     blob = save(tensors, metadata=meta)
     write_atomic(path, lambda tmp: tmp.write_bytes(blob))
-    report = size_report(model, layout["encoding"], tensors, len(blob), _header_bytes(blob))
+    report = size_report(model, layout["encoding"], tensors, len(blob), _header_bytes(blob), layout.get("value_bits"))
     report.update({"file": str(path), "sha256": meta["sha256"], "verified": False})
     if verify:
         verify_file(model, path)
@@ -334,7 +378,8 @@ def _header_bytes(blob: bytes) -> int:
 
 
 _TERM_OF_PREFIX = {"prototype": "weights", "seed": "weights", "scales": "weights", "weight": "weights",
-                   "kept": "weights", "mask": "masks", "index": "masks", "other": "other"}
+                   "kept": "weights", "codes": "weights", "mask": "masks", "index": "masks", "positions": "masks",
+                   "other": "other"}
 
 
 def tensor_terms(tensors: dict) -> dict:
@@ -346,20 +391,23 @@ def tensor_terms(tensors: dict) -> dict:
     return out
 
 
-def accounting(model: nn.Module, encoding: str) -> dict:
+def accounting(model: nn.Module, encoding: str, value_bits: int | None = None) -> dict:
     """The accounting a file of ``encoding`` is measured against, in bits (plus references for sparse)."""
     if encoding in ("pemn", "pemn_seed", "dense"):
         return storage_bits(model, encoding)
+    if encoding == "coded":
+        return storage_bits(model, "coded", value_bits=value_bits)
     return sparse_file_bits(model)
 
 
-def size_report(model: nn.Module, encoding: str, tensors: dict, file_bytes: int, header_bytes: int) -> dict:
+def size_report(model: nn.Module, encoding: str, tensors: dict, file_bytes: int, header_bytes: int,
+                value_bits: int | None = None) -> dict:
     """Measured bytes (total, header, data by Eq. 10 term) next to the accounting of ``encoding``."""
     fine = tensor_terms(tensors)
     measured = {"weights": 0, "masks": 0, "other": 0}
     for prefix, b in fine.items():
         measured[_TERM_OF_PREFIX[prefix]] += b
-    acc = accounting(model, encoding)
+    acc = accounting(model, encoding, value_bits)
     data_bytes = file_bytes - header_bytes
     acc_bytes = acc["total"] / 8
     report = {
@@ -375,7 +423,7 @@ def size_report(model: nn.Module, encoding: str, tensors: dict, file_bytes: int,
         "accounting_compression": acc["compression"],
         "file_compression": 1.0 - file_bytes / (acc["dense_total"] / 8),
     }
-    if encoding == "sparse":
+    if encoding in ("sparse", "coded"):
         report["reference_bytes"] = {s: storage_bits(model, s)["total"] / 8 for s in ("csr", "bitmap", "dense")}
     return report
 
@@ -474,6 +522,8 @@ def load_model(path, expect=None) -> tuple[nn.Module, object]:
             _load_pemn(path, cfg, model, layout, tensors, used)
         elif layout["encoding"] in ("dense", "sparse"):
             _load_plain(path, cfg, model, layout, tensors, used)
+        elif layout["encoding"] == "coded":
+            _load_coded(path, cfg, model, layout, tensors, used)
         else:
             raise ExportError(f"{path}: unknown encoding {layout['encoding']!r}")
         _load_other(path, cfg, model, tensors, used)
@@ -523,6 +573,8 @@ def _load_pemn(path, cfg, model, layout, tensors, used):
     protos = [nn.Parameter(v.to(torch.float32), requires_grad=False) for v in values]
     scaled = {i: j for j, i in enumerate(layout["scaled_layers"])}
     scales = _tensor(path, cfg, tensors, "scales", (len(scaled),), used) if scaled else None
+    coding = layout.get("mask_coding", "b" * len(layers))
+    coded = iter(_split_words(path, cfg, tensors, layout.get("mask_words", []), used))
     for i, (name, m) in enumerate(layers):
         shape = tuple(m.source.shape)
         numel = math.prod(shape)
@@ -532,7 +584,11 @@ def _load_pemn(path, cfg, model, layout, tensors, used):
             raise _mismatch(path, cfg, f"layer {name!r} needs {numel} values, its prototype has {proto.numel()}")
         scale = float(scales[scaled[i]]) if i in scaled else 1.0
         m.source = WeightSource(proto, torch.Size(shape), mode, scale)
-        mask = unpack_mask(_tensor(path, cfg, tensors, "mask." + name, (-(-numel // 8),), used), shape)
+        if coding[i] == "c":
+            k = numel - int((1.0 - m.keep_ratio) * numel)  # masking.kept_count
+            mask = torch.from_numpy(_decode(path, cfg, next(coded), numel, k)).view(shape)
+        else:
+            mask = unpack_mask(_tensor(path, cfg, tensors, "mask." + name, (-(-numel // 8),), used), shape)
         m.fix_mask(mask)
         with torch.no_grad():  # scores whose top-k is the mask, for any code that still reads them
             m.scores.copy_(mask.to(m.scores.dtype))
@@ -575,6 +631,45 @@ def _load_plain(path, cfg, model, layout, tensors, used):
         prune.custom_from_mask(m, "weight", keep.to(torch.float32))
 
 
+def _split_words(path, cfg, tensors, counts, used) -> list[np.ndarray]:
+    if not counts:
+        return []
+    words = _tensor(path, cfg, tensors, "positions", (sum(counts),), used)
+    return np.split(words, np.cumsum(counts)[:-1])
+
+
+def _decode(path, cfg, words, n, k) -> np.ndarray:
+    try:
+        return codec.decode_mask(words, n, k)
+    except (ValueError, RuntimeError) as e:
+        raise ExportError(f"{path}: an entropy-coded mask does not decode ({e}); the file is damaged") from None
+
+
+def _load_coded(path, cfg, model, layout, tensors, used):
+    if cfg.strategy not in FAIR_METHODS:
+        raise _mismatch(path, cfg, f"coded layers stored for strategy {cfg.strategy!r}")
+    layers = prunable(model)
+    counts, bits = layout["layer_kept"], int(layout["value_bits"])
+    if len(counts) != len(layers) or len(layout["layer_words"]) != len(layers):
+        raise _mismatch(path, cfg, f"{len(counts)} coded layers stored, the model has {len(layers)}")
+    if bits == 32:
+        values = np.split(_tensor(path, cfg, tensors, "kept", (sum(counts),), used), np.cumsum(counts)[:-1])
+    else:
+        code_bytes = [codec.packed_code_bits(k, bits) // 8 for k in counts]
+        packed = np.split(_tensor(path, cfg, tensors, "codes", (sum(code_bytes),), used), np.cumsum(code_bytes)[:-1])
+        scales = torch.from_numpy(_tensor(path, cfg, tensors, "scales", (len(layers),), used).copy())
+        values = [values_from_codes(torch.from_numpy(codec.unpack_codes(p, bits, k)), scales[i], bits)
+                  for i, (p, k) in enumerate(zip(packed, counts))]
+    for m, words, k, v in zip(layers, _split_words(path, cfg, tensors, layout["layer_words"], used), counts, values):
+        shape = tuple(m.weight.shape)
+        keep = torch.from_numpy(_decode(path, cfg, words, math.prod(shape), k)).view(shape)
+        w = torch.zeros(math.prod(shape), dtype=torch.float32)
+        w[keep.reshape(-1)] = torch.as_tensor(np.asarray(v), dtype=torch.float32)
+        with torch.no_grad():
+            m.weight.copy_(w.view(shape))
+        prune.custom_from_mask(m, "weight", keep.to(torch.float32))
+
+
 def _load_other(path, cfg, model, tensors, used):
     state = model.state_dict()
     keys = other_keys(model)
@@ -604,7 +699,7 @@ def file_report(path) -> dict:
     meta, tensors, size, header = read_file(path)
     model, cfg = load_model(path)
     layout = json.loads(meta["layout"])
-    report = size_report(model, layout["encoding"], tensors, size, header)
+    report = size_report(model, layout["encoding"], tensors, size, header, layout.get("value_bits"))
     masks = b"".join(tensors[k].tobytes() for k in sorted(tensors) if k.split(".", 1)[0] in ("mask", "index"))
     report.update({"file": str(path), "config": asdict(cfg), "sha256": meta["sha256"], "tensors": len(tensors),
                    "masks_entropy_coded": {"raw": len(masks), **(compressed_sizes(masks) if masks else {})},
@@ -622,7 +717,8 @@ def format_report(r: dict) -> str:
         strat += f" (target compression {cfg['compression']:.0%})"
     t = r["tensor_bytes"]
     acc = r["accounting_bytes"]
-    head = {"pemn": "prototype values", "pemn_seed": "seed", "dense": "weights", "sparse": "kept values"}[r["encoding"]]
+    head = {"pemn": "prototype values", "pemn_seed": "seed", "dense": "weights", "sparse": "kept values",
+            "coded": "kept values (quantized)"}[r["encoding"]]
     w_detail = " + ".join(f"{k} {v:,}" for k, v in t.items() if _TERM_OF_PREFIX[k] == "weights")
     lines = [
         f"{r['file']}: pemn format v{r['format_version']}, encoding {r['encoding']}, checksum ok "

@@ -10,8 +10,10 @@ A run appears once even when several figures use it (its ``figures`` lists them)
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
+from .baselines import FAIR_METHODS
 from .train import ConfigError, TrainConfig
 
 PROFILES = ("smoke", "cpu", "cpu20k", "paper")
@@ -19,6 +21,8 @@ FIG3_STRATEGIES = (("dense", None), ("mask", None), ("one_layer", None), ("mp", 
                    ("rp", 1e-1), ("rp", 1e-2), ("rp", 1e-3), ("rp", 1e-4), ("rp", 1e-5))
 COMPRESSIONS = (0.90, 0.92, 0.94, 0.96)
 BASELINE_METHODS = ("random_sparse", "magnitude_sparse")
+FRONTIER_KEEPS = (0.5, 0.3, 0.2, 0.1)  # PEMN keep ratios whose file sizes set the competitors' budgets
+FRONTIER_PEMN = ("rp", 1e-2)
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,11 @@ class Profile:
     base: dict                                 # TrainConfig fields shared by every run
     per_backbone: dict                         # TrainConfig fields by backbone
     note: str
+    frontier: tuple[tuple[str, dict], ...] = ()   # accuracy vs real file bytes: (backbone, arch) pairs
+    frontier_keeps: tuple[float, ...] = FRONTIER_KEEPS
+    frontier_methods: tuple[str, ...] = FAIR_METHODS
+    bn_recalibration: int = 0                  # training images for precise BN statistics in the frontier runs
+    frontier_seeds: tuple[int, ...] = field(default=(0, 1))
 
 
 _ARCH_KEYS = {"dim": "w", "depth": "d", "kernel_size": "k", "patch_size": "p", "heads": "h", "mlp_ratio": "m"}
@@ -54,7 +63,8 @@ def short_float(x: float) -> str:
 
 
 # TrainConfig fields that run_id spells out; a custom run adds the others when they differ from its profile.
-_NAMED_FIELDS = ("backbone", "arch", "dataset", "strategy", "ratio", "compression", "keep_ratio", "rescale", "seed")
+_NAMED_FIELDS = ("backbone", "arch", "dataset", "strategy", "ratio", "compression", "keep_ratio", "rescale",
+                 "budget_bits", "value_bits", "bn_recalibration", "seed")
 
 
 def run_id(cfg: TrainConfig) -> str:
@@ -66,11 +76,17 @@ def run_id(cfg: TrainConfig) -> str:
         method += short_float(cfg.ratio)
     if cfg.compression is not None:
         method += f"{round(cfg.compression * 100)}"
+    if cfg.strategy == "quantized":
+        method += f"{cfg.value_bits}"
     parts = [cfg.backbone + (f"-{arch}" if arch else ""), cfg.dataset.replace("cifar", "c"), method]
+    if cfg.budget_bits is not None:
+        parts.append(f"b{cfg.budget_bits:.3g}")
     if cfg.keep_ratio != 0.5:
         parts.append(f"k{cfg.keep_ratio:g}")
     if cfg.rescale:
         parts.append("rescale")
+    if cfg.bn_recalibration:
+        parts.append("bnr")
     parts.append(f"s{cfg.seed}")
     return "-".join(parts)
 
@@ -86,6 +102,8 @@ _SMOKE = Profile(
     base=dict(epochs=1, batch_size=64, subset=512, test_subset=500),
     per_backbone={"resnet32": dict(subset=256, test_subset=200)},
     note="plumbing check only: 512 training images, 1 epoch; accuracies are near chance",
+    frontier=(("convmixer", dict(dim=16, depth=2, kernel_size=3, patch_size=4)),), frontier_keeps=(0.1,),
+    bn_recalibration=512, frontier_seeds=(0,),
 )
 
 _CPU_CONVMIXER = dict(dim=64, depth=6, kernel_size=5, patch_size=4)
@@ -101,6 +119,7 @@ _CPU = Profile(
     per_backbone={"resnet32": dict(epochs=5), "resnet56": dict(epochs=3)},
     note="every figure in miniature: 10k stratified training images; ConvMixer/ViT width 64, patch 4, 10 epochs; "
          "ResNet32 5 epochs, ResNet56 3 epochs",
+    frontier=(("convmixer", _CPU_CONVMIXER), ("resnet32", {})), bn_recalibration=10000,
 )
 
 # The calibration runs under runs/custom/ measured dense ConvMixer-64/6 at 68.7 %, ResNet32 at 70.7 % and ResNet56
@@ -141,10 +160,35 @@ def get_profile(name: str) -> Profile:
 
 
 def _config(p: Profile, backbone: str, arch: dict, dataset: str, strategy: str, seed: int, ratio=None,
-            compression=None) -> TrainConfig:
-    fields = {**p.base, **p.per_backbone.get(backbone, {})}
+            compression=None, **extra) -> TrainConfig:
+    fields = {**p.base, **p.per_backbone.get(backbone, {}), **extra}
     return TrainConfig(backbone=backbone, arch=dict(arch), dataset=dataset, strategy=strategy, ratio=ratio,
                        compression=compression, seed=seed, **fields)
+
+
+@lru_cache(maxsize=None)
+def budget_for_keep(backbone: str, arch_json: str, keep: float) -> float:
+    """Mask bits per conv/linear weight of a PEMN file at ``keep`` (entropy-coded below 0.5): the competitors' budget."""
+    from .storage import count
+    from .train import make_model
+    cfg = TrainConfig(backbone=backbone, arch=json.loads(arch_json), strategy="mask", keep_ratio=keep)
+    c = count(make_model(cfg, 10))
+    return round(c.mask_bits / c.weights, 4)
+
+
+def frontier_runs(p: Profile):
+    """(config, figure) of the accuracy-vs-bytes comparison: PEMN at several keep ratios, each competitor at
+    the budget of every PEMN point; precise BN statistics for every one of them alike."""
+    for backbone, arch in p.frontier:
+        for seed in p.frontier_seeds:
+            common = dict(bn_recalibration=p.bn_recalibration)
+            strategy, ratio = FRONTIER_PEMN
+            for keep in p.frontier_keeps:
+                yield _config(p, backbone, arch, "cifar10", strategy, seed, ratio, keep_ratio=keep, **common)
+            for method in p.frontier_methods:
+                for keep in p.frontier_keeps:
+                    budget = budget_for_keep(backbone, json.dumps(arch, sort_keys=True), keep)
+                    yield _config(p, backbone, arch, "cifar10", method, seed, budget_bits=budget, **common)
 
 
 def grid(profile: str) -> dict[str, Run]:
@@ -171,6 +215,8 @@ def grid(profile: str) -> dict[str, Run]:
                 for method in BASELINE_METHODS:
                     for c in p.compressions:
                         add(_config(p, backbone, arch, dataset, method, seed, compression=c), figure)
+    for cfg in frontier_runs(p):
+        add(cfg, "frontier")
     return runs
 
 

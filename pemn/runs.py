@@ -170,7 +170,11 @@ def is_complete(path: Path, cfg: TrainConfig | None = None) -> bool:
     recorded = recorded_config(path)
     if recorded is None:
         return False
-    return cfg is None or recorded == json.loads(json.dumps(asdict(cfg)))
+    if cfg is None:
+        return True
+    # fields added to TrainConfig after a run was made count as their defaults (which reproduce the old behaviour)
+    defaults = json.loads(json.dumps(asdict(TrainConfig())))
+    return {**defaults, **recorded} == json.loads(json.dumps(asdict(cfg)))
 
 
 def notebook_parameters(run: Run, profile: str, out: Path) -> dict:

@@ -26,7 +26,7 @@ from .paths import REPO, write_atomic
 from .storage import keep_fraction_for, storage_bits
 from .strategies import STRATEGIES, apply_strategy, check_strategy, unique_weight_count
 
-METHODS = STRATEGIES + baselines.BASELINES
+METHODS = STRATEGIES + baselines.BASELINES + baselines.FAIR_METHODS
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("piecewise", "cosine", "constant")
 AUGMENTS = ("none", "crop_flip", "crop_flip_erase", "convmixer")
@@ -55,6 +55,11 @@ class TrainConfig:
     compression: float | None = None     # baselines only: target compression ratio under the paper's Eq. 10
                                          # (conv/linear weights only; every figure also shows it with all params)
     sparse_scheme: str = "csr"           # accounting that sets a baseline's sparsity
+    budget_bits: float | None = None     # storage-aware baselines only: bits per conv/linear weight (positions
+                                         # entropy-coded + values + scales), matched to a PEMN file
+    value_bits: int = 4                  # 'quantized' only: bits per kept value (2 to 8)
+    bn_recalibration: int = 0            # after training, re-estimate BatchNorm statistics as the exact average over
+                                         # this many training images (0: keep the running averages of training)
     epochs: int = 8
     batch_size: int = 128
     optimizer: str = "adamw"
@@ -87,11 +92,25 @@ class TrainConfig:
             check_strategy(self.strategy, self.ratio)
             if self.compression is not None:
                 raise ConfigError("compression is set by the strategy for PEMN runs; give it only to baselines")
-        else:
+        elif self.strategy in baselines.BASELINES:
             if self.ratio is not None:
                 raise ConfigError(f"{self.strategy} takes a compression target, not a ratio")
             if not isinstance(self.compression, (int, float)) or not 0 < self.compression < 1:
                 raise ConfigError(f"{self.strategy} needs compression in (0, 1), e.g. 0.9; got {self.compression!r}")
+        else:
+            if self.ratio is not None or self.compression is not None:
+                raise ConfigError(f"{self.strategy} takes a storage budget (budget_bits), not a ratio or compression")
+            b = self.budget_bits
+            if isinstance(b, bool) or not isinstance(b, (int, float)) or not 0 < b < 32:
+                raise ConfigError(f"{self.strategy} needs budget_bits in (0, 32) bits per weight, e.g. 1.0; got {b!r}")
+        if self.budget_bits is not None and self.strategy not in baselines.FAIR_METHODS:
+            raise ConfigError(f"budget_bits is for {', '.join(baselines.FAIR_METHODS)} only, not {self.strategy!r}")
+        v = self.value_bits
+        if isinstance(v, bool) or not isinstance(v, int) or not 2 <= v <= 8:
+            raise ConfigError(f"value_bits must be an integer from 2 to 8, got {v!r}")
+        v = self.bn_recalibration
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ConfigError(f"bn_recalibration must be a number of images >= 0, got {v!r}")
         check_keep_ratio(self.keep_ratio)
         for name, valid in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("augment", AUGMENTS),
                             ("device", DEVICES), ("sparse_scheme", ("csr", "bitmap"))):
@@ -160,9 +179,30 @@ def make_model(cfg: TrainConfig, num_classes: int) -> nn.Module:
         apply_strategy(model, cfg.strategy, cfg.ratio, seed=cfg.seed, rescale=cfg.rescale)
     elif cfg.strategy == "random_sparse":
         baselines.prune_random(model, baseline_keep(model, cfg))
+    elif cfg.strategy == "erk_random":
+        baselines.prune_random(model, fair_kept_counts(model, cfg))
     else:
         baselines.start_magnitude(model)
+    if cfg.strategy in ("quantized", "binary"):
+        baselines.attach_quantizers(model, baselines.value_bits_of(cfg.strategy, cfg.value_bits))
     return model
+
+
+def fair_kept_counts(model: nn.Module, cfg: TrainConfig) -> list[int]:
+    """Per-layer kept counts of a storage-aware baseline: ERK densities that spend ``budget_bits`` per weight."""
+    shapes = [tuple(m.weight.shape) for m in baselines.prunable(model)]
+    bits = baselines.value_bits_of(cfg.strategy, cfg.value_bits)
+    return baselines.kept_counts(model, baselines.densities_for_budget(shapes, cfg.budget_bits, bits))
+
+
+def magnitude_target(model: nn.Module, cfg: TrainConfig):
+    """Final keep of a magnitude-pruned run: one fraction (the paper's) or per-layer (count, size) pairs; else None."""
+    if cfg.strategy == "magnitude_sparse":
+        return baseline_keep(model, cfg)
+    if cfg.strategy in baselines.MAGNITUDE_METHODS:
+        sizes = [m.weight.numel() for m in baselines.prunable(model)]
+        return list(zip(fair_kept_counts(model, cfg), sizes))
+    return None
 
 
 def baseline_keep(model: nn.Module, cfg: TrainConfig) -> float:
@@ -223,6 +263,34 @@ def _autocast(device):
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
 
 
+def has_batchnorm(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+@torch.no_grad()
+def recalibrate_bn(model: nn.Module, x: torch.Tensor, batch_size: int, mean, std, device,
+                   memory_format: torch.memory_format = torch.contiguous_format) -> None:
+    """Replace BatchNorm's running statistics by their exact average over ``x`` (un-augmented).
+
+    Why: at extreme sparsity many channels carry almost no variance; in training, batch statistics
+    cancel their offsets exactly, while at test time the running averages leave small offsets that
+    those channels amplify by up to 1/sqrt(eps) layer after layer (chapter 4 shows the evidence).
+    The exact average ("precise BN", Wu & Johnson 2021) is applied to every method alike.
+    """
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.train()
+    for xb, _ in data_mod.batches(x, torch.zeros(len(x), dtype=torch.long), batch_size, mean, std, device=device):
+        with _autocast(device):
+            model(xb.contiguous(memory_format=memory_format))
+    for m, mom in zip(bns, saved):
+        m.momentum = mom
+    model.eval()
+
+
 def git_state() -> dict:
     """The git commit and whether ``pemn/`` differs from it; ``train`` reads it when it starts, with the code."""
     try:
@@ -265,13 +333,20 @@ def _save_atomic(obj, path: Path) -> None:
 
 
 def storage_summary(model: nn.Module, cfg: TrainConfig) -> dict:
-    schemes = ("dense", "pemn", "pemn_seed") if cfg.masked else (("dense",) if cfg.strategy == "dense"
-                                                               else ("dense", "csr", "bitmap"))
-    return {s: storage_bits(model, s) for s in schemes}
+    if cfg.masked:
+        schemes = ("dense", "pemn", "pemn_seed")
+    elif cfg.strategy == "dense":
+        schemes = ("dense",)
+    else:
+        schemes = ("dense", "csr", "bitmap") + (("coded",) if cfg.strategy in baselines.FAIR_METHODS else ())
+    bits = baselines.value_bits_of(cfg.strategy, cfg.value_bits)
+    return {s: storage_bits(model, s, value_bits=bits) if s == "coded" else storage_bits(model, s) for s in schemes}
 
 
 def headline_scheme(cfg: TrainConfig) -> str:
     """The accounting a run is plotted under: PEMN's for PEMN, the one that set the sparsity for baselines."""
+    if cfg.strategy in baselines.FAIR_METHODS:
+        return "coded"
     return "pemn" if cfg.masked else ("dense" if cfg.strategy == "dense" else cfg.sparse_scheme)
 
 
@@ -297,7 +372,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
     gen = torch.Generator().manual_seed(cfg.seed)
     steps_per_epoch = len(x_train) // cfg.batch_size or 1
     total_steps = steps_per_epoch * cfg.epochs
-    final_keep = baseline_keep(model, cfg) if cfg.strategy == "magnitude_sparse" else None
+    final_keep = magnitude_target(model, cfg)
     history, start_epoch, elapsed = [], 0, 0.0
 
     ckpt = Path(out_dir) / "checkpoint.pt" if out_dir else None
@@ -325,9 +400,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
             for g in opt.param_groups:
                 g["lr"] = lr_at(cfg, step / total_steps)
             if final_keep is not None and (step % PRUNE_EVERY == 0 or step == total_steps - 1):
-                last = step == total_steps - 1
-                baselines.magnitude_step(model, final_keep if last else baselines.cubic_keep(step, total_steps,
-                                                                                              final_keep))
+                baselines.magnitude_step(model, baselines.scheduled_keep(step, total_steps, final_keep))
             with _autocast(device):
                 out = model(xb.contiguous(memory_format=fmt))
                 loss = F.cross_entropy(out.float(), yb, label_smoothing=cfg.label_smoothing)
@@ -352,6 +425,14 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
                           "data_rng": gen.get_state(), "torch_rng": torch.get_rng_state(), "history": history,
                           "epoch": epoch + 1, "elapsed": elapsed}, ckpt)
     bar.close()
+    recalibration = None
+    if cfg.bn_recalibration and has_batchnorm(model):
+        before = history[-1]["test_acc"]
+        pick = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(cfg.seed))[:cfg.bn_recalibration]
+        recalibrate_bn(model, x_train[pick], cfg.batch_size, mean, std, device, fmt)
+        test_acc, test_loss = evaluate(model, x_test, y_test, mean, std, device, memory_format=fmt)
+        recalibration = {"images": min(cfg.bn_recalibration, len(x_train)), "test_acc_before": before,
+                         "test_loss_before": history[-1]["test_loss"], "test_acc": test_acc, "test_loss": test_loss}
     model = model.cpu().to(memory_format=torch.contiguous_format)  # the usual layout for export and callers
     best = max(history, key=lambda h: h["test_acc"])
     storage = storage_summary(model, cfg)
@@ -359,7 +440,8 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
     result = {
         "config": asdict(cfg),
         "status": "complete",
-        "final_test_acc": history[-1]["test_acc"],
+        "final_test_acc": recalibration["test_acc"] if recalibration else history[-1]["test_acc"],
+        "bn_recalibration": recalibration,
         "best_epoch_test_acc": best["test_acc"],
         "best_epoch": best["epoch"],
         "best_epoch_note": "selected on the test set, as the official code reports; not the headline",
