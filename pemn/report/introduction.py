@@ -61,11 +61,12 @@ def answer_figure(profile: str = "cpu"):
     if not panels:
         return None
     with plt.rc_context({"font.size": 9, "svg.fonttype": "none"}):
-        fig, axes = plt.subplots(1, len(panels), figsize=(5.6 * len(panels), 4.6), squeeze=False)
-        for ax, (kind, p) in zip(axes[0], panels):
+        # one panel above the other, each as wide as the book's main column, so the labels are read at full size
+        fig, axes = plt.subplots(len(panels), 1, figsize=(7.0, 4.4 * len(panels)), squeeze=False)
+        for ax, (kind, p) in zip(axes[:, 0], panels):
             if kind == "fig3":
                 _capacity_panel(ax, p)
-                ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.32), ncol=2, frameon=False)
+                ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False)
             else:
                 handles = _compression_panel(ax, p)
                 ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2,
@@ -153,7 +154,7 @@ def show_answer(profile: str = "cpu"):
              "with random (circles) and magnitude (squares) pruning; solid horizontal lines: dense")
     kinds = [ax.get_title() for ax in fig.axes if ax.get_title()]
     if len(kinds) == 2:
-        text = f"Left: {left}. Right: {right}."
+        text = f"Top: {left}. Bottom: {right}."
     elif kinds and "Fig. 3" in kinds[0]:
         text = f"{left}. The second panel (Fig. 4/5) is missing: no compressed run of this profile has finished yet."
     else:

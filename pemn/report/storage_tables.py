@@ -115,25 +115,24 @@ def storage_backbones(profile: str, figure: str) -> list[tuple[str, dict, str, t
     return [("convmixer", dict(a), "cifar10", tuple(p.fig5_pemn)) for a in p.fig5]
 
 
-SUMMARY_COLUMNS = {("", "kept fraction"): "kept fraction",
+SUMMARY_COLUMNS = {("", "kept fraction"): "kept %",
                    (STORAGE_GROUPS[0], "total"): "total KiB (CSR)", (STORAGE_GROUPS[0], "Eq. 10 %"): "Eq. 10 % (CSR)",
                    (STORAGE_GROUPS[1], "total"): "total KiB (bitmap)",
                    (STORAGE_GROUPS[1], "Eq. 10 %"): "Eq. 10 % (bitmap)",
                    (STORAGE_GROUPS[1], "all params %"): "all params % (bitmap)"}
 
 
-def _flat(t: pd.DataFrame, full: bool) -> pd.DataFrame:
-    """The table with one header row: six columns for the chapter, every term for the appendix."""
-    if full:
-        out = t.copy()
-        out.columns = [f"{'CSR' if g == STORAGE_GROUPS[0] else 'bitmap'}: {term}" if g else term for g, term in t.columns]
-    else:
+def _flat(t: pd.DataFrame, group: str | None = None) -> pd.DataFrame:
+    """One header row: the chapter's six columns, or (``group``, the appendix) every term of one accounting."""
+    if group is None:
         out = t[list(SUMMARY_COLUMNS)].copy()
         out.columns = list(SUMMARY_COLUMNS.values())
-        if t[("", "note")].astype(bool).any():
-            out["note"] = t[("", "note")]
-    if full and not out["note"].astype(bool).any():
-        out = out.drop(columns="note")
+    else:
+        out = t[[("", "kept fraction")] + [(group, term) for term in STORAGE_TERMS]].copy()
+        out.columns = ["kept %", *(f"{term} (KiB)" if "%" not in term else term for term in STORAGE_TERMS)]
+    out["kept %"] = (100 * pd.to_numeric(out["kept %"])).round(2)  # percent, as everywhere in the book
+    if t[("", "note")].astype(bool).any():
+        out["note"] = t[("", "note")]
     return out.reset_index()
 
 
@@ -149,7 +148,12 @@ def show_storage_tables(profile: str = "cpu", figure: str = "fig4", full: bool =
         dense_kib = t.loc["dense", (STORAGE_GROUPS[0], "total")]
         display.md(f"**{arch_label(backbone, arch)} / {dataset_label(ds)}** (profile `{profile}`; dense model "
                    f"{dense_kib:,.2f} KiB)")
-        display.show_table(_flat(t, full))
+        if full:
+            for group in STORAGE_GROUPS:
+                display.md(f"*{group.split(' (')[0].capitalize()}:*")
+                display.show_table(_flat(t, group))
+        else:
+            display.show_table(_flat(t))
     terms = ("values (C_w): 32-bit stored weights (PEMN: its unique random values, or a 64-bit seed in the (seed) "
              "rows; baselines: the kept weights); masks (C_m): PEMN's 1-bit mask per weight, or the baselines' "
              "positions; other: every other stored float (normalisation affine parameters and BatchNorm running "
