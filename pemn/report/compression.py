@@ -37,10 +37,11 @@ def compression_axes(ax, p: pd.DataFrame, accounting: str, groups: list[str] | N
                 continue
             ax.errorbar(100 * s[xcol], s["mean"], yerr=s["std"], marker=MARKERS[fam], ls=LINESTYLES[fam],
                         color=f"C{i}", capsize=2, ms=10 if fam == "PEMN" else 5)
-            if fam == "PEMN" and labels:
-                for _, r in s.iterrows():
-                    ax.annotate(r["method"], (100 * r[xcol], r["mean"]), textcoords="offset points", xytext=(5, 4),
-                                fontsize=6, color="0.3")
+            if fam == "PEMN" and labels and i == 0:  # the first backbone's stars only (the others repeat them),
+                # neighbouring points (96-97 %) alternately below and above
+                for k, (_, r) in enumerate(s.iterrows()):
+                    ax.annotate(r["method"], (100 * r[xcol], r["mean"]), textcoords="offset points",
+                                xytext=(-4, 7) if k % 2 else (-4, -11), fontsize=6, color="0.3", ha="right")
     ax.set(xlabel=f"compression ratio, % ({title})", ylabel="final-epoch test accuracy")
     display.percent_axis(ax)
 
@@ -120,8 +121,8 @@ def show_compression(profile: str = "cpu", figure: str = "fig4"):
                           f"{dense}), so there is no accuracy-against-compression point to draw. Missing: "
                           + "; ".join(missing) + ".")
     pemn_pts = {"fig4": "MP, RP 1e-1, RP 1e-2", "fig5": "RP 1e-1, RP 1e-2, RP 1e-3"}[figure]
-    text = caption(df, profile, f"Accuracy against compression ratio (paper {name}). Stars: PEMN ({pemn_pts}); "
-                                f"circles: sparse training with random pruning; squares: gradual magnitude "
+    text = caption(df, profile, f"Accuracy against compression ratio (paper {name}). Stars: PEMN ({pemn_pts}, "
+                                f"named on the first backbone); circles: sparse training with random pruning; squares: gradual magnitude "
                                 f"pruning; horizontal lines: dense, per backbone (colour). Top left: the paper's "
                                 f"Eq. 10 (conv/linear weights only; a sparse model stores 2 indices per kept weight); "
                                 f"the baselines' sparsity was set to hit 90-96 % under it. Top right: the same trained "
