@@ -37,6 +37,24 @@ def _custom(args) -> int:
     return 0 if ok else 1
 
 
+def _recalibrate(args) -> int:
+    from .grids import grid
+    from .runs import is_complete, recalibrate_run, run_dir
+    runs = grid(args.profile)
+    ids = args.id or [i for i, r in runs.items() if args.figure in r.figures]
+    unknown = [i for i in ids if i not in runs]
+    if unknown:
+        raise ValueError(f"unknown run id(s) {unknown} in profile {args.profile!r}")
+    for i in ids:
+        if not is_complete(run_dir(args.profile, i), runs[i].config):
+            print(f"skip {i} (not complete)")
+            continue
+        r = recalibrate_run(args.profile, i, args.images)
+        print(f"{i}: " + (f"{r['test_acc_before']:.1%} -> {r['test_acc']:.1%}" if r else "no BatchNorm to recalibrate"),
+              flush=True)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pemn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -53,6 +71,13 @@ def main(argv=None) -> int:
     p.add_argument("settings", nargs="*", help="key=value pairs of pemn.train.TrainConfig fields")
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=_custom)
+    p = sub.add_parser("recalibrate", help="precise BatchNorm statistics for committed runs, from model.pemn "
+                                          "(writes bn_recalibration.json beside each run)")
+    p.add_argument("--profile", default="cpu")
+    p.add_argument("--figure", default="fig5", help="every run of this figure (default fig5), unless --id is given")
+    p.add_argument("--id", action="append", default=[])
+    p.add_argument("--images", type=int, default=10000, help="training images to average over")
+    p.set_defaults(func=_recalibrate)
     try:
         from .export import add_commands
     except ImportError:

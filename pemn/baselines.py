@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from .codec import binary_entropy
+from .codec import coded_mask_bits, packed_code_bits
 from .masking import plain_layers
 
 BASELINES = ("random_sparse", "magnitude_sparse")
@@ -48,40 +48,46 @@ def erk_scale(shape) -> float:
     return sum(shape) / math.prod(shape)
 
 
-def _bits_per_weight(density: float, value_bits: int) -> float:
-    return binary_entropy(density) + value_bits * density
+def layer_bits(n: int, k: int, value_bits: int) -> int:
+    """File bits of one layer keeping ``k`` of ``n`` weights: coded positions, values, and a scale below 32 bits."""
+    values = 32 * k if value_bits == 32 else packed_code_bits(k, value_bits) + SCALE_BITS
+    return coded_mask_bits(n, k) + values
 
 
 def densities_for_budget(shapes, budget_bits: float, value_bits: int) -> list[float]:
-    """ERK densities whose positions (entropy-coded) and values cost ``budget_bits`` per weight in all.
+    """ERK densities whose file bits (entropy-coded positions, values, scales) come to ``budget_bits`` per weight.
 
-    Every layer dense when the budget pays ``value_bits`` per weight; otherwise density
-    ``min(cap, eps * erk_scale)`` with ``eps`` found by bisection, ``cap`` where a denser layer would
-    cost less (the entropy term falls faster than the values grow).
+    Every layer dense when the budget pays for that; otherwise density ``min(cap, eps * erk_scale)``
+    with the largest ``eps`` (bisection) that stays within the budget, ``cap`` where a denser layer
+    would cost less (the positions' entropy falls faster than the values grow).
     """
     sizes = [math.prod(s) for s in shapes]
-    total = sum(sizes)
-    scales = [erk_scale(s) for s in shapes]
-    scale_bits = SCALE_BITS * len(shapes) if value_bits < 32 else 0
-    if value_bits * total + scale_bits <= budget_bits * total:
+    budget = budget_bits * sum(sizes)
+    if sum(layer_bits(n, n, value_bits) for n in sizes) <= budget:
         return [1.0] * len(shapes)
+    scales = [erk_scale(s) for s in shapes]
     cap = 2.0 ** value_bits / (2.0 ** value_bits + 1.0)
 
+    def counts(eps):
+        return [max(1, round(min(cap, eps * s) * n)) for n, s in zip(sizes, scales)]
+
     def cost(eps):
-        return scale_bits + sum(n * _bits_per_weight(min(cap, eps * s), value_bits) for n, s in zip(sizes, scales))
+        return sum(layer_bits(n, k, value_bits) for n, k in zip(sizes, counts(eps)))
 
     lo, hi = 0.0, cap / min(scales)
-    if cost(hi) < budget_bits * total:
+    if cost(lo) > budget:
+        raise ValueError(f"a budget of {budget_bits:g} bits per weight cannot keep one weight per layer")
+    if cost(hi) <= budget:
         raise ValueError(f"a budget of {budget_bits:g} bits per weight is more than {value_bits}-bit values can use")
-    for _ in range(100):
+    for _ in range(60):
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if cost(mid) < budget_bits * total else (lo, mid)
-    return [min(cap, lo * s) for s in scales]
+        lo, hi = (mid, hi) if cost(mid) <= budget else (lo, mid)
+    return [k / n for k, n in zip(counts(lo), sizes)]
 
 
 def kept_counts(model: nn.Module, densities) -> list[int]:
     """Weights each prunable layer keeps at ``densities`` (at least one)."""
-    return [max(1, round(d * m.weight.numel())) for m, d in zip(prunable(model), densities)]
+    return [max(1, round(d * m.weight.numel())) for m, d in zip(prunable(model), densities)]  # d = k / n: exact
 
 
 def prune_random(model: nn.Module, keep) -> None:

@@ -55,7 +55,10 @@ def decode_mask(words: np.ndarray, n: int, k: int) -> np.ndarray:
     if k in (0, n):
         return np.full(n, k == n, dtype=bool)
     dec = constriction.stream.queue.RangeDecoder(np.asarray(words, dtype=np.uint32))
-    bits = np.asarray(dec.decode(_model(n, k), n), dtype=bool)
+    try:
+        bits = np.asarray(dec.decode(_model(n, k), n), dtype=bool)
+    except Exception as e:  # constriction reports invalid data with an AssertionError
+        raise ValueError(f"invalid entropy-coded mask ({e})") from None
     if int(bits.sum()) != k:
         raise ValueError(f"decoded mask keeps {int(bits.sum())} weights, the layout says {k}")
     return bits

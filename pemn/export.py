@@ -21,17 +21,19 @@ from . import codec, data as data_mod
 from .baselines import FAIR_METHODS, codes_of, prunable, value_bits_of
 from .masking import masked_layers, plain_layers, topk_mask
 from .paths import write_atomic
-from .pemnfile import (BITORDER, FORMAT, FORMAT_VERSION, LZMA_FILTERS, SEED_RECIPE, TOLERANCE, ZSTD_LEVEL,
-                       ExportError, _checksum, _config, _f32, _fingerprint, _recipe, encoding_of, index_dtype,
-                       load_model, num_classes_of, other_keys, pack_mask, read_file, sparse_file_bits,
-                       sparse_mask_bits, structure)
+from .pemnfile import (BITORDER, FORMAT, FORMAT_VERSION, LZMA_FILTERS, SEED_RECIPE, TOLERANCE, ZSTD_LEVEL, _checksum,
+                       _config, encoding_of, ExportError, _f32, _fingerprint, index_dtype, load_model,
+                       num_classes_of, other_keys, pack_mask, read_file, _recipe, sparse_file_bits, sparse_mask_bits,
+                       structure)
 from .storage import storage_bits
 from .strategies import make_plan, prototype_values
+
 
 # --- writing -----------------------------------------------------------------
 
 def _pemn_tensors(model: nn.Module, cfg, seed_mode: bool, tensors: dict) -> dict:
-    protos, proto_values, scales, scaled, layer_proto, modes, coding, words = {}, [], [], [], [], "", "", []
+    protos, proto_values, scales, scaled, layer_proto, modes, coding = {}, [], [], [], [], "", ""
+    bitmaps, words = [], []
     for i, (name, m) in enumerate(masked_layers(model)):
         src = m.source
         if id(src.values) not in protos:
@@ -48,12 +50,15 @@ def _pemn_tensors(model: nn.Module, cfg, seed_mode: bool, tensors: dict) -> dict
             words.append(codec.encode_mask(mask.cpu().numpy()))
             coding += "c"
         else:
-            tensors["mask." + name] = pack_mask(mask)
+            bitmaps.append(pack_mask(mask))
             coding += "b"
     layout = {"layer_prototype": layer_proto, "layer_mode": modes, "scaled_layers": scaled,
               "prototypes": [int(v.numel()) for v in proto_values]}
-    if words:  # only files with coded masks carry these keys, so keep-0.5 files are unchanged
-        layout.update({"mask_coding": coding, "mask_words": [len(w) for w in words]})
+    layout["mask_coding"] = coding  # per layer: "b"itmap (in ``masks``) or entropy-"c"oded (in ``positions``)
+    if bitmaps:
+        tensors["masks"] = np.concatenate(bitmaps)
+    if words:
+        layout["mask_words"] = [len(w) for w in words]
         tensors["positions"] = np.concatenate(words)
     if seed_mode:
         rec = _recipe(model, cfg)
@@ -189,7 +194,8 @@ def _header_bytes(blob: bytes) -> int:
 
 
 _TERM_OF_PREFIX = {"prototype": "weights", "seed": "weights", "scales": "weights", "weight": "weights",
-                   "kept": "weights", "codes": "weights", "mask": "masks", "index": "masks", "positions": "masks",
+                   "kept": "weights", "codes": "weights", "mask": "masks", "masks": "masks", "index": "masks",
+                   "positions": "masks",
                    "other": "other"}
 
 
@@ -285,7 +291,8 @@ def file_report(path) -> dict:
     model, cfg = load_model(path)
     layout = json.loads(meta["layout"])
     report = size_report(model, layout["encoding"], tensors, size, header, layout.get("value_bits"))
-    masks = b"".join(tensors[k].tobytes() for k in sorted(tensors) if k.split(".", 1)[0] in ("mask", "index"))
+    masks = b"".join(tensors[k].tobytes() for k in sorted(tensors)
+                     if k.split(".", 1)[0] in ("mask", "masks", "index", "positions"))
     report.update({"file": str(path), "config": asdict(cfg), "sha256": meta["sha256"], "tensors": len(tensors),
                    "masks_entropy_coded": {"raw": len(masks), **(compressed_sizes(masks) if masks else {})},
                    "pemn_version": meta.get("pemn_version"), "torch_version": meta.get("torch_version")})

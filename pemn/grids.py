@@ -10,6 +10,7 @@ A run appears once even when several figures use it (its ``figures`` lists them)
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -23,6 +24,7 @@ COMPRESSIONS = (0.90, 0.92, 0.94, 0.96)
 BASELINE_METHODS = ("random_sparse", "magnitude_sparse")
 FRONTIER_KEEPS = (0.5, 0.3, 0.2, 0.1)  # PEMN keep ratios whose file sizes set the competitors' budgets
 FRONTIER_PEMN = ("rp", 1e-2)
+SEED_BITS = 64  # a PEMN file stores the seed of its random values (pemn.storage's pemn_seed)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def run_id(cfg: TrainConfig) -> str:
         method += f"{cfg.value_bits}"
     parts = [cfg.backbone + (f"-{arch}" if arch else ""), cfg.dataset.replace("cifar", "c"), method]
     if cfg.budget_bits is not None:
-        parts.append(f"b{cfg.budget_bits:.3g}")
+        parts.append(f"b{cfg.budget_bits:.4g}")
     if cfg.keep_ratio != 0.5:
         parts.append(f"k{cfg.keep_ratio:g}")
     if cfg.rescale:
@@ -173,7 +175,16 @@ def budget_for_keep(backbone: str, arch_json: str, keep: float) -> float:
     from .train import make_model
     cfg = TrainConfig(backbone=backbone, arch=json.loads(arch_json), strategy="mask", keep_ratio=keep)
     c = count(make_model(cfg, 10))
-    return round(c.mask_bits / c.weights, 4)
+    return round((c.mask_bits + SEED_BITS) / c.weights, 4)
+
+
+def dense_binary_budget(backbone: str, arch_json: str) -> float:
+    """Bits per weight of a binary network that keeps every weight (1 bit each + one float32 scale per layer)."""
+    from .baselines import layer_bits, prunable
+    from .train import make_model
+    model = make_model(TrainConfig(backbone=backbone, arch=json.loads(arch_json), strategy="dense"), 10)
+    sizes = [m.weight.numel() for m in prunable(model)]
+    return math.ceil(sum(layer_bits(n, n, 1) for n in sizes) / sum(sizes) * 1e4) / 1e4
 
 
 def frontier_runs(p: Profile):
@@ -185,9 +196,12 @@ def frontier_runs(p: Profile):
             strategy, ratio = FRONTIER_PEMN
             for keep in p.frontier_keeps:
                 yield _config(p, backbone, arch, "cifar10", strategy, seed, ratio, keep_ratio=keep, **common)
+            arch_json = json.dumps(arch, sort_keys=True)
             for method in p.frontier_methods:
-                for keep in p.frontier_keeps:
-                    budget = budget_for_keep(backbone, json.dumps(arch, sort_keys=True), keep)
+                budgets = [budget_for_keep(backbone, arch_json, keep) for keep in p.frontier_keeps]
+                if method == "binary":  # the direct competitor of a 1-bit mask: every weight kept, 1 bit each
+                    budgets.insert(0, dense_binary_budget(backbone, arch_json))
+                for budget in budgets:
                     yield _config(p, backbone, arch, "cifar10", method, seed, budget_bits=budget, **common)
 
 

@@ -13,7 +13,9 @@ tensors, by name prefix:
   :func:`pemn.strategies.prototype_values` from the seed and the recipe in the
   layout, and checked against a fingerprint stored there;
 - ``scales``: float32 per-layer rescale factors (only layers whose factor is not 1);
-- ``mask.<layer>``: a PEMN mask or a sparse baseline's bitmap, 1 bit per weight
+- ``masks``: the PEMN masks kept as bitmaps, 1 bit per weight, every layer padded to a whole byte,
+  concatenated (format 1 stored one ``mask.<layer>`` tensor per layer: still read);
+- ``mask.<layer>``: a paper's sparse baseline's bitmap, 1 bit per weight
   (``numpy.packbits``, big bit order, each layer padded to a whole byte);
 - ``index.<layer>``: a sparse layer's kept positions as flat indices in the
   narrowest unsigned integer that holds them, used where that is smaller than
@@ -65,12 +67,13 @@ from torch.nn.utils import prune
 from . import codec
 from .baselines import FAIR_METHODS, prunable, values_from_codes
 from .backbones import build_model
-from .masking import MASKED_TYPES, WeightSource, masked_layers, plain_layers
+from .masking import MASKED_TYPES, WeightSource, kept_count, masked_layers, plain_layers
 from .storage import count
 from .strategies import Plan, Prototype, prototype_values
 
 FORMAT = "pemn"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: concatenated PEMN masks, entropy-coded masks, the ``coded`` encoding
+READABLE_VERSIONS = ("1", "2")
 BITORDER = "big"
 TOLERANCE = 0.01  # data bytes vs accounting, relative
 LZMA_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME}]
@@ -236,9 +239,9 @@ def read_file(path) -> tuple[dict, dict, int, int]:
         raise ExportError(f"{path}: not a pemn model file (metadata format is {meta.get('format')!r}, "
                           f"expected {FORMAT!r})")
     version = meta.get("format_version")
-    if version != str(FORMAT_VERSION):
-        raise ExportError(f"{path}: pemn format version {version} is not supported; this pemn reads version "
-                          f"{FORMAT_VERSION} (re-export the run with this version)")
+    if version not in READABLE_VERSIONS:
+        raise ExportError(f"{path}: pemn format version {version} is not supported; this pemn reads versions "
+                          f"{', '.join(READABLE_VERSIONS)} (re-export the run with this version)")
     if _checksum(meta, tensors) != meta.get("sha256"):
         raise ExportError(f"{path}: checksum mismatch, the file is corrupted (sha256 of its contents differs "
                           f"from the recorded {str(meta.get('sha256'))[:16]}...)")
@@ -333,8 +336,12 @@ def _load_pemn(path, cfg, model, layout, tensors, used):
     protos = [nn.Parameter(v.to(torch.float32), requires_grad=False) for v in values]
     scaled = {i: j for j, i in enumerate(layout["scaled_layers"])}
     scales = _tensor(path, cfg, tensors, "scales", (len(scaled),), used) if scaled else None
-    coding = layout.get("mask_coding", "b" * len(layers))
+    coding = layout.get("mask_coding")  # files before it: one ``mask.<layer>`` tensor per layer
     coded = iter(_split_words(path, cfg, tensors, layout.get("mask_words", []), used))
+    if coding is not None:
+        sizes = [-(-math.prod(m.source.shape) // 8) for (_, m), c in zip(layers, coding) if c == "b"]
+        bitmaps = iter(np.split(_tensor(path, cfg, tensors, "masks", (sum(sizes),), used), np.cumsum(sizes)[:-1])
+                       if sizes else [])
     for i, (name, m) in enumerate(layers):
         shape = tuple(m.source.shape)
         numel = math.prod(shape)
@@ -344,11 +351,12 @@ def _load_pemn(path, cfg, model, layout, tensors, used):
             raise _mismatch(path, cfg, f"layer {name!r} needs {numel} values, its prototype has {proto.numel()}")
         scale = float(scales[scaled[i]]) if i in scaled else 1.0
         m.source = WeightSource(proto, torch.Size(shape), mode, scale)
-        if coding[i] == "c":
-            k = numel - int((1.0 - m.keep_ratio) * numel)  # masking.kept_count
-            mask = torch.from_numpy(_decode(path, cfg, next(coded), numel, k)).view(shape)
-        else:
+        if coding is None:
             mask = unpack_mask(_tensor(path, cfg, tensors, "mask." + name, (-(-numel // 8),), used), shape)
+        elif coding[i] == "c":
+            mask = torch.from_numpy(_decode(path, cfg, next(coded), numel, kept_count(numel, m.keep_ratio))).view(shape)
+        else:
+            mask = unpack_mask(next(bitmaps), shape)
         m.fix_mask(mask)
         with torch.no_grad():  # scores whose top-k is the mask, for any code that still reads them
             m.scores.copy_(mask.to(m.scores.dtype))

@@ -102,6 +102,12 @@ class RunRecord:
         nb = self.path / "train.ipynb" if self.path else None
         return nb if nb is not None and nb.is_file() else None
 
+    def as_dict(self) -> dict:
+        """The record as ``metrics.json`` holds it (known fields, then the ones this reader does not know)."""
+        known = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("extra", "path", "schema")}
+        known.update(history=list(self.history), figures=list(self.figures), record_schema=self.schema)
+        return {**{k: v for k, v in known.items() if v is not None}, **self.extra}
+
     def get(self, name: str, default=None):
         """A field by name, known or extra (``record.get("results_version")``)."""
         if name in self.extra:
@@ -251,3 +257,60 @@ def execute_profile(profile: str, ids=None, force: bool = False) -> int:
 def execute_custom(overrides: dict, force: bool = False) -> tuple[bool, Path]:
     run = custom_run(overrides)
     return execute(run, "custom", force), run_dir("custom", run.run_id)
+
+
+RECALIBRATION_FILE = "bn_recalibration.json"
+
+
+def recalibrate_run(profile: str, run_id: str, images: int = 10000) -> dict | None:
+    """Precise BatchNorm statistics for a committed run, from its ``model.pemn`` alone (no retraining).
+
+    Writes ``bn_recalibration.json`` next to the run's record (the record itself is left as it was):
+    the file's test accuracy with the running statistics of training, and after recalibration.
+    None for a run without BatchNorm (the ViT) or one that already recalibrated while training.
+    """
+    from . import data as data_mod
+    from .export import load_model
+    from .train import evaluate, has_batchnorm, precise_bn, run_images
+    out = run_dir(profile, run_id)
+    metrics = read_record(out).as_dict()
+    if (metrics.get("bn_recalibration") or metrics["config"].get("bn_recalibration")):
+        return None
+    model, cfg = load_model(out / "model.pemn")
+    if not has_batchnorm(model):
+        return None
+    data = data_mod.load(cfg.dataset)
+    _, (x_test, y_test) = run_images(cfg, data)
+    mean, std = data.mean_std()
+    before, loss_before = evaluate(model, x_test, y_test, mean, std, torch.device("cpu"))
+    result = {"run_id": run_id, "profile": profile, "recorded_test_acc": metrics["final_test_acc"],
+              "test_acc_before": before, "test_loss_before": loss_before,
+              **precise_bn(model, cfg, data, images),
+              "note": "re-evaluated from model.pemn: BatchNorm running statistics replaced by their exact average "
+                      "over training images (pemn.train.precise_bn); the run's record is unchanged"}
+    write_json_atomic(result, out / RECALIBRATION_FILE)
+    return result
+
+
+def recalibrated(profile: str, run_id: str) -> dict | None:
+    """The run's ``bn_recalibration.json``, if any."""
+    try:
+        return json.loads((run_dir(profile, run_id) / RECALIBRATION_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def records(profile: str) -> list[dict]:
+    """The records of every complete run of ``profile`` as plain dicts (``metrics.json``), in run-id order."""
+    return [r.as_dict() for r in read_records(profile)]
+
+
+def recalibrations(profile: str) -> dict[str, dict]:
+    """Every ``bn_recalibration.json`` of ``profile``, by run id."""
+    out = {}
+    for path in sorted((runs_root() / profile).glob(f"*/{RECALIBRATION_FILE}")):
+        try:
+            out[path.parent.name] = json.loads(path.read_text())
+        except ValueError:
+            continue
+    return out

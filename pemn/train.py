@@ -263,6 +263,31 @@ def _autocast(device):
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
 
 
+def run_images(cfg: TrainConfig, data) -> tuple[tuple, tuple]:
+    """((x, y) for training, (x, y) for testing) of a run: its stratified subsets, uint8 images."""
+    x_train, y_train = data.x_train, data.y_train
+    if cfg.subset:
+        idx = data_mod.stratified_subset(y_train, cfg.subset, cfg.seed)
+        x_train, y_train = x_train[idx], y_train[idx]
+    x_test, y_test = data.x_test, data.y_test
+    if cfg.test_subset:
+        idx = data_mod.stratified_subset(y_test, cfg.test_subset, seed=0)  # same test images for every run
+        x_test, y_test = x_test[idx], y_test[idx]
+    return (x_train, y_train), (x_test, y_test)
+
+
+def precise_bn(model: nn.Module, cfg: TrainConfig, data, images: int, device=torch.device("cpu"),
+               memory_format: torch.memory_format = torch.contiguous_format) -> dict:
+    """Recalibrate ``model``'s BatchNorm statistics on ``images`` of the run's training images (a seeded random
+    pick), then evaluate it on the run's test images: ``{"images", "test_acc", "test_loss"}``."""
+    (x_train, _), (x_test, y_test) = run_images(cfg, data)
+    mean, std = data.mean_std()
+    pick = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(cfg.seed))[:images]
+    recalibrate_bn(model, x_train[pick], cfg.batch_size, mean, std, device, memory_format)
+    test_acc, test_loss = evaluate(model, x_test, y_test, mean, std, device, memory_format=memory_format)
+    return {"images": len(pick), "test_acc": test_acc, "test_loss": test_loss}
+
+
 def has_batchnorm(model: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
@@ -359,14 +384,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
     torch.manual_seed(cfg.seed)
     fmt = memory_format_for(cfg.backbone)
     model = make_model(cfg, data.num_classes).to(device, memory_format=fmt)
-    x_train, y_train = data.x_train, data.y_train
-    if cfg.subset:
-        idx = data_mod.stratified_subset(y_train, cfg.subset, cfg.seed)
-        x_train, y_train = x_train[idx], y_train[idx]
-    x_test, y_test = data.x_test, data.y_test
-    if cfg.test_subset:
-        idx = data_mod.stratified_subset(y_test, cfg.test_subset, seed=0)  # same test images for every run
-        x_test, y_test = x_test[idx], y_test[idx]
+    (x_train, y_train), (x_test, y_test) = run_images(cfg, data)
     mean, std = data.mean_std()
     opt = make_optimizer(cfg, model)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -427,12 +445,8 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
     bar.close()
     recalibration = None
     if cfg.bn_recalibration and has_batchnorm(model):
-        before = history[-1]["test_acc"]
-        pick = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(cfg.seed))[:cfg.bn_recalibration]
-        recalibrate_bn(model, x_train[pick], cfg.batch_size, mean, std, device, fmt)
-        test_acc, test_loss = evaluate(model, x_test, y_test, mean, std, device, memory_format=fmt)
-        recalibration = {"images": min(cfg.bn_recalibration, len(x_train)), "test_acc_before": before,
-                         "test_loss_before": history[-1]["test_loss"], "test_acc": test_acc, "test_loss": test_loss}
+        recalibration = {"test_acc_before": history[-1]["test_acc"], "test_loss_before": history[-1]["test_loss"],
+                         **precise_bn(model, cfg, data, cfg.bn_recalibration, device, fmt)}
     model = model.cpu().to(memory_format=torch.contiguous_format)  # the usual layout for export and callers
     best = max(history, key=lambda h: h["test_acc"])
     storage = storage_summary(model, cfg)

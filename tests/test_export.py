@@ -248,8 +248,8 @@ def test_damaged_header(tmp_path, good_file):
 
 
 def test_wrong_version_and_foreign_files(tmp_path, good_file):
-    with pytest.raises(ExportError, match="format version 2 is not supported"):
-        load_model(rewrite(good_file, tmp_path / "v2.pemn", {"format_version": "2"}))
+    with pytest.raises(ExportError, match="format version 3 is not supported"):
+        load_model(rewrite(good_file, tmp_path / "v3.pemn", {"format_version": "3"}))
     (tmp_path / "plain.safetensors").write_bytes(save({"w": np.zeros(3, np.float32)}))
     with pytest.raises(ExportError, match="not a pemn model file"):
         load_model(tmp_path / "plain.safetensors")

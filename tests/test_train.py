@@ -134,7 +134,7 @@ def test_every_grid_config_is_valid_and_ids_are_unique():
     assert all(big[k].config == replace(cpu[k].config, subset=20000, epochs=big[k].config.epochs) for k in cpu)
     assert all(sum(1 for r in cpu.values() if r.config.seed == s) == len(cpu) // 2 for s in (0, 1))
     figs = {f for r in cpu.values() for f in r.figures}
-    assert figs == {"fig3", "fig4", "fig5"}
+    assert figs == {"fig3", "fig4", "fig5", "frontier"}
 
 
 def test_run_records_the_commit_it_started_from(cifar10, monkeypatch):

@@ -1,0 +1,163 @@
+"""Accuracy against real file bytes: the fair-compression comparison (pure: run records in, tables out).
+
+Every point is a trained run and its measured ``model.pemn`` size. PEMN (RP 1e-2 at several keep
+ratios) sets the budgets; each competitor of :data:`pemn.baselines.FAIR_METHODS` was sized to the
+bytes of one PEMN point (``budget_bits``). All frontier runs recalibrate BatchNorm alike. A
+verdict compares PEMN with the strongest competitor at its budget: *held* when PEMN's seed mean is
+higher by more than the noise, *not held* when lower by more, *inconclusive* otherwise. The noise is
+the larger seed range (max - min over seeds) of the two compared methods, or ``min_noise`` (one
+point) when that is smaller: with two seeds a range is all one can say about spread.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .baselines import BASELINES, FAIR_METHODS
+
+MIN_NOISE = 0.01
+LABELS = {"rp": "PEMN (RP 1e-2)", "erk_random": "ERK random sparse (float32)",
+          "erk_magnitude": "ERK magnitude sparse (float32)", "quantized": "ERK magnitude, 4-bit values",
+          "binary": "binary weights (sign x scale)", "random_sparse": "paper's random sparse",
+          "magnitude_sparse": "paper's magnitude sparse", "dense": "dense (float32)"}
+
+
+def label_of(method: str) -> str:
+    if method.startswith("quantized"):
+        return f"ERK magnitude, {method[len('quantized'):]}-bit values"
+    return LABELS.get(method, method)
+
+
+def points(records, backbone: str, arch: dict | None = None, recalibrated=None) -> pd.DataFrame:
+    """One row per run of ``backbone`` (and ``arch``) with a measured file: the frontier's and the paper's.
+
+    ``recalibrated`` maps a run id to its precise-BN re-evaluation (``pemn recalibrate``), used for the
+    paper's baselines, which were trained without it, so that every point has the same BatchNorm treatment;
+    such points say so in ``bn``.
+    """
+    rows = []
+    for r in records:
+        cfg = r["config"]
+        if cfg["backbone"] != backbone or (arch is not None and cfg["arch"] != arch) or cfg["dataset"] != "cifar10":
+            continue
+        frontier = "frontier" in r.get("figures", ())
+        paper_baseline = cfg["strategy"] in BASELINES
+        if not (frontier or paper_baseline or cfg["strategy"] == "dense"):
+            continue
+        acc, bn = r["final_test_acc"], "recalibrated in training" if cfg.get("bn_recalibration") else "as trained"
+        if paper_baseline and recalibrated and r["run_id"] in recalibrated:
+            acc, bn = recalibrated[r["run_id"]]["test_acc"], "recalibrated from the file"
+        rows.append({"run_id": r["run_id"], "method": cfg["strategy"] if cfg["strategy"] != "quantized"
+                     else f"quantized{cfg.get('value_bits', 4)}",
+                     "seed": cfg["seed"], "keep_ratio": cfg.get("keep_ratio"), "budget_bits": cfg.get("budget_bits"),
+                     "compression": cfg.get("compression"), "file_bytes": r["export"]["file_bytes"],
+                     "test_acc": acc, "as_trained_acc": r["final_test_acc"], "bn": bn,
+                     "kept_fraction": r.get("kept_fraction"), "frontier": frontier})
+    df = pd.DataFrame(rows)
+    if not df.empty:
+        df["label"] = df["method"].map(label_of)
+    return df
+
+
+def budget_key(row) -> str:
+    """The group a point belongs to: a PEMN keep ratio, a competitor's budget, a paper's compression target."""
+    if row["method"] == "rp":
+        return f"keep {row['keep_ratio']:g}"
+    if row["method"] in ("random_sparse", "magnitude_sparse"):
+        return f"{row['compression']:.0%}"
+    if row["method"] == "dense":
+        return "dense"
+    return f"{row['budget_bits']:.4g} b/w"
+
+
+def means(p: pd.DataFrame) -> pd.DataFrame:
+    """Seed means per method and budget: bytes, accuracy, seed range, seeds."""
+    if p.empty:
+        return p
+    g = p.assign(budget=p.apply(budget_key, axis=1)).groupby(["method", "budget"], sort=False)
+    out = g.agg(label=("label", "first"), file_bytes=("file_bytes", "mean"), test_acc=("test_acc", "mean"),
+                acc_min=("test_acc", "min"), acc_max=("test_acc", "max"), seeds=("seed", "nunique"),
+                budget_bits=("budget_bits", "first"), keep_ratio=("keep_ratio", "first"),
+                frontier=("frontier", "first")).reset_index()
+    out["seed_range"] = out["acc_max"] - out["acc_min"]
+    return out
+
+
+def pareto(m: pd.DataFrame) -> pd.DataFrame:
+    """The non-dominated method means (no other has fewer bytes and higher accuracy), by bytes; dense excluded."""
+    m = m[m["method"] != "dense"].sort_values(["file_bytes", "test_acc"], ascending=[True, False])
+    keep, best = [], -1.0
+    for i, row in m.iterrows():
+        if row["test_acc"] > best:
+            keep.append(i)
+            best = row["test_acc"]
+    return m.loc[keep]
+
+
+def verdicts(p: pd.DataFrame, competitors=FAIR_METHODS, tolerance: float = 0.05,
+             min_noise: float = MIN_NOISE) -> pd.DataFrame:
+    """Per PEMN point: the strongest competitor within ``tolerance`` of its file bytes, margin, noise, verdict."""
+    m = means(p)
+    rows = []
+    if m.empty:
+        return pd.DataFrame(rows)
+    pemn = m[(m["method"] == "rp") & m["frontier"]]
+    rivals = m[m["method"].str.replace(r"\d+$", "", regex=True).isin(competitors)]
+    for _, row in pemn.sort_values("keep_ratio", ascending=False).iterrows():
+        near = rivals[(rivals["file_bytes"] - row["file_bytes"]).abs() <= tolerance * row["file_bytes"]]
+        if near.empty:
+            rows.append({"pemn_point": row["budget"], "pemn_bytes": row["file_bytes"], "pemn_acc": row["test_acc"],
+                         "verdict": "not tested", "competitor": None})
+            continue
+        best = near.loc[near["test_acc"].idxmax()]
+        margin = row["test_acc"] - best["test_acc"]
+        noise = max(row["seed_range"], best["seed_range"], min_noise)
+        verdict = "held" if margin > noise else ("not held" if margin < -noise else "inconclusive")
+        rows.append({"pemn_point": row["budget"], "pemn_bytes": row["file_bytes"], "pemn_acc": row["test_acc"],
+                     "competitor": best["label"], "competitor_budget": best["budget"],
+                     "competitor_bytes": best["file_bytes"], "competitor_acc": best["test_acc"],
+                     "bytes_ratio": best["file_bytes"] / row["file_bytes"], "margin": margin, "noise": noise,
+                     "seeds": int(min(row["seeds"], best["seeds"])), "verdict": verdict})
+    return pd.DataFrame(rows)
+
+
+def overall(v: pd.DataFrame) -> str:
+    """One verdict over the PEMN points: held/not held when every tested point agrees, else inconclusive."""
+    tested = [x for x in v.get("verdict", []) if x != "not tested"]
+    if not tested:
+        return "not tested"
+    if all(x == "held" for x in tested):
+        return "held"
+    if all(x == "not held" for x in tested):
+        return "not held"
+    return "inconclusive"
+
+
+def layer_kept_counts(models: dict) -> pd.DataFrame:
+    """Kept weights per conv/linear layer of each named (pruned) model: where a sparsity rule starves a layer."""
+    from .baselines import prunable
+    cols = {}
+    for name, model in models.items():
+        cols[name] = [int(m.weight_mask.sum()) for m in prunable(model)]
+    first = next(iter(models.values()))
+    shapes = [tuple(m.weight.shape) for m in prunable(first)]
+    df = pd.DataFrame({"layer": [f"{i}: {'x'.join(map(str, s))}" for i, s in enumerate(shapes)],
+                       "weights": [math.prod(s) for s in shapes], **cols})
+    return df
+
+
+def collapsed(records, recalibrated: dict, below: float = 0.2) -> pd.DataFrame:
+    """Runs that end below ``below`` test accuracy (chance is 10 %): last training accuracy, precise-BN accuracy."""
+    rows = []
+    for r in records:
+        if r["final_test_acc"] >= below:
+            continue
+        rec = recalibrated.get(r["run_id"])
+        rows.append({"run_id": r["run_id"], "strategy": r["config"]["strategy"],
+                     "compression": r["config"].get("compression"), "kept_fraction": r.get("kept_fraction"),
+                     "train_acc": r["history"][-1]["train_acc"] if r.get("history") else None,
+                     "test_acc": r["final_test_acc"], "test_loss": r["history"][-1]["test_loss"] if r.get("history") else None,
+                     "peak_test_loss": max(h["test_loss"] for h in r["history"]) if r.get("history") else None,
+                     "recalibrated_acc": rec["test_acc"] if rec else None})
+    return pd.DataFrame(rows)

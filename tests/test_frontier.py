@@ -1,0 +1,62 @@
+"""The fair-compression verdicts on hand-made run records (no files)."""
+import pytest
+
+from pemn import frontier
+
+
+def rec(strategy, seed, acc, nbytes, *, keep=0.5, budget=None, compression=None, figures=("frontier",), bnr=10000):
+    cfg = {"backbone": "convmixer", "arch": {"dim": 64}, "dataset": "cifar10", "strategy": strategy, "seed": seed,
+           "keep_ratio": keep, "budget_bits": budget, "compression": compression, "value_bits": 4,
+           "bn_recalibration": bnr}
+    rid = f"{strategy}-{keep}-{budget}-{compression}-s{seed}"
+    return {"run_id": rid, "config": cfg, "final_test_acc": acc, "export": {"file_bytes": nbytes},
+            "figures": list(figures), "kept_fraction": 0.1}
+
+
+def records(pemn_acc=(0.50, 0.52), rival_acc=(0.40, 0.41)):
+    return [rec("rp", s, a, 20000, keep=0.5) for s, a in enumerate(pemn_acc)] + \
+           [rec("binary", s, a, 19500, budget=1.0) for s, a in enumerate(rival_acc)] + \
+           [rec("erk_magnitude", s, 0.30, 19400, budget=1.0) for s in (0, 1)] + \
+           [rec("dense", s, 0.6, 165000, figures=("fig3",), bnr=0) for s in (0, 1)]
+
+
+def test_held_when_pemn_wins_by_more_than_the_seed_range():
+    v = frontier.verdicts(frontier.points(records(), "convmixer"))
+    assert v["verdict"].tolist() == ["held"]
+    row = v.iloc[0]
+    assert row["competitor"] == "binary weights (sign x scale)"  # the strongest competitor, not the first
+    assert row["margin"] == pytest.approx(0.51 - 0.405)
+    assert row["noise"] == pytest.approx(0.02)  # PEMN's seed range beats the 1-point floor
+    assert row["bytes_ratio"] == pytest.approx(19500 / 20000)
+
+
+def test_inconclusive_within_noise_and_not_held_below():
+    v = frontier.verdicts(frontier.points(records(pemn_acc=(0.40, 0.43)), "convmixer"))
+    assert v["verdict"].tolist() == ["inconclusive"]
+    v = frontier.verdicts(frontier.points(records(pemn_acc=(0.30, 0.31)), "convmixer"))
+    assert v["verdict"].tolist() == ["not held"]
+    assert frontier.overall(v) == "not held"
+
+
+def test_competitor_outside_the_byte_tolerance_is_not_compared():
+    rs = [rec("rp", 0, 0.5, 20000), rec("binary", 0, 0.9, 25000, budget=1.3)]
+    v = frontier.verdicts(frontier.points(rs, "convmixer"))
+    assert v["verdict"].tolist() == ["not tested"]
+    assert frontier.overall(v) == "not tested"
+
+
+def test_paper_baselines_take_their_recalibrated_accuracy_and_say_so():
+    rs = records() + [rec("random_sparse", 0, 0.10, 21000, compression=0.92, figures=("fig5",), bnr=0)]
+    p = frontier.points(rs, "convmixer", recalibrated={"random_sparse-0.5-None-0.92-s0": {"test_acc": 0.36}})
+    row = p[p["method"] == "random_sparse"].iloc[0]
+    assert (row["test_acc"], row["as_trained_acc"], row["bn"]) == (0.36, 0.10, "recalibrated from the file")
+    # paper's baselines are not the fair competitors of the verdict
+    assert frontier.verdicts(p, tolerance=0.1)["competitor"].tolist() == ["binary weights (sign x scale)"]
+
+
+def test_pareto_front_keeps_only_undominated_means():
+    m = frontier.means(frontier.points(records(), "convmixer"))
+    front = frontier.pareto(m)
+    assert front["method"].tolist() == ["erk_magnitude", "binary", "rp"]  # by bytes, each better than the last
+    m2 = frontier.means(frontier.points(records(rival_acc=(0.6, 0.6)), "convmixer"))
+    assert frontier.pareto(m2)["method"].tolist() == ["erk_magnitude", "binary"]  # PEMN dominated
