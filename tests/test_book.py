@@ -301,6 +301,16 @@ def test_competitors_are_a_parameter_of_the_outperform_claim():
     assert v.outcome == C.NOT_HELD and "magnitude pruning 90%" in v.deciding.text
 
 
+def test_each_question_gets_a_plain_answer():
+    from pemn.report import claims as C
+    from pemn.report.introduction import overall
+    v = [C.Verdict(o, "") for o in (C.HELD, C.INCONCLUSIVE, C.NOT_HELD, C.NOT_TESTED)]
+    assert overall([v[0], v[0], v[3]]) == "reproduced"
+    assert overall([v[0], v[1]]) == "reproduced as far as seed noise allows"
+    assert overall([v[0], v[2], v[1]]) == "partly reproduced"
+    assert overall([v[2], v[1]]) == "not reproduced" and overall([v[3]]) == "not tested"
+
+
 # --- numbers the library computes (no runs) -------------------------------------------------
 
 def test_unique_values_table_cpu():

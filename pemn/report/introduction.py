@@ -81,6 +81,18 @@ def _tally(verdicts) -> str:
     return ", ".join(parts)
 
 
+def overall(verdicts) -> str:
+    """A question's answer in a word or two, from the verdicts of its claims."""
+    kinds = {v.outcome for v in verdicts} - {NOT_TESTED}
+    if not kinds:
+        return "not tested"
+    if kinds == {HELD}:
+        return "reproduced"
+    if NOT_HELD not in kinds:
+        return "reproduced as far as seed noise allows"
+    return "partly reproduced" if HELD in kinds else "not reproduced"
+
+
 def scale_sentence(profile: str, df: pd.DataFrame) -> str:
     """What was reproduced, at which scale, in one sentence."""
     from .frame import profiles_present
@@ -111,7 +123,7 @@ def _capacity_sentence(df: pd.DataFrame, verdicts) -> str:
                         else "")
                      + f", {fewest['unique_values']:,.0f} value{'s' if fewest['unique_values'] != 1 else ''} "
                        f"({fewest['method']}) {pct(fewest['mean'])}")
-    return ("**Representative capacity (Fig. 3).** " + ("; ".join(facts) + ". " if facts else "")
+    return (f"**Representative capacity (Fig. 3): {overall(verdicts)}.** " + ("; ".join(facts) + ". " if facts else "")
             + f"Of the paper's {len(verdicts)} conclusions here: {_tally(verdicts)}.")
 
 
@@ -132,7 +144,7 @@ def _compression_sentence(df: pd.DataFrame, verdicts) -> str:
     fact = (f"At the baselines' highest compression ({pct(top, 0)}, paper's Eq. 10) or beyond, PEMN is more accurate "
             f"than the better sparse baseline on {wins} of {total} backbone/data set pairs"
             + (f" (by {100 * min(gaps):+.1f} to {100 * max(gaps):+.1f} points). " if gaps else ". ")) if total else ""
-    return f"**Compression (Fig. 4 and 5).** {fact}Of the paper's {len(verdicts)} conclusions here: {_tally(verdicts)}."
+    return f"**Compression (Fig. 4 and 5): {overall(verdicts)}.** {fact}Of the paper's {len(verdicts)} conclusions here: {_tally(verdicts)}."
 
 
 def show_answer(profile: str = "cpu"):
