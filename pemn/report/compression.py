@@ -243,7 +243,7 @@ def show_export_table(profile: str = "cpu"):
     if t.empty:
         return display.md(f"No run of profile `{profile}` records a compact export (`model.pemn`) yet, so measured "
                           f"file sizes cannot be compared with the formula here.")
-    t = t.reset_index().rename(columns={"run_id": "run"})
+    t = t.reset_index().rename(columns={"run_id": "run"}).drop(columns="compression % (formula, all params)")
     t["run"] = [display.run_link(r, notebook_paths(load(profile)).get(r)) for r in t["run"]]
     display.show_table(t, f"Compact exports (`model.pemn`, written by `pemn.export` after training) recorded in each "
                           f"run's metrics.json (profile `{profile}`): the file's size against the storage formula (all "

@@ -56,9 +56,12 @@ def _layer_kind(shape) -> str:
 
 
 def show_unique_values(profile: str = "cpu"):
-    """The unique-values table with thousands separators (the numbers are ``unique_values_table``'s)."""
-    t = unique_values_table(profile)
-    display.show_table(t.map(lambda v: f"{v:,}"))
+    """The unique-values table with thousands separators (the numbers are ``unique_values_table``'s).
+
+    The dense weight count is the *mask* column (mask stores every weight), shown once to fit the page.
+    """
+    t = unique_values_table(profile).drop(columns="weights (dense)")
+    display.show_table(t.rename(columns={"mask": "mask (all weights)"}).map(lambda v: f"{v:,}"))
 
 
 def plan_figure(backbone: str = "convmixer", arch: dict | None = None,

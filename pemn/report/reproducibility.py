@@ -294,7 +294,7 @@ def run_index_md(profile: str) -> str:
                      "best-epoch acc (test-selected)": pct(r["best_acc"], 2) if pd.notna(r["best_acc"]) else "",
                      "compression (Eq. 10)": pct(r["compression"], 2) if pd.notna(r["compression"]) else "",
                      "wall time": f"{r['wall_time_s'] / 60:.1f} min" if pd.notna(r["wall_time_s"]) else "",
-                     "detail": str(r["detail"]).replace("|", "/")})
+                     "detail": f"`{str(r['detail']).replace('|', '/').replace('`', chr(39))}`" if r["detail"] else ""})
     t = pd.DataFrame(rows)
     if not t["detail"].astype(bool).any():
         t = t.drop(columns="detail")
