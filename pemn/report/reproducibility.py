@@ -280,7 +280,8 @@ def show_protocol_gap(profile: str = "cpu"):
 
 
 def run_index_md(profile: str) -> str:
-    """The run index of a profile as a Markdown table; each finished run links its executed notebook."""
+    """The run index of a profile as a Markdown table; each finished run links its executed notebook (which also
+    shows the best-epoch, test-selected accuracy: the protocol-gap section sums it up)."""
     s = run_status(profile)
     if s.empty:
         return f"Profile `{profile}` has no runs."
@@ -291,7 +292,6 @@ def run_index_md(profile: str) -> str:
         name = f"[{r['run_id']}](../{nb})" if nb else f"`{r['run_id']}`"
         rows.append({"run": name, "figures": r["figures"], "status": r["status"],
                      "final acc": pct(r["final_acc"], 2) if pd.notna(r["final_acc"]) else "",
-                     "best-epoch acc (test-selected)": pct(r["best_acc"], 2) if pd.notna(r["best_acc"]) else "",
                      "compression (Eq. 10)": pct(r["compression"], 2) if pd.notna(r["compression"]) else "",
                      "wall time": f"{r['wall_time_s'] / 60:.1f} min" if pd.notna(r["wall_time_s"]) else "",
                      "detail": f"`{str(r['detail']).replace('|', '/').replace('`', chr(39))}`" if r["detail"] else ""})
