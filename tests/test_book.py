@@ -531,8 +531,12 @@ if (doc.scrollWidth > doc.clientWidth + 2) out.push('the page scrolls sideways b
 main.querySelectorAll('table').forEach((t, i) => {
   const box = t.parentElement;
   const wide = t.getBoundingClientRect().right > right + 2 || box.scrollWidth > box.clientWidth + 2;
-  if (wide) out.push('table ' + i + ' (' + (t.innerText || '').slice(0, 40).replace(/\\s+/g, ' ') + '...) is ' +
-                     Math.round(t.scrollWidth) + ' px wide for ' + Math.round(box.clientWidth) + ' px');
+  if (wide) {
+    const cells = Array.from(t.querySelectorAll('td, th')).sort((a, b) => b.scrollWidth - a.scrollWidth);
+    out.push('table ' + i + ' (' + (t.innerText || '').slice(0, 40).replace(/\\s+/g, ' ') + '...) is ' +
+             Math.round(t.scrollWidth) + ' px wide for ' + Math.round(box.clientWidth) + ' px; widest cell: ' +
+             (cells.length ? cells[0].innerText.slice(0, 60) : ''));
+  }
 });
 main.querySelectorAll('img').forEach(im => {
   if (im.getBoundingClientRect().right > right + 2) out.push('image ' + im.src.split('/').pop() + ' overflows');
