@@ -13,16 +13,17 @@ ARGS ?=
 PEMN_DATA ?= $(if $(wildcard ../shared/data/cifar10-jpeg.tar.gz),$(abspath ../shared/data),$(abspath data))
 export PEMN_DATA
 
-.PHONY: help setup test test-unit test-notebooks reproduce runs run-all book bench bench-paper custom clean-book
+.PHONY: help setup test test-unit test-notebooks reproduce runs run-all check-profile book bench bench-paper custom \
+	clean-book gpu-prepare gpu-wheels gpu-dry-run gpu-unpack
 
 help:
-	@echo "make reproduce [PROFILE=smoke|cpu|cpu20k|paper] [FORCE=1] [RUNNER='srun --gres=gpu:1'] [-j N]"
+	@echo "make reproduce [PROFILE=smoke|cpu|cpu20k|gpu|paper] [FORCE=1] [RUNNER='srun --gres=gpu:1'] [-j N]"
 	@echo "                  run every missing run of the profile into runs/<profile>/, then build the book"
 	@echo "make test         unit tests, notebook tests (nbval) and the book build"
 	@echo "make book         build the book from runs/ into _build/html"
 	@echo "make custom ARGS='strategy=rp ratio=0.003'   one configuration into runs/custom/"
 	@echo "make bench        speed benchmark (bench/results.json)"
-	@echo "make bench-paper  on a CUDA machine: what the paper profile costs on its GPU (bench/paper.json)"
+	@echo "make bench-paper  what the gpu profile and the paper grid cost on one GPU (measured there on CUDA: bench/paper.json)"
 
 setup: $(STAMP)
 $(STAMP): requirements.txt pyproject.toml
@@ -32,7 +33,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $@
 
 test: setup
-	$(PY) -m pytest -q -p no:cacheprovider tests book/index.ipynb book/0*.ipynb book/appendix.ipynb book/notebooks/train.ipynb --nbval-lax --nbval-current-env
+	$(PY) -m pytest -q -p no:cacheprovider tests book/index.ipynb book/0*.ipynb book/appendix.ipynb --nbval-lax --nbval-current-env
 
 reproduce: setup
 	@$(PY) -m pemn list --profile $(PROFILE) > /dev/null
@@ -41,12 +42,15 @@ reproduce: setup
 	  if [ $$status -ne 0 ]; then echo "some runs or the book failed: see runs/$(PROFILE)/*/error.json"; fi; \
 	  exit $$status
 
-# One target per pending run (missing, failed, or recorded with another configuration), so that
+# One target per pending run (missing, failed, recorded with another configuration or by an older results
+# version: `pemn list --pending` says which are stale), so that
 # `make -j N reproduce` runs them side by side and RUNNER can dispatch each to a scheduler.
 ifneq ($(filter run-all,$(MAKECMDGOALS)),)
 RUN_IDS := $(shell $(PY) -m pemn list --profile $(PROFILE) $(if $(FORCE),,--pending))
 endif
-run-all: $(addprefix run/$(PROFILE)/,$(RUN_IDS))
+run-all: check-profile $(addprefix run/$(PROFILE)/,$(RUN_IDS))
+check-profile:
+	@$(PY) -m pemn list --profile $(PROFILE) > /dev/null
 run/$(PROFILE)/%:
 	$(RUNNER) $(PY) -m pemn run --profile $(PROFILE) --id $* $(if $(FORCE),--force)
 
@@ -62,8 +66,40 @@ custom: setup
 bench: setup
 	$(PY) -m pemn.bench
 
+# On a CUDA machine: measure the paper's models there (bench/paper.json); anywhere: estimate the `gpu` profile
+# and the `paper` grid from those measurements (bench/gpu_estimate.json).
 bench-paper: setup
-	$(PY) -m pemn.bench --paper
+	@if $(PY) -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then $(PY) -m pemn.bench --paper; \
+	  else echo "no CUDA here: estimating from the measurements stored in bench/paper.json"; fi
+	$(PY) -m pemn.gpu_estimate $(if $(SLOTS),--slots $(SLOTS))
+
+# --- the gpu profile on a lent GPU machine (torch there, no papermill, no network): scripts/gpu_run.py ---------
+# `make gpu-prepare` here; on the machine, one call per part of CIFAR-10 (.gpu/parts: the repository alone is
+# near the 64 MiB a call carries), the last one `bash scripts/gpu_check.sh` (see that file); then here
+# `make gpu-unpack ARCHIVE=.../gpu-runs.tar.gz`.
+GPU_DIR := .gpu
+GPU_PARTS ?= 2
+gpu-prepare:
+	@rm -rf $(GPU_DIR)/parts && mkdir -p $(GPU_DIR)/parts
+	split -n $(GPU_PARTS) -d -a 1 $(PEMN_DATA)/cifar10-jpeg.tar.gz $(GPU_DIR)/parts/cifar10-jpeg.tar.gz.part
+	@echo $(GPU_PARTS) > $(GPU_DIR)/parts/count && ls -l $(GPU_DIR)/parts
+
+# Wheels for a GPU machine that lacks what export and the progress bar import (its Python is 3.12, x86-64):
+# safetensors is compiled (abi3), tqdm pure Python. The machines seen so far have both; scripts/gpu_run.sh
+# installs these only where an import fails.
+gpu-wheels:
+	$(PY) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	  --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d $(GPU_DIR)/wheels \
+	  safetensors==0.8.0 tqdm==4.70.1
+
+# The script on this CPU with the smoke profile, into a scratch runs folder (the committed runs stay as they are).
+gpu-dry-run: setup
+	@tmp=$$(mktemp -d); PEMN_RUNS=$$tmp/runs flock /tmp/pemn-train.lock $(PY) scripts/gpu_run.py --profile smoke \
+	  --limit $(or $(LIMIT),300) --out $$tmp/out && ls -l $$tmp/out && rm -rf $$tmp
+
+gpu-unpack:
+	@test -n "$(ARCHIVE)" || { echo "usage: make gpu-unpack ARCHIVE=path/to/gpu-runs.tar.gz"; exit 2; }
+	$(PY) scripts/gpu_run.py --unpack $(ARCHIVE)
 
 clean-book:
 	rm -rf _build

@@ -1,21 +1,28 @@
-"""Command line: ``python -m pemn {list,run,custom,export,inspect,evaluate}``.
+"""Command line: ``python -m pemn {list,run,custom,recalibrate,export,inspect,evaluate}``.
 
-Errors in what the user typed print one line and exit 2; nothing trains
-before every parameter has been checked.
+Exit codes, for every command: 2 for bad input (a typo, an invalid value, a missing or damaged file: one line
+on stderr, no traceback; nothing trains before every parameter has been checked), 1 when a run fails, 0 on success.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+
+BAD_INPUT, FAILURE, SUCCESS = 2, 1, 0
 
 
 def _list(args) -> int:
     from .grids import grid
-    from .runs import is_complete, run_dir
-    runs = grid(args.profile)
-    ids = [i for i, r in runs.items() if not (args.pending and is_complete(run_dir(args.profile, i), r.config))]
-    print("\n".join(ids))
-    return 0
+    from .runs import run_dir, why_pending
+    for run_id, run in grid(args.profile).items():
+        reason = why_pending(run_dir(args.profile, run_id), run.config) if args.pending else None
+        if args.pending and reason is None:
+            continue
+        if reason and reason.startswith("stale"):
+            print(f"{args.profile}/{run_id}: {reason}", file=sys.stderr)
+        print(run_id)
+    return SUCCESS
 
 
 def _run(args) -> int:
@@ -26,7 +33,7 @@ def _run(args) -> int:
     if unknown:
         raise ValueError(f"unknown run id(s) {unknown} in profile {args.profile!r}; "
                          f"`python -m pemn list --profile {args.profile}` lists them")
-    return 1 if execute_profile(args.profile, args.id or None, args.force) else 0
+    return FAILURE if execute_profile(args.profile, args.id or None, args.force) else SUCCESS
 
 
 def _custom(args) -> int:
@@ -34,7 +41,7 @@ def _custom(args) -> int:
     from .runs import execute_custom
     ok, out = execute_custom(parse_overrides(args.settings), args.force)
     print(f"{'done' if ok else 'failed'}: {out}")
-    return 0 if ok else 1
+    return SUCCESS if ok else FAILURE
 
 
 def _recalibrate(args) -> int:
@@ -52,15 +59,45 @@ def _recalibrate(args) -> int:
         r = recalibrate_run(args.profile, i, args.images)
         print(f"{i}: " + (f"{r['test_acc_before']:.1%} -> {r['test_acc']:.1%}" if r else "no BatchNorm to recalibrate"),
               flush=True)
-    return 0
+    return SUCCESS
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pemn", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _export(args) -> int:
+    from .export import export_run
+    r = export_run(args.run_dir, seed_mode=args.seed_mode, out=args.out)
+    if "seed_mode_declined" in r:
+        print(r["seed_mode_declined"])
+    print(f"wrote {r['file']}: {r['file_bytes']:,} B = header {r['header_bytes']:,} B + data {r['data_bytes']:,} B; "
+          f"accounting ({r['accounting_scheme']}) {r['accounting_bytes']['total']:,.1f} B, deviation "
+          f"{r['deviation']:+.3%}; logits verified identical")
+    return SUCCESS
+
+
+def _inspect(args) -> int:
+    from .export import file_report, format_report
+    r = file_report(args.file)
+    print(json.dumps(r, indent=1) if args.json else format_report(r))
+    return SUCCESS
+
+
+def _evaluate(args) -> int:
+    from .export import evaluate_file
+    r = evaluate_file(args.file, full_test=args.full_test, device=args.device)
+    line = f"{r['file']}: {r['dataset']} test accuracy {r['test_acc']:.4f} on {r['test_size']:,} images"
+    if "recorded_final_test_acc" in r:
+        line += f" (recorded at training: {r['recorded_final_test_acc']:.4f})"
+    print(line)
+    return SUCCESS
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m pemn", description=__doc__,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = top.add_subparsers(dest="command", required=True)
     p = sub.add_parser("list", help="list the run ids of a profile")
     p.add_argument("--profile", default="cpu")
-    p.add_argument("--pending", action="store_true", help="only runs not yet complete with the grid's configuration")
+    p.add_argument("--pending", action="store_true",
+                   help="only runs not yet complete with the grid's configuration and the current results version")
     p.set_defaults(func=_list)
     p = sub.add_parser("run", help="execute a profile's runs (all, or --id ...) with papermill into runs/")
     p.add_argument("--profile", default="cpu")
@@ -71,6 +108,24 @@ def main(argv=None) -> int:
     p.add_argument("settings", nargs="*", help="key=value pairs of pemn.train.TrainConfig fields")
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=_custom)
+    p = sub.add_parser("export", help="write a run's model as a compact .pemn file",
+                       description="Write a run's model (RUN_DIR/model.pt, else the committed RUN_DIR/model.pemn) "
+                                   "as one safetensors file: prototype values or seed, masks at 1 bit per weight, "
+                                   "other floats.")
+    p.add_argument("run_dir", help="run folder holding model.pt or model.pemn")
+    p.add_argument("--seed-mode", action="store_true",
+                   help="store the PRNG seed instead of the prototype values, where that file is the smaller")
+    p.add_argument("--out", help="output file (default RUN_DIR/model.pemn, or model-seed.pemn in seed mode)")
+    p.set_defaults(func=_export)
+    p = sub.add_parser("inspect", help="storage breakdown of a .pemn file vs the Eq. 10 accounting")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_inspect)
+    p = sub.add_parser("evaluate", help="test accuracy of a .pemn file (data from $PEMN_DATA)")
+    p.add_argument("file")
+    p.add_argument("--full-test", action="store_true", help="all test images even if the run used a test subset")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    p.set_defaults(func=_evaluate)
     p = sub.add_parser("recalibrate", help="precise BatchNorm statistics for committed runs, from model.pemn "
                                           "(writes bn_recalibration.json beside each run)")
     p.add_argument("--profile", default="cpu")
@@ -78,19 +133,17 @@ def main(argv=None) -> int:
     p.add_argument("--id", action="append", default=[])
     p.add_argument("--images", type=int, default=10000, help="training images to average over")
     p.set_defaults(func=_recalibrate)
-    try:
-        from .export import add_commands
-    except ImportError:
-        add_commands = None
-    if add_commands is not None:
-        add_commands(sub)
-    args = parser.parse_args(argv)
+    return top
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)  # argparse itself exits 2 on a bad command line
     from .data import DataError
     try:
         return args.func(args)
-    except (ValueError, DataError) as e:  # ConfigError and every validation error: one line, no traceback
+    except (ValueError, DataError) as e:  # ConfigError, ExportError, every validation error: one line
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return BAD_INPUT
 
 
 if __name__ == "__main__":

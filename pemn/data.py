@@ -1,4 +1,5 @@
-"""CIFAR data: found once, decoded once, cached as uint8, kept in memory, augmented in whole batches.
+"""CIFAR data: found once, decoded once, cached as uint8, kept in memory or on the training device, augmented
+in whole batches.
 
 Sources, in order: an official ``cifar-10-batches-py`` folder, the offline JPEG
 mirror ``cifar10-jpeg.tar.gz`` (checked against its sha256), and a torchvision
@@ -13,8 +14,6 @@ import hashlib
 import io
 import os
 import tarfile
-import warnings
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,71 +172,16 @@ def stratified_subset(y: torch.Tensor, size: int, seed: int) -> torch.Tensor:
     return torch.cat(picks).sort().values
 
 
-def augment_workers() -> int:
-    """Processes for the per-image RandAugment policy: ``$PEMN_AUGMENT_WORKERS``, else every core but one.
-
-    None on a machine of 2 cores or fewer, where training needs the cores. On a GPU machine the policy,
-    run image by image on one core, is what limits training (``python -m pemn.bench --paper``).
-    """
-    env = os.environ.get("PEMN_AUGMENT_WORKERS")
-    if env is not None:
-        if not env.strip().isdigit():
-            raise DataError(f"PEMN_AUGMENT_WORKERS must be a whole number >= 0, got {env!r}")
-        return int(env)
-    cores = os.cpu_count() or 1
-    return cores - 1 if cores > 2 else 0
-
-
-_POLICY = None
-_POOLS: dict = {}
-
-
-def _policy():
-    """The ConvMixer recipe's per-image policy: RandAugment(n=2, m=12), then ColorJitter 0.2."""
-    global _POLICY
-    if _POLICY is None:
-        from torchvision.transforms import v2
-        _POLICY = v2.Compose([v2.RandAugment(num_ops=2, magnitude=12), v2.ColorJitter(0.2, 0.2, 0.2)])
-    return _POLICY
-
-
-def rand_augment_images(x: np.ndarray, seeds: list[int]) -> np.ndarray:
-    """The policy on each uint8 image under its own seed: a pure function of (image, seed), in any process."""
-    policy, rng = _policy(), torch.random.default_generator
-    with torch.random.fork_rng(devices=[]):
-        out = []
-        for img, seed in zip(torch.from_numpy(x), seeds):
-            rng.manual_seed(seed)
-            out.append(policy(img))
-    return torch.stack(out).numpy()
-
-
-def _pool(workers: int):
-    """One process pool per worker count, shared by every ``Augment`` of this process.
-
-    Forked where the platform can (as torch's DataLoader does), so a user's script needs no
-    ``if __name__ == "__main__"`` guard; the workers only run CPU ops, on one thread each.
-    """
-    if workers not in _POOLS:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        _POOLS[workers] = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
-                                              initializer=torch.set_num_threads, initargs=(1,))
-    return _POOLS[workers]
-
-
 class Augment:
     """Batch augmentation on uint8 images: reflect-pad crop and horizontal flip, optional cutout-style erasing.
 
-    ``randaugment`` adds the ConvMixer recipe's per-image policy, spread over ``workers`` processes (default
-    ``augment_workers()``); the images come out the same for any number of workers.
+    Runs where the images are (the CPU, or the training device that holds the dataset); the random draws come
+    from the run's CPU generator in one fixed order, so the CPU stream of the committed runs is unchanged
+    (``tests/test_augment_stream.py``). The ConvMixer recipe is ``pemn.augment.ConvMixerRecipe``.
     """
 
-    def __init__(self, crop_pad: int = 4, flip: bool = True, erase_prob: float = 0.0, randaugment: bool = False,
-                 workers: int | None = None):
-        self.crop_pad, self.flip, self.erase_prob, self.randaugment = crop_pad, flip, erase_prob, randaugment
-        self.workers = augment_workers() if workers is None else workers
+    def __init__(self, crop_pad: int = 4, flip: bool = True, erase_prob: float = 0.0):
+        self.crop_pad, self.flip, self.erase_prob = crop_pad, flip, erase_prob
 
     def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """Augmented float copies of uint8 images ``x`` (N, C, H, W).
@@ -251,41 +195,24 @@ class Augment:
         n, _, h, w = x.shape
         p = self.crop_pad
         if p:
-            dy = torch.randint(0, 2 * p + 1, (n,), generator=gen)
-            dx = torch.randint(0, 2 * p + 1, (n,), generator=gen)
+            dy = torch.randint(0, 2 * p + 1, (n,), generator=gen).to(x.device, non_blocking=True)
+            dx = torch.randint(0, 2 * p + 1, (n,), generator=gen).to(x.device, non_blocking=True)
             x = torch.nn.functional.pad(x, (p, p, p, p), mode="reflect")
         if self.flip:
-            flip = torch.rand(n, generator=gen) < 0.5
+            flip = (torch.rand(n, generator=gen) < 0.5).to(x.device, non_blocking=True)
             x = torch.where(flip[:, None, None, None], x.flip(3), x)
             if p:  # the crop at dx of a mirrored image is the mirror of the crop at 2p - dx
                 dx = torch.where(flip, 2 * p - dx, dx)
         if p:
-            x = x.unfold(2, h, 1).unfold(3, w, 1)[torch.arange(n), :, dy, dx]
-        if self.randaugment:
-            x = self._rand_augment(x, gen)
+            x = x.unfold(2, h, 1).unfold(3, w, 1)[torch.arange(n, device=x.device), :, dy, dx]
         x = x.float()
         if self.erase_prob > 0:
             x = self._erase(x, gen)
         return x
 
-    def _rand_augment(self, x, gen):
-        """The policy image by image, image i seeded with one draw from ``gen`` plus i (so runs resume exactly)."""
-        seed = int(torch.randint(0, 2**62, (1,), generator=gen))
-        seeds = [seed + i for i in range(len(x))]
-        x = x.contiguous().numpy()
-        if self.workers > 0 and len(x) > 1:
-            k = min(self.workers, len(x))
-            cuts = [len(x) * j // k for j in range(k + 1)]
-            try:
-                parts = _pool(self.workers).map(rand_augment_images, [x[a:b] for a, b in zip(cuts, cuts[1:])],
-                                                [seeds[a:b] for a, b in zip(cuts, cuts[1:])])
-                return torch.from_numpy(np.concatenate(list(parts)))
-            except BrokenProcessPool as e:  # the images do not depend on where they are made: go on in this process
-                warnings.warn(f"RandAugment worker processes failed ({e}); continuing in the training process "
-                              "(set PEMN_AUGMENT_WORKERS=0 to skip them)", RuntimeWarning, stacklevel=2)
-                _POOLS.pop(self.workers, None)
-                self.workers = 0
-        return torch.from_numpy(rand_augment_images(x, seeds))
+    def after_normalize(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Nothing more after normalisation (the ConvMixer recipe erases there)."""
+        return x
 
     def _erase(self, x, gen):
         """Zero a random square (a quarter of the side) in a fraction ``erase_prob`` of the images."""
@@ -296,20 +223,27 @@ class Augment:
         ar = torch.arange(h)[None]
         box = ((ar >= cy) & (ar < cy + s))[:, :, None] & ((ar >= cx) & (ar < cx + s))[:, None, :]
         box &= (torch.rand(n, generator=gen) < self.erase_prob)[:, None, None]
-        return x.masked_fill(box[:, None], 0.0)
+        return x.masked_fill(box[:, None].to(x.device, non_blocking=True), 0.0)
 
 
 def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, mean: torch.Tensor, std: torch.Tensor,
             gen: torch.Generator | None = None, augment: Augment | None = None, shuffle: bool = False,
             drop_last: bool = False, device: str = "cpu"):
-    """Yield normalized float batches ``(x, y)`` on ``device`` from in-memory uint8 images."""
+    """Yield normalized float batches ``(x, y)`` on ``device`` from in-memory uint8 images.
+
+    The images may already live on ``device`` (training uploads the dataset once): the batch is then indexed,
+    augmented and normalised there, with the shuffle and every random draw still made by ``gen`` on the CPU.
+    """
     n = len(x)
     order = torch.randperm(n, generator=gen) if shuffle else torch.arange(n)
     stop = n - n % batch_size if drop_last else n
     mean = (mean * 255).view(1, 3, 1, 1).to(device)
     std = (std * 255).view(1, 3, 1, 1).to(device)
     for i in range(0, stop, batch_size):
-        idx = order[i:i + batch_size]
+        idx = order[i:i + batch_size].to(x.device, non_blocking=True)  # no wait for the device's queue
         xb = x[idx]
         xb = augment(xb, gen) if augment is not None else xb.float()
-        yield ((xb.to(device, non_blocking=True) - mean) / std), y[idx].to(device, non_blocking=True)
+        xb = (xb.to(device, non_blocking=True) - mean) / std
+        if hasattr(augment, "after_normalize"):  # a step of the recipe after normalisation (erasing)
+            xb = augment.after_normalize(xb, gen)
+        yield xb, y[idx].to(device, non_blocking=True)

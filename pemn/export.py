@@ -1,15 +1,13 @@
-"""Write a trained model as a ``.pemn`` file, inspect and evaluate such files, and their command line.
+"""Write a trained model as a ``.pemn`` file, and inspect and evaluate such files.
 
 The format, its shared helpers and the reader are :mod:`pemn.pemnfile`.
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import lzma
 import math
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -130,13 +128,17 @@ def _coded_tensors(model: nn.Module, cfg, tensors: dict) -> dict:
     return {"value_bits": bits, "layer_kept": counts, "layer_words": [len(w) for w in words]}
 
 
-def export_model(model: nn.Module, cfg, path, seed_mode: bool = False, verify: bool = True) -> dict:
+def export_model(model: nn.Module, cfg, path, seed_mode: bool = False, verify: bool = True,
+                 smallest: bool = False) -> dict:
     """Write ``model`` (trained under ``cfg``) to ``path``; returns sizes and accounting (JSON-ready).
 
     ``seed_mode`` stores the PRNG seed instead of the prototype values (PEMN
     models only; checked: the model's values must be exactly those the seed
-    regenerates). ``verify`` loads the file back and checks that its logits on a
-    fixed random batch equal the model's (CPU, eval mode).
+    regenerates). With ``smallest`` it does so only when that file is smaller:
+    the seed's recipe in the header can outweigh a few hundred stored values
+    (the report's ``seed_mode_declined`` then says so). ``verify`` loads the file
+    back and checks that its logits on a fixed random batch equal the model's
+    (CPU, eval mode). The same model gives the same bytes.
     """
     cfg = _config(cfg)
     path = Path(path)
@@ -146,6 +148,27 @@ def export_model(model: nn.Module, cfg, path, seed_mode: bool = False, verify: b
     if seed_mode and kind != "pemn":
         raise ExportError(f"seed mode needs a PEMN model with fixed random weights; this one is {kind} "
                           f"(strategy {cfg.strategy!r}): its weights were trained")
+    blob, tensors, layout, meta = _serialize(model, cfg, kind, seed_mode)
+    declined = None
+    if seed_mode and smallest:
+        plain = _serialize(model, cfg, kind, False)
+        if len(plain[0]) <= len(blob):
+            declined = (f"seed mode not used: with the seed the file would take {len(blob):,} B (its recipe in the "
+                        f"header outweighs the values it replaces), with the prototype values {len(plain[0]):,} B")
+            blob, tensors, layout, meta = plain
+    write_atomic(path, lambda tmp: tmp.write_bytes(blob))
+    report = size_report(model, layout["encoding"], tensors, len(blob), _header_bytes(blob), layout.get("value_bits"))
+    report.update({"file": str(path), "sha256": meta["sha256"], "verified": False})
+    if declined:
+        report["seed_mode_declined"] = declined
+    if verify:
+        verify_file(model, path)
+        report["verified"] = True
+    return report
+
+
+def _serialize(model: nn.Module, cfg, kind: str, seed_mode: bool) -> tuple[bytes, dict, dict, dict]:
+    """(file bytes, tensors, layout, metadata) of ``model``; the header's keys in sorted order."""
     tensors: dict[str, np.ndarray] = {}
     if kind == "pemn":
         layout = _pemn_tensors(model, cfg, seed_mode, tensors)
@@ -162,14 +185,15 @@ def export_model(model: nn.Module, cfg, path, seed_mode: bool = False, verify: b
             "torch_version": torch.__version__}
     meta["sha256"] = _checksum(meta, tensors)
     from safetensors.numpy import save
-    blob = save(tensors, metadata=meta)
-    write_atomic(path, lambda tmp: tmp.write_bytes(blob))
-    report = size_report(model, layout["encoding"], tensors, len(blob), _header_bytes(blob), layout.get("value_bits"))
-    report.update({"file": str(path), "sha256": meta["sha256"], "verified": False})
-    if verify:
-        verify_file(model, path)
-        report["verified"] = True
-    return report
+    return _sorted_header(save(tensors, metadata=meta)), tensors, layout, meta
+
+
+def _sorted_header(blob: bytes) -> bytes:
+    """The safetensors file with its JSON header's keys sorted (the writer orders metadata at random)."""
+    n = int.from_bytes(blob[:8], "little")
+    text = json.dumps(json.loads(blob[8:8 + n]), sort_keys=True, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text + blob[8 + n:]
 
 
 def verify_file(model: nn.Module, path, batch: int = 2) -> None:
@@ -246,12 +270,28 @@ def size_report(model: nn.Module, encoding: str, tensors: dict, file_bytes: int,
 
 
 def export_run(run_dir, seed_mode: bool = False, out=None, verify: bool = True) -> dict:
-    """Export ``RUN_DIR/model.pt`` (``{"config", "state_dict"}``) to ``out`` (default in the run folder)."""
-    from .train import make_model
+    """Export a run folder's model to ``out`` (default in the run folder): from ``model.pt``
+    (``{"config", "state_dict"}``, written locally by training) or else from the committed ``model.pemn``.
+
+    In seed mode the seed file is written only where it is the smaller (see :func:`export_model`).
+    """
     run_dir = Path(run_dir)
     src = run_dir / "model.pt"
-    if not src.is_file():
-        raise ExportError(f"{run_dir}: no model.pt here (a run folder written by the run pipeline holds one)")
+    if src.is_file():
+        cfg, model = _checkpoint_model(src)
+    elif (run_dir / "model.pemn").is_file():
+        model, cfg = load_model(run_dir / "model.pemn")
+    elif not run_dir.is_dir():
+        raise ExportError(f"{run_dir}: no such run folder")
+    else:
+        raise ExportError(f"{run_dir}: neither model.pt nor model.pemn here (a run folder of runs/ holds model.pemn)")
+    out = Path(out) if out else run_dir / ("model-seed.pemn" if seed_mode else "model.pemn")
+    return export_model(model, cfg, out, seed_mode=seed_mode, verify=verify, smallest=True)
+
+
+def _checkpoint_model(src: Path):
+    """(config, model) of a run's ``model.pt``."""
+    from .train import make_model
     try:
         saved = torch.load(src, map_location="cpu", weights_only=True)
         cfg = _config(saved["config"])
@@ -268,8 +308,7 @@ def export_run(run_dir, seed_mode: bool = False, out=None, verify: bool = True) 
         first = str(e).strip().splitlines()
         raise ExportError(f"{src}: its state does not fit a model of its config "
                           f"({first[1].strip() if len(first) > 1 else first[0]})") from None
-    out = Path(out) if out else run_dir / ("model-seed.pemn" if seed_mode else "model.pemn")
-    return export_model(model, cfg, out, seed_mode=seed_mode, verify=verify)
+    return cfg, model
 
 
 # --- inspection and evaluation -----------------------------------------------
@@ -401,73 +440,3 @@ def mask_entropy_table(model_or_builder, keep_ratios=(0.1, 0.3, 0.5, 0.7, 0.9), 
                      "lzma_bits_per_weight": 8 * sizes["lzma"] / n, "zstd_bits_per_weight": 8 * sizes["zstd"] / n,
                      "entropy_bits_per_weight": h_bits / n})
     return rows
-
-
-# --- command line -------------------------------------------------------------
-
-def _guard(fn):
-    def run(args) -> int:
-        try:
-            return fn(args)
-        except (ValueError, data_mod.DataError) as e:  # ExportError, ConfigError: one line, no traceback
-            print(f"error: {e}", file=sys.stderr)
-            return 1
-    run.__doc__ = fn.__doc__
-    return run
-
-
-@_guard
-def _cmd_export(args) -> int:
-    r = export_run(args.run_dir, seed_mode=args.seed_mode, out=args.out)
-    print(f"wrote {r['file']}: {r['file_bytes']:,} B = header {r['header_bytes']:,} B + data {r['data_bytes']:,} B; "
-          f"accounting ({r['accounting_scheme']}) {r['accounting_bytes']['total']:,.1f} B, deviation "
-          f"{r['deviation']:+.3%}; logits verified identical")
-    return 0
-
-
-@_guard
-def _cmd_inspect(args) -> int:
-    r = file_report(args.file)
-    print(json.dumps(r, indent=1) if args.json else format_report(r))
-    return 0
-
-
-@_guard
-def _cmd_evaluate(args) -> int:
-    r = evaluate_file(args.file, full_test=args.full_test, device=args.device)
-    line = f"{r['file']}: {r['dataset']} test accuracy {r['test_acc']:.4f} on {r['test_size']:,} images"
-    if "recorded_final_test_acc" in r:
-        line += f" (recorded at training: {r['recorded_final_test_acc']:.4f})"
-    print(line)
-    return 0
-
-
-def add_commands(subparsers) -> None:
-    """Register ``export``, ``inspect`` and ``evaluate`` on an argparse subparsers object."""
-    p = subparsers.add_parser("export", help="write RUN_DIR/model.pt as a compact .pemn file",
-                              description="Write a run's model (RUN_DIR/model.pt) as one safetensors file: prototype "
-                                          "values or seed, masks at 1 bit per weight, other floats.")
-    p.add_argument("run_dir", help="run folder holding model.pt")
-    p.add_argument("--seed-mode", action="store_true", help="store the PRNG seed instead of the prototype values")
-    p.add_argument("--out", help="output file (default RUN_DIR/model.pemn, or model-seed.pemn in seed mode)")
-    p.set_defaults(func=_cmd_export)
-    p = subparsers.add_parser("inspect", help="storage breakdown of a .pemn file vs the Eq. 10 accounting")
-    p.add_argument("file")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.set_defaults(func=_cmd_inspect)
-    p = subparsers.add_parser("evaluate", help="test accuracy of a .pemn file (data from $PEMN_DATA)")
-    p.add_argument("file")
-    p.add_argument("--full-test", action="store_true", help="all test images even if the run used a test subset")
-    p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
-    p.set_defaults(func=_cmd_evaluate)
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pemn.export", description="export, inspect, evaluate .pemn files")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

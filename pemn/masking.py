@@ -92,8 +92,12 @@ class _StraightThroughMask(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, scores, keep_ratio):
-        return topk_mask(scores, keep_ratio).to(scores.dtype)
+    def forward(ctx, scores, keep_ratio_or_mask):
+        """``keep_ratio_or_mask``: the keep ratio, or the mask itself when ``BatchedMasks`` made it already."""
+        mask = keep_ratio_or_mask
+        if not isinstance(mask, torch.Tensor):
+            mask = topk_mask(scores, keep_ratio_or_mask)
+        return mask.to(scores.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -188,7 +192,9 @@ class _MaskedMixin:
         fixed = getattr(self, "fixed_mask", None)
         if fixed is not None:
             return self.weight * fixed.to(self.scores.dtype)
-        return self.weight * _StraightThroughMask.apply(self.scores.abs(), self.keep_ratio)
+        batched = self.__dict__.get("batched_mask")  # set by BatchedMasks for the forward pass under way
+        return self.weight * _StraightThroughMask.apply(self.scores.abs(),
+                                                        self.keep_ratio if batched is None else batched)
 
 
 class MaskedLinear(_MaskedMixin, nn.Module):
@@ -248,3 +254,66 @@ def masked_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 def plain_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """The ordinary (trained, or pruned) conv and linear layers of ``model`` in definition order, with their names."""
     return [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+class BatchedMasks:
+    """Every masked layer's top-k mask in one batched computation per forward pass of ``model``.
+
+    A GPU step of a masked model is bound by kernel launches, and each layer's own threshold costs several.
+    Here all ``|scores|`` are sorted at once, as int64 keys ``(layer << 32) | float bits`` (non-negative floats
+    order as their bit patterns, so the sort is exact and stays within each layer), and the threshold, the
+    comparison and the tie rule of ``topk_mask`` are applied to all layers together, without a host
+    synchronisation: the same masks, bit for bit. Installed as forward hooks on ``model``; a layer with a fixed
+    mask keeps it. ``remove()`` uninstalls it.
+    """
+
+    def __init__(self, model: nn.Module):
+        self.layers = [m for _, m in masked_layers(model)]
+        self._meta = None
+        self._hooks = [model.register_forward_pre_hook(lambda mod, args: self._set()),
+                       model.register_forward_hook(lambda mod, args, out: self._clear())]
+
+    def remove(self) -> None:
+        self._clear()
+        for h in self._hooks:
+            h.remove()
+
+    def _clear(self) -> None:
+        for m in self.layers:
+            m.__dict__.pop("batched_mask", None)
+
+    def _layout(self, layers, device):
+        """Per-element layer index and per-layer offsets, made once for a set of layers and a device."""
+        key = (tuple(id(m) for m in layers), device)
+        if self._meta is None or self._meta[0] != key:
+            sizes = [m.scores.numel() for m in layers]
+            keep = [kept_count(n, m.keep_ratio) for n, m in zip(sizes, layers)]
+            starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+            as_t = lambda v: torch.as_tensor(np.asarray(v, dtype=np.int64), device=device)  # noqa: E731
+            self._meta = (key, sizes, torch.repeat_interleave(torch.arange(len(sizes), device=device), as_t(sizes)),
+                          as_t(keep), as_t(starts + np.maximum(np.asarray(sizes) - keep - 1, 0)),
+                          as_t(np.asarray(keep) == np.asarray(sizes)), as_t(starts))
+        return self._meta[1:]
+
+    def masks(self, layers=None) -> list[torch.Tensor]:
+        """The boolean masks of ``layers`` (default: this model's), equal to ``topk_mask`` of each."""
+        layers = self.layers if layers is None else layers
+        flat = torch.cat([m.scores.detach().abs().flatten().float() for m in layers])
+        sizes, layer_of, keep, kth_at, keep_all, starts = self._layout(layers, flat.device)
+        keys = (layer_of << 32) | flat.view(torch.int32).to(torch.int64)
+        ordered = (keys.sort().values & 0xFFFFFFFF).to(torch.int32).view(torch.float32)
+        threshold = ordered[kth_at][layer_of]
+        above = flat > threshold
+        tied = flat == threshold
+        short = keep - torch.zeros(len(sizes), dtype=torch.int64, device=flat.device).index_add_(
+            0, layer_of, above.to(torch.int64))
+        tied_rank = tied.cumsum(0)
+        before = torch.where(starts > 0, tied_rank[(starts - 1).clamp(min=0)], 0)  # ties in earlier layers
+        mask = above | (tied & (tied_rank - before[layer_of] <= short[layer_of])) | keep_all[layer_of].bool()
+        return [part.view_as(m.scores) for part, m in zip(mask.split(sizes), layers)]
+
+    def _set(self) -> None:
+        live = [m for m in self.layers if getattr(m, "fixed_mask", None) is None]
+        if live:
+            for m, mask in zip(live, self.masks(live)):
+                m.__dict__["batched_mask"] = mask

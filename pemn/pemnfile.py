@@ -224,6 +224,9 @@ def read_file(path) -> tuple[dict, dict, int, int]:
     """(metadata, tensors, file bytes, header bytes) of a pemn file, checked (container, format, version, checksum)."""
     from safetensors import safe_open
     path = Path(path)
+    if path.is_dir():
+        hint = " (its model file is model.pemn)" if (path / "model.pemn").is_file() else ""
+        raise ExportError(f"{path}: a folder, not a model file{hint}")
     if not path.is_file():
         raise ExportError(f"{path}: no such file")
     size = path.stat().st_size

@@ -10,9 +10,12 @@ bench, export) reads a finished run as a :class:`RunRecord`.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 import traceback
 from dataclasses import asdict, dataclass, field, fields
@@ -24,8 +27,12 @@ import torch
 
 from .grids import Run, custom_run, grid
 from .paths import REPO, write_json_atomic
-from .train import TrainConfig, train
+from .train import RESULTS_VERSION, TrainConfig, is_masked, pick_device, train
 TRAIN_NOTEBOOK = REPO / "book" / "notebooks" / "train.ipynb"
+# The straight-through-gradient fix (2026-11-25): records made before results were versioned count as version 2
+# (the first numbered) when the fix cannot have touched them (unmasked strategies) or their commit contains it.
+STRAIGHT_THROUGH_FIX = "8b1468e"
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]  # no "running over TCP without encryption" on every run
 
 
 def runs_root() -> Path:
@@ -162,53 +169,95 @@ def notebook_duration_s(path: Path) -> float | None:
         return None
 
 
-def recorded_config(path: Path) -> dict | None:
-    """The config of a complete run in ``path``, or None."""
+def _metrics(path: Path) -> dict | None:
+    rec = read_record(path)
+    return rec.as_dict() if rec is not None else None
+
+
+@functools.lru_cache(maxsize=None)
+def _commit_contains(commit: str | None, ancestor: str) -> bool:
+    if not commit:
+        return False
     try:
-        metrics = json.loads((path / "metrics.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return metrics.get("config") if metrics.get("status") == "complete" else None
+        return subprocess.run(["git", "merge-base", "--is-ancestor", ancestor, commit], cwd=REPO,
+                              capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def results_version(metrics: dict) -> int:
+    """The results version of a run record (see ``pemn.train.RESULTS_VERSION``)."""
+    if "results_version" in metrics:
+        return metrics["results_version"]
+    unaffected = not is_masked(metrics.get("config", {}).get("strategy"))
+    return 2 if unaffected or _commit_contains(metrics.get("git_commit"), STRAIGHT_THROUGH_FIX) else 1
+
+
+def why_pending(path: Path, cfg: TrainConfig | None = None) -> str | None:
+    """Why the run in ``path`` must be made (again), or None when it is complete, with ``cfg``, and current."""
+    metrics = _metrics(path)
+    if metrics is None or metrics.get("status") != "complete":
+        return "not made yet" if metrics is None and not (Path(path) / "error.json").is_file() else "not complete"
+    # fields added to TrainConfig after a run was made count as their defaults (which reproduce the old behaviour)
+    recorded = {**json.loads(json.dumps(asdict(TrainConfig()))), **metrics.get("config", {})}
+    if cfg is not None and recorded != json.loads(json.dumps(asdict(cfg))):
+        return "its recorded configuration differs from the grid's"
+    version = results_version(metrics)
+    if version != RESULTS_VERSION:
+        return f"stale: recorded by results version {version}, this code is version {RESULTS_VERSION}"
+    return None
 
 
 def is_complete(path: Path, cfg: TrainConfig | None = None) -> bool:
-    """A run is complete when it finished, and (given ``cfg``) with that very configuration."""
-    recorded = recorded_config(path)
-    if recorded is None:
-        return False
-    if cfg is None:
-        return True
-    # fields added to TrainConfig after a run was made count as their defaults (which reproduce the old behaviour)
-    defaults = json.loads(json.dumps(asdict(TrainConfig())))
-    return {**defaults, **recorded} == json.loads(json.dumps(asdict(cfg)))
+    """A run is complete when it finished, with the current results version (and ``cfg``, given one)."""
+    return why_pending(path, cfg) is None
+
+
+def _portable(path: Path) -> str:
+    """``path`` relative to the repository when inside it: tracked records hold no host-specific prefix."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
 
 
 def notebook_parameters(run: Run, profile: str, out: Path) -> dict:
     """The papermill parameters of a run: every config field plus where to write."""
     params = {f.name: getattr(run.config, f.name) for f in fields(TrainConfig)}
-    return params | {"profile": profile, "run_id": run.run_id, "run_dir": str(out), "figures": list(run.figures)}
+    return params | {"profile": profile, "run_id": run.run_id, "run_dir": _portable(out), "figures": list(run.figures)}
+
+
+def config_from_parameters(namespace: dict) -> TrainConfig:
+    """The TrainConfig of a notebook's parameters: every field the namespace defines (the rest default)."""
+    return TrainConfig.from_dict({f.name: namespace[f.name] for f in fields(TrainConfig) if f.name in namespace})
 
 
 def execute(run: Run, profile: str, force: bool = False, progress: bool = True) -> bool:
-    """Execute one run's notebook unless it is complete; True on success (or skip)."""
+    """Execute one run's notebook unless it is complete and current; True on success (or skip).
+
+    With ``progress`` the kernel's output (one line per epoch) streams to this terminal.
+    """
     import papermill
     out = run_dir(profile, run.run_id)
-    if is_complete(out, run.config) and not force:
+    reason = why_pending(out, run.config)
+    if reason is None and not force:
         print(f"skip {profile}/{run.run_id} (complete)")
         return True
-    stale = recorded_config(out) is not None and not force
-    if stale:
-        print(f"rerun {profile}/{run.run_id}: its recorded configuration differs from the grid's", flush=True)
+    if reason and _metrics(out) is not None and not force:
+        print(f"rerun {profile}/{run.run_id}: {reason}", flush=True)
+    pick_device(run.config.device)  # 'cuda' on a machine without it: say so before creating anything
     out.mkdir(parents=True, exist_ok=True)
-    if force or stale:
+    if force:
         (out / "checkpoint.pt").unlink(missing_ok=True)
     (out / "error.json").unlink(missing_ok=True)
     print(f"run  {profile}/{run.run_id}", flush=True)
     t0 = time.time()
+    stream = {"stdout_file": sys.stdout, "stderr_file": sys.stderr} if progress else {}
     try:
         papermill.execute_notebook(str(TRAIN_NOTEBOOK), str(out / "train.ipynb"),
-                                   parameters=notebook_parameters(run, profile, out), progress_bar=progress,
-                                   cwd=str(REPO / "book" / "notebooks"), kernel_name="python3")
+                                   parameters=notebook_parameters(run, profile, out), progress_bar=False,
+                                   cwd=str(REPO / "book" / "notebooks"), kernel_name="python3",
+                                   extra_arguments=KERNEL_ARGUMENTS, **stream)
     except Exception as e:  # papermill raises on any failing cell: record it, do not stop the others
         write_json_atomic({"status": "failed", "run_id": run.run_id, "profile": profile,
                            "config": asdict(run.config), "error": _error_text(e),
@@ -216,7 +265,22 @@ def execute(run: Run, profile: str, force: bool = False, progress: bool = True) 
         print(f"FAILED {profile}/{run.run_id}: {_error_text(e).splitlines()[-1] if str(e) else type(e).__name__}"
               f" (see {out / 'error.json'})", flush=True)
         return False
+    finally:
+        _portable_notebook(out / "train.ipynb")
     return True
+
+
+def _portable_notebook(path: Path) -> None:
+    """Papermill records absolute input and output paths; keep them relative to the repository."""
+    import nbformat
+    if not path.is_file():
+        return
+    nb = nbformat.read(path, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if key in meta:
+            meta[key] = _portable(meta[key])
+    nbformat.write(nb, path)
 
 
 def _error_text(e: Exception) -> str:
@@ -224,24 +288,32 @@ def _error_text(e: Exception) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text).strip()
 
 
-def train_and_record(cfg: TrainConfig, run_dir: str | Path | None, profile: str = "custom",
+def train_and_record(cfg: TrainConfig, folder: str | Path | None = None, profile: str = "custom",
                      run_id: str | None = None, figures=(), progress: bool = True) -> dict:
     """Train ``cfg`` (resuming from a checkpoint) and write the run's files; returns the result (without model).
 
-    Called by the training notebook. With ``run_dir=None`` nothing is written.
+    Called by the training notebook. ``folder`` relative to the repository, or absolute; None records the
+    configuration as a custom run, in ``runs/custom/<run id>`` (what ``make custom`` would write).
     """
-    out = Path(run_dir) if run_dir else None
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
+    if folder is None:
+        run = custom_run(asdict(cfg))
+        out, profile, run_id = run_dir("custom", run.run_id), "custom", run.run_id
+    else:
+        out = Path(folder) if Path(folder).is_absolute() else REPO / folder
+    out.mkdir(parents=True, exist_ok=True)
     result = train(cfg, out_dir=out, progress=progress)
     model = result.pop("model")
-    result.update({"profile": profile, "run_id": run_id, "figures": list(figures), "record_schema": RECORD_SCHEMA})
-    if out:
-        torch.save({"config": asdict(cfg), "state_dict": model.state_dict()}, out / "model.pt")
-        from .export import export_model
-        result["export"] = export_model(model, cfg, out / "model.pemn")
-        write_json_atomic(result, out / "metrics.json")
-        (out / "checkpoint.pt").unlink(missing_ok=True)
+    result.update({"profile": profile, "run_id": run_id, "figures": list(figures),
+                   "record_schema": RECORD_SCHEMA})
+    if result.get("data_source", {}).get("path"):  # where this host keeps the data: the name and checksum say it
+        result["data_source"] = {**result["data_source"], "path": Path(result["data_source"]["path"]).name}
+    torch.save({"config": asdict(cfg), "state_dict": model.state_dict()}, out / "model.pt")
+    from .export import export_model
+    result["export"] = export_model(model, cfg, out / "model.pemn")
+    result["export"]["file"] = "model.pemn"
+    write_json_atomic(result, out / "metrics.json")
+    (out / "checkpoint.pt").unlink(missing_ok=True)
+    print(f"recorded {_portable(out)}", flush=True)
     return result
 
 
@@ -257,6 +329,75 @@ def execute_profile(profile: str, ids=None, force: bool = False) -> int:
 def execute_custom(overrides: dict, force: bool = False) -> tuple[bool, Path]:
     run = custom_run(overrides)
     return execute(run, "custom", force), run_dir("custom", run.run_id)
+
+
+IN_PROCESS_NOTE = """# {run_id}
+
+Trained in process by `scripts/gpu_run.py` on {device}, not by executing `book/notebooks/train.ipynb`
+(the GPU machine has no papermill). The same library call as the notebook's (`pemn.runs.train_and_record`)
+wrote `metrics.json` (configuration, per-epoch history, accuracy, storage, provenance) and `model.pemn`.
+"""
+
+
+def train_in_process(run: Run, profile: str, progress: bool = False) -> Path:
+    """Train one run in this process (no papermill, no notebook) unless it is complete; returns its folder.
+
+    The folder gets what a notebook run writes, except the executed notebook: ``train.md`` says so. A run
+    stopped part-way resumes from its checkpoint, as a notebook run does (one of another configuration is
+    refused by ``train``, with a message).
+    """
+    out = run_dir(profile, run.run_id)
+    if is_complete(out, run.config):
+        return out
+    result = train_and_record(run.config, out, profile, run.run_id, run.figures, progress=progress)
+    (out / "train.md").write_text(IN_PROCESS_NOTE.format(run_id=run.run_id, device=result["hardware"]["gpu"]
+                                                         or result["hardware"]["processor"]))
+    return out
+
+
+def archive_runs(profile: str, since: float, archive: Path, extra: dict | None = None) -> list[str]:
+    """Pack the run folders of ``profile`` changed since ``since`` (a time stamp) into a ``.tar.gz``.
+
+    Everything of a folder but ``model.pt`` (the export holds the model): a stopped run's checkpoint travels,
+    so the next machine resumes it. ``extra`` maps names inside the archive (``bench/gpu.json``) to files.
+    Returns the run ids packed.
+    """
+    import tarfile
+    root = runs_root()
+    folders = sorted(p for p in (root / profile).glob("*") if p.is_dir()
+                     and max((f.stat().st_mtime for f in p.iterdir()), default=0) >= since)
+    with tarfile.open(archive, "w:gz") as tar:
+        for folder in folders:
+            for f in sorted(folder.iterdir()):
+                if f.is_file() and f.name != "model.pt" and not f.name.endswith(".tmp"):
+                    tar.add(f, arcname=f"runs/{profile}/{folder.name}/{f.name}")
+        for name, path in (extra or {}).items():
+            tar.add(path, arcname=name)
+    return [f.name for f in folders]
+
+
+def unpack_runs(archive: Path) -> list[str]:
+    """Unpack an ``archive_runs`` archive: run folders into ``runs/``, ``bench/*.json`` into ``bench/``.
+
+    Any other member is refused before anything is written. Returns the paths written.
+    """
+    import tarfile
+    with tarfile.open(archive, "r:gz") as tar:
+        members = tar.getmembers()
+        for m in members:
+            parts = Path(m.name).parts
+            run_file = len(parts) == 4 and parts[0] == "runs"
+            bench_file = len(parts) == 2 and parts[0] == "bench" and parts[1].endswith(".json")
+            if not m.isfile() or ".." in parts or not (run_file or bench_file):
+                raise ValueError(f"{archive}: unexpected member {m.name!r}; not an archive of scripts/gpu_run.py")
+        written = []
+        for m in members:
+            parts = Path(m.name).parts
+            dest = runs_root().joinpath(*parts[1:]) if parts[0] == "runs" else REPO.joinpath(*parts)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(tar.extractfile(m).read())
+            written.append(m.name)
+    return written
 
 
 RECALIBRATION_FILE = "bn_recalibration.json"

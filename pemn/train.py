@@ -20,8 +20,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import baselines, data as data_mod
-from .backbones import build_model, check_backbone
-from .masking import check_keep_ratio
+from .augment import ConvMixerRecipe
+from .backbones import arch_options, build_model, check_backbone
+from .masking import BatchedMasks, check_keep_ratio
 from .paths import REPO, write_atomic
 from .storage import keep_fraction_for, storage_bits
 from .strategies import STRATEGIES, apply_strategy, check_strategy, unique_weight_count
@@ -32,6 +33,16 @@ SCHEDULES = ("piecewise", "cosine", "constant")
 AUGMENTS = ("none", "crop_flip", "crop_flip_erase", "convmixer")
 DEVICES = ("auto", "cpu", "cuda")
 PRUNE_EVERY = 10  # steps between gradual magnitude-pruning updates
+GPU_CHECK_EVERY = 50  # steps between divergence checks on a GPU (each waits for the device; the CPU checks each)
+# The version of the code that shapes results. Bump it in any change that moves a run's numbers (a test,
+# tests/test_user_paths.py::test_reference_run_is_pinned, pins a small run exactly): records and checkpoints of
+# an older version are stale.
+# 1: before the straight-through-gradient fix of 2026-11-25 (masked runs); 2: since.
+RESULTS_VERSION = 2
+MAX_SEED = 2**32 - 1
+MAX_LR = 1e6  # far above any recipe (0.1 at most; this one diverges, clearly); larger ones overflow float32 steps
+SPLIT_SIZES = (50_000, 10_000)  # training and test images of CIFAR-10 and CIFAR-100
+ARCH_LIMITS = {"dim": 4096, "depth": 64, "kernel_size": 31, "patch_size": 32, "heads": 64, "mlp_ratio": 16}
 
 
 class ConfigError(ValueError):
@@ -83,9 +94,12 @@ class TrainConfig:
             raise ConfigError(str(e)) from None
 
     def validate(self) -> None:
+        for name in ("backbone", "dataset", "strategy", "optimizer", "schedule", "augment", "device", "sparse_scheme"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"{name} must be a name (a string), got {getattr(self, name)!r}")
         if self.strategy not in METHODS:
             raise ConfigError(f"unknown strategy {self.strategy!r}; valid: {', '.join(METHODS)}")
-        check_backbone(self.backbone, self.arch)
+        _check_arch(self.backbone, self.arch)
         if self.dataset not in data_mod.DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r}; valid: {', '.join(data_mod.DATASETS)}")
         if self.strategy in STRATEGIES:
@@ -109,8 +123,8 @@ class TrainConfig:
         if isinstance(v, bool) or not isinstance(v, int) or not 2 <= v <= 8:
             raise ConfigError(f"value_bits must be an integer from 2 to 8, got {v!r}")
         v = self.bn_recalibration
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise ConfigError(f"bn_recalibration must be a number of images >= 0, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= SPLIT_SIZES[0]:
+            raise ConfigError(f"bn_recalibration must be a number of images in 0..{SPLIT_SIZES[0]}, got {v!r}")
         check_keep_ratio(self.keep_ratio)
         for name, valid in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("augment", AUGMENTS),
                             ("device", DEVICES), ("sparse_scheme", ("csr", "bitmap"))):
@@ -124,8 +138,20 @@ class TrainConfig:
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 10):
                 raise ConfigError(f"{name} must be None or an integer >= 10, got {v!r}")
-        if self.lr is not None and not (isinstance(self.lr, (int, float)) and self.lr > 0):
-            raise ConfigError(f"lr must be positive, got {self.lr!r}")
+        if not isinstance(self.rescale, bool):
+            raise ConfigError(f"rescale must be true or false, got {self.rescale!r}")
+        if self.lr is not None and not (_is_number(self.lr) and 0 < self.lr <= MAX_LR):
+            raise ConfigError(f"lr must be None or a number in (0, {MAX_LR:g}], got {self.lr!r}")
+        for name, low, high in (("weight_decay", 0.0, 1.0), ("momentum", 0.0, 1.0), ("label_smoothing", 0.0, 1.0)):
+            v = getattr(self, name)
+            if not (_is_number(v) and low <= v < high):
+                raise ConfigError(f"{name} must be a number in [{low:g}, {high:g}), got {v!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError(f"seed must be an integer in 0..{MAX_SEED}, got {self.seed!r}")
+        for name, size in (("subset", SPLIT_SIZES[0]), ("test_subset", SPLIT_SIZES[1])):
+            v = getattr(self, name)
+            if v is not None and v > size:
+                raise ConfigError(f"{name} must be at most {size:,} (the images there are), got {v!r}")
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -143,6 +169,26 @@ class TrainConfig:
     @property
     def learning_rate(self) -> float:
         return self.lr if self.lr is not None else default_learning_rate(self.strategy)
+
+
+def _is_number(v) -> bool:
+    """A finite int or float, not a bool (True is an int to Python, never a number to a user)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_arch(backbone: str, arch) -> None:
+    """Architecture options: a mapping of known names to positive integers within ``ARCH_LIMITS``."""
+    if not isinstance(arch, dict):
+        raise ConfigError(f"arch must be a mapping such as {{\"dim\": 64, \"depth\": 6}}, got {arch!r}")
+    check_backbone(backbone, arch)
+    for key, v in arch.items():
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= ARCH_LIMITS[key]:
+            raise ConfigError(f"arch {key} must be an integer in 1..{ARCH_LIMITS[key]}, got {v!r}")
+    if backbone == "vit":
+        full = arch_options("vit") | arch
+        if full["dim"] % full["heads"] or 32 % full["patch_size"]:
+            raise ConfigError(f"vit needs dim divisible by heads and patch_size dividing 32, got dim={full['dim']}, "
+                              f"heads={full['heads']}, patch_size={full['patch_size']}")
 
 
 def is_masked(strategy: str) -> bool:
@@ -234,15 +280,12 @@ def make_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
 
 
 def _augment(cfg):
-    """``convmixer`` is the official ConvMixer recipe: crop, flip, RandAugment, ColorJitter, RandomErasing.
-
-    Its policy runs image by image on the CPU (about 1.2 ms per image with one thread), so it costs more
-    than a small model's training step; the other choices are batched and cheap.
-    """
+    """``convmixer`` is the official ConvMixer recipe (``pemn.augment``); the others crop and flip, with erasing."""
     if cfg.augment == "none":
         return None
-    return data_mod.Augment(erase_prob=0.0 if cfg.augment == "crop_flip" else 0.2,
-                            randaugment=cfg.augment == "convmixer")
+    if cfg.augment == "convmixer":
+        return ConvMixerRecipe()
+    return data_mod.Augment(erase_prob=0.0 if cfg.augment == "crop_flip" else 0.2)
 
 
 @torch.inference_mode()
@@ -376,8 +419,10 @@ def headline_scheme(cfg: TrainConfig) -> str:
 
 
 def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = True, data=None) -> dict:
-    """Train ``cfg`` and return its result; with ``out_dir``, checkpoint there each epoch and resume."""
-    from tqdm import tqdm
+    """Train ``cfg`` and return its result; with ``out_dir``, checkpoint there each epoch and resume.
+
+    ``progress`` prints one line per epoch (the run pipeline streams it to the terminal).
+    """
     device = pick_device(cfg.device)
     git = git_state()  # the code this run imported; commits made while it trains do not change it
     data = data or data_mod.load(cfg.dataset)
@@ -386,6 +431,8 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
     model = make_model(cfg, data.num_classes).to(device, memory_format=fmt)
     (x_train, y_train), (x_test, y_test) = run_images(cfg, data)
     mean, std = data.mean_std()
+    # the uint8 images live on the training device: uploaded once, indexed and augmented there
+    x_train, y_train, x_test, y_test = (t.to(device) for t in (x_train, y_train, x_test, y_test))
     opt = make_optimizer(cfg, model)
     gen = torch.Generator().manual_seed(cfg.seed)
     steps_per_epoch = len(x_train) // cfg.batch_size or 1
@@ -394,8 +441,12 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
     history, start_epoch, elapsed = [], 0, 0.0
 
     ckpt = Path(out_dir) / "checkpoint.pt" if out_dir else None
-    if ckpt and ckpt.is_file():
-        state = torch.load(ckpt, weights_only=False)
+    state = torch.load(ckpt, weights_only=False) if ckpt and ckpt.is_file() else None
+    if state is not None and state.get("results_version") != RESULTS_VERSION:
+        print(f"not resuming {ckpt}: written by results version {state.get('results_version', 1)}, this code is "
+              f"version {RESULTS_VERSION}; starting over", file=sys.stderr, flush=True)
+        state = None
+    if state is not None:
         if state["config"] != asdict(cfg):
             raise ConfigError(f"{ckpt} belongs to another configuration; delete it or use another run folder")
         model.load_state_dict(state["model"])
@@ -405,12 +456,16 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
         history, start_epoch, elapsed = state["history"], state["epoch"], state["elapsed"]
 
     augment = _augment(cfg)
-    bar = tqdm(range(start_epoch, cfg.epochs), desc=f"{cfg.backbone}/{cfg.strategy}", disable=not progress,
-               initial=start_epoch, total=cfg.epochs, file=sys.stderr, mininterval=5)
-    for epoch in bar:
+    # on a GPU every layer's mask in one batched sort per step (the same masks; fewer kernel launches)
+    batched_masks = BatchedMasks(model) if device.type == "cuda" and cfg.masked else None
+    for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
         model.train()
-        seen, loss_sum, correct = 0, 0.0, 0
+        # summed on the device, read once an epoch: a GPU step then never waits for the host (float64: the
+        # same numbers as summing Python floats)
+        seen = 0
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
         for i, (xb, yb) in enumerate(data_mod.batches(x_train, y_train, cfg.batch_size, mean, std, gen, augment,
                                                       shuffle=True, drop_last=len(x_train) >= cfg.batch_size,
                                                       device=device)):
@@ -422,27 +477,33 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
             with _autocast(device):
                 out = model(xb.contiguous(memory_format=fmt))
                 loss = F.cross_entropy(out.float(), yb, label_smoothing=cfg.label_smoothing)
-            if not torch.isfinite(loss):
+            if (device.type == "cpu" or i % GPU_CHECK_EVERY == 0 or i == steps_per_epoch - 1) and \
+                    not torch.isfinite(loss):
                 raise TrainingDiverged(f"loss became {loss.item()} at epoch {epoch + 1}, step {i + 1} "
                                        f"(lr {opt.param_groups[0]['lr']:.3g}); lower the learning rate")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             seen += len(yb)
-            loss_sum += loss.item() * len(yb)
-            correct += (out.argmax(1) == yb).sum().item()
+            loss_sum += loss.detach().double() * len(yb)
+            correct += (out.argmax(1) == yb).sum()
+        loss_sum, correct = loss_sum.item(), int(correct)
         test_acc, test_loss = evaluate(model, x_test, y_test, mean, std, device, memory_format=fmt)
         seconds = time.perf_counter() - t0
         elapsed += seconds
         history.append({"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen,
                         "test_loss": test_loss, "test_acc": test_acc, "seconds": seconds,
                         "lr_end": opt.param_groups[0]["lr"]})
-        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", test_acc=f"{test_acc:.3f}")
+        if progress:
+            print(f"{cfg.backbone}/{cfg.strategy} epoch {epoch + 1}/{cfg.epochs}: train loss {loss_sum / seen:.3f}, "
+                  f"test accuracy {test_acc:.2%}, {seconds:.1f} s", flush=True)
         if ckpt:
-            _save_atomic({"config": asdict(cfg), "model": model.state_dict(), "optimizer": opt.state_dict(),
+            _save_atomic({"results_version": RESULTS_VERSION, "config": asdict(cfg), "model": model.state_dict(),
+                          "optimizer": opt.state_dict(),
                           "data_rng": gen.get_state(), "torch_rng": torch.get_rng_state(), "history": history,
                           "epoch": epoch + 1, "elapsed": elapsed}, ckpt)
-    bar.close()
+    if batched_masks is not None:
+        batched_masks.remove()
     recalibration = None
     if cfg.bn_recalibration and has_batchnorm(model):
         recalibration = {"test_acc_before": history[-1]["test_acc"], "test_loss_before": history[-1]["test_loss"],
@@ -454,6 +515,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
     result = {
         "config": asdict(cfg),
         "status": "complete",
+        "results_version": RESULTS_VERSION,
         "final_test_acc": recalibration["test_acc"] if recalibration else history[-1]["test_acc"],
         "bn_recalibration": recalibration,
         "best_epoch_test_acc": best["test_acc"],

@@ -1,5 +1,4 @@
 """The .pemn model file: round trips with identical logits, sizes vs accounting, seed mode, damaged files, CLI."""
-import argparse
 import json
 import math
 import subprocess
@@ -15,6 +14,7 @@ from safetensors.numpy import save
 
 from pemn import baselines, export
 from pemn.data import Data
+from pemn import __main__ as pemn_cli
 from pemn.export import ExportError, export_model, load_model
 from pemn.masking import masked_layers
 from pemn.storage import storage_bits
@@ -275,21 +275,22 @@ def test_other_architecture(tmp_path, good_file):
 # --- command line ----------------------------------------------------------------
 
 def cli(argv):
-    parser = argparse.ArgumentParser()
-    export.add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return pemn_cli.main(argv)
 
 
-def test_cli_bad_file_exits_1_with_one_line(tmp_path, good_file, capsys):
+def test_cli_bad_file_exits_2_with_one_line(tmp_path, good_file, capsys):
     bad = tmp_path / "bad.pemn"
     bad.write_bytes(good_file.read_bytes()[:-7])
     for cmd in ("inspect", "evaluate"):
-        assert cli([cmd, str(bad)]) == 1
+        assert cli([cmd, str(bad)]) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
-    assert cli(["export", str(tmp_path / "nowhere")]) == 1
-    assert "no model.pt" in capsys.readouterr().err
+    assert cli(["export", str(tmp_path / "nowhere")]) == 2
+    assert "no such run folder" in capsys.readouterr().err
+    assert cli(["export", str(tmp_path)]) == 2
+    assert "neither model.pt nor model.pemn here" in capsys.readouterr().err
+    assert cli(["inspect", str(good_file.parent)]) == 2
+    assert f"{good_file.parent}: a folder, not a model file" in capsys.readouterr().err
 
 
 def test_cli_subprocess_no_traceback(tmp_path):
@@ -297,7 +298,7 @@ def test_cli_subprocess_no_traceback(tmp_path):
     bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}")
     r = subprocess.run([sys.executable, "-m", "pemn", "inspect", str(bad)], capture_output=True, text=True,
                        cwd=ROOT, timeout=60)
-    assert r.returncode == 1, r.stderr
+    assert r.returncode == 2, r.stderr
     assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
 
 

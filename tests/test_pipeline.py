@@ -58,7 +58,7 @@ def test_a_failed_run_records_its_error_and_no_metrics(runs_dir, tmp_path, monke
 
 
 @pytest.mark.parametrize("args, message", [
-    (("list", "--profile", "gpu"), "unknown profile 'gpu'; valid: smoke, cpu, cpu20k, paper"),
+    (("list", "--profile", "tpu"), "unknown profile 'tpu'; valid: smoke, cpu, cpu20k, gpu, paper"),
     (("run", "--profile", "smoke", "--id", "nope"), "unknown run id"),
     (("custom", "strategy=popup"), "unknown strategy 'popup'; valid:"),
     (("custom", "strategy=rp", "ratio=3"), "rp needs a ratio in (0, 1]"),

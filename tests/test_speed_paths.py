@@ -125,3 +125,57 @@ def test_every_selection_gives_the_same_kth_value(tied):
     for j in (1, 2, 500, 998, 999):
         value = _kth_smallest(flat, j)  # the CPU's NumPy selection
         assert value == flat.kthvalue(j).values == _kth_by_sort(flat, j) == flat.sort().values[j - 1]
+
+
+def _model_with_scores(keep=0.5, tied=False):
+    torch.manual_seed(0)
+    model = pemn.build_model("convmixer", masked=True, keep_ratio=keep, dim=16, depth=2, kernel_size=3, patch_size=4)
+    if tied:  # few distinct |score| values: many ties at every threshold
+        g = torch.Generator().manual_seed(1)
+        for _, m in pemn.masking.masked_layers(model):
+            with torch.no_grad():
+                m.scores.copy_(torch.randint(-3, 4, m.scores.shape, generator=g).float())
+    return model
+
+
+@pytest.mark.parametrize("keep, tied", [(0.5, False), (0.5, True), (0.05, True), (0.93, False), (1.0, False)])
+def test_batched_masks_are_each_layers_topk_mask(keep, tied):
+    from pemn.masking import BatchedMasks, masked_layers
+    model = _model_with_scores(keep, tied)
+    layers = [m for _, m in masked_layers(model)]
+    layers[1].keep_ratio = 0.3  # layers may keep different fractions
+    batched = BatchedMasks(model).masks()
+    assert len(batched) == len(layers) > 3
+    for m, mask in zip(layers, batched):
+        assert mask.dtype == torch.bool and torch.equal(mask, topk_mask(m.scores, m.keep_ratio))
+
+
+def test_batched_masks_give_the_same_outputs_and_gradients():
+    from pemn.masking import BatchedMasks, masked_layers
+    x = torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    results = []
+    for batched in (False, True):
+        model = _model_with_scores()
+        hooks = BatchedMasks(model) if batched else None
+        out = model(x)
+        out.square().sum().backward()
+        results.append((out.detach(), [m.scores.grad.clone() for _, m in masked_layers(model)]))
+        assert all("batched_mask" not in m.__dict__ for _, m in masked_layers(model))  # none left behind
+        if hooks:
+            hooks.remove()
+            assert torch.equal(model(x), out.detach())  # without the hooks: the per-layer path, same output
+    assert torch.equal(results[0][0], results[1][0])
+    assert all(torch.equal(a, b) for a, b in zip(results[0][1], results[1][1]))
+
+
+def test_batched_masks_leave_a_fixed_mask_alone():
+    from pemn.masking import BatchedMasks, masked_layers
+    model = _model_with_scores()
+    first = masked_layers(model)[0][1]
+    fixed = torch.zeros_like(first.scores, dtype=torch.bool)
+    fixed.view(-1)[:5] = True
+    first.fix_mask(fixed)
+    BatchedMasks(model)
+    with torch.no_grad():
+        model(torch.randn(2, 3, 32, 32))
+    assert torch.equal(first.mask(), fixed)

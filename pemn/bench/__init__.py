@@ -42,12 +42,13 @@ measurements), ``estimate`` (profile times from measured rates or FLOPs) and
 from __future__ import annotations
 
 from .cases import CPU_CASES, SMOKE_CASES, VARIANTS, Case, batch_of, build, paper_cases, stepper
-from .cli import main, table
+from .cli import environment, main, table
 from .estimate import estimate_paper, estimate_profile, train_flops_per_image
 from .reference import augment_former, sort_mask, topk_mask_former
-from .sections import paper_epoch_check
-from .timing import choose_threads, interleave
+from .sections import bench_loader, bench_train_steps, paper_epoch_check
+from .timing import choose_threads, interleave, sync
 
-__all__ = ["CPU_CASES", "SMOKE_CASES", "VARIANTS", "Case", "augment_former", "batch_of", "build", "choose_threads",
-           "estimate_paper", "estimate_profile", "interleave", "main", "paper_cases", "paper_epoch_check", "sort_mask",
-           "stepper", "table", "topk_mask_former", "train_flops_per_image"]
+__all__ = ["CPU_CASES", "Case", "SMOKE_CASES", "VARIANTS", "augment_former", "batch_of", "bench_loader",
+           "bench_train_steps", "build", "choose_threads", "environment", "estimate_paper", "estimate_profile",
+           "interleave", "main", "paper_cases", "paper_epoch_check", "sort_mask", "stepper", "sync", "table",
+           "topk_mask_former", "train_flops_per_image"]

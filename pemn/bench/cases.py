@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from .. import data as data_mod
 from .. import train as T
 from ..grids import grid, run_id
-from ..masking import masked_layers
+from ..masking import BatchedMasks, masked_layers
 from .reference import use_sort_mask
 
 
@@ -23,6 +23,7 @@ VARIANTS = {
     "dense": dict(strategy="dense", label="dense (channels-last for convs)"),
     "masked": dict(strategy="mask", label="masked, ours (selection mask)"),
     "masked_sort": dict(strategy="mask", mask="sort", label="masked, sort-based mask (official code)"),
+    "masked_batched": dict(strategy="mask", batched=True, label="masked, all layers' masks in one batched sort"),
     "baseline": dict(strategy="random_sparse", compression=0.9, label="sparse baseline (torch prune, 90%)"),
     "dense_nchw": dict(strategy="dense", layout="nchw", label="dense, NCHW (before)"),
     "masked_nchw": dict(strategy="mask", layout="nchw", label="masked, NCHW (before)"),
@@ -88,6 +89,8 @@ def build(case: Case, variant: str, device):
     model = T.make_model(cfg, 10).to(device, memory_format=fmt)
     if spec.get("mask") == "sort":
         use_sort_mask(model)
+    if spec.get("batched"):
+        BatchedMasks(model)
     if spec.get("fused"):
         params = [p for p in model.parameters() if p.requires_grad]
         opt = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay, fused=True)
@@ -134,10 +137,10 @@ def largest_layer_shape(case: Case) -> tuple:
     return max((tuple(m.source.shape) for _, m in masked_layers(model)), key=math.prod)
 
 
-def paper_cases() -> tuple[Case, ...]:
-    """One case per model of ``grid('paper')`` at its batch size: dense, masked and the sparse baseline."""
+def paper_cases(profile: str = "paper") -> tuple[Case, ...]:
+    """One case per model of ``grid(profile)`` at its batch size: dense, masked and the sparse baseline."""
     cases = {}
-    for run in grid("paper").values():
+    for run in grid(profile).values():
         c = run.config
         case = Case(c.backbone, c.arch, c.batch_size, ("dense", "masked", "baseline"))
         cases.setdefault(case.key, case)

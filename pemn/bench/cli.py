@@ -127,10 +127,9 @@ def paper_table(res: dict) -> str:
     for key, e in res["train_step"].items():
         lines.append(f"  {key:28s} " + " / ".join(f"{e['variants'][v]['median']:.1f}" for v in e["variants"])
                      + f"  ({e['rounds']} rounds)")
-    lines += [f"loader with the paper's augmentation: {ld['paper']['images_per_s']:.0f} img/s with "
-              f"{ld['workers']} worker process(es), {ld['serial']['images_per_s']:.0f} img/s in one",
+    lines += [f"loader with the paper's augmentation, batched on the device: {ld['paper']['images_per_s']:.0f} img/s",
               "", f"paper profile, {p['runs']} runs one after another on this device: {p['estimate_h']:.0f} h "
-              f"({p['loader_share']:.0%} of it the augmentation on the CPU)"]
+              f"({p['loader_share']:.0%} of it the augmentation)"]
     for key, b in p["by_backbone"].items():
         lines.append(f"  {key:28s} {b['runs']:3d} runs  {b['estimate_s'] / 3600:6.1f} h")
     lines.append(f"one real epoch of {chk['run_id']}: {chk['measured_epoch_s']:.1f} s, estimated "

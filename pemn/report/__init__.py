@@ -33,16 +33,15 @@ from .method import plan_figure, show_plan_figure, show_unique_values, unique_va
 from .reproducibility import (data_table, hardware_table, mask_recipe_check, profiles_table, run_index_md,
                               scale_check, show_mask_recipe, show_profiles, show_protocol_gap, show_run_index,
                               show_scale_check, show_timing, status_summary, timing_table)
-from .run import learning_curve, run_summary  # shown by book/notebooks/train.ipynb
 from .storage_tables import STORAGE_GROUPS, show_storage_tables, storage_floor, storage_table
 from .verdicts import claims_table, claims_verdicts, show_claims
 
 __all__ = ["BOOK_NOTEBOOKS_ENV", "FIG3_ORDER", "NOT_TESTED", "STORAGE_GROUPS", "Verdict", "answer_figure",
            "arch_label", "bench_table", "book_notebooks", "claims_table", "claims_verdicts", "compression_figure",
            "compression_table", "data_table", "export_table", "fig3_figure", "fig3_points", "fig3_table",
-           "grid_runs", "hardware_table", "learning_curve", "load", "mask_recipe_check", "method_label",
+           "grid_runs", "hardware_table", "load", "mask_recipe_check", "method_label",
            "notebook_in_book", "paper_bench_table", "plan_figure", "points", "profiles_table", "run_index_md",
-           "run_status", "run_summary", "scale_check", "setup_notebook", "show_answer", "show_bench", "show_claims",
+           "run_status", "scale_check", "setup_notebook", "show_answer", "show_bench", "show_claims",
            "show_compression", "show_compression_table", "show_export_summary", "show_export_table", "show_fig3",
            "show_fig3_table", "show_mask_recipe", "show_paper_bench", "show_plan_figure", "show_profiles",
            "show_progress", "show_protocol_gap", "show_run_index", "show_scale_check", "show_storage_check",

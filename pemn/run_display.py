@@ -1,4 +1,7 @@
-"""One run's summary and learning curve (shown by ``book/notebooks/train.ipynb``)."""
+"""What the training notebook shows of one run: a one-row summary and its learning curve.
+
+Apart from :mod:`pemn.report` so that a run notebook does not import the book's report layer.
+"""
 from __future__ import annotations
 
 import pandas as pd
