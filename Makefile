@@ -33,7 +33,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $@
 
 test: setup
-	$(PY) -m pytest -q -p no:cacheprovider tests book/0*.ipynb --nbval-lax --nbval-current-env
+	$(PY) -m pytest -q -p no:cacheprovider tests book/index.ipynb book/0*.ipynb book/appendix.ipynb --nbval-lax --nbval-current-env
 
 reproduce: setup
 	@$(PY) -m pemn list --profile $(PROFILE) > /dev/null

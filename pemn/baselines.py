@@ -25,6 +25,7 @@ from torch import nn
 from torch.nn.utils import prune
 
 from .codec import coded_mask_bits, packed_code_bits
+from .masking import plain_layers
 
 BASELINES = ("random_sparse", "magnitude_sparse")
 FAIR_METHODS = ("erk_random", "erk_magnitude", "quantized", "binary")
@@ -33,7 +34,8 @@ SCALE_BITS = 32  # one float32 scale per quantized layer
 
 
 def prunable(model: nn.Module) -> list[nn.Module]:
-    return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    """The layers sparse training prunes: every ordinary conv and linear layer."""
+    return [m for _, m in plain_layers(model)]
 
 
 def value_bits_of(strategy: str, value_bits: int) -> int:

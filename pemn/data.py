@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .paths import REPO, write_atomic
+
 DATASETS = ("cifar10", "cifar100")
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 MIRROR = "cifar10-jpeg.tar.gz"
@@ -50,7 +52,7 @@ class Data:
         return x.mean(dim=(0, 2, 3)), x.std(dim=(0, 2, 3))
 
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 def data_dir() -> Path:
@@ -147,10 +149,10 @@ def load(name: str = "cifar10", allow_download: bool = True) -> Data:
             raise
         except Exception as e:  # torchvision's download or a damaged official folder
             raise DataError(f"{_missing_message(name, root)} (last attempt: {source['kind']} failed: {e})") from e
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
-        np.savez(tmp, **arrays)
-        os.replace(tmp, cache)
+        def save(tmp):
+            with tmp.open("wb") as f:  # a file object: np.savez would append ".npz" to a path
+                np.savez(f, **arrays)
+        write_atomic(cache, save)
     to_t = lambda a: torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
     return Data(name, to_t(arrays["x_train"]).permute(0, 3, 1, 2).contiguous(), to_t(arrays["y_train"]),
                 to_t(arrays["x_test"]).permute(0, 3, 1, 2).contiguous(), to_t(arrays["y_test"]), source)

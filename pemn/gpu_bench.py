@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from . import bench, data as data_mod, train as T
 from .grids import grid
+from .paths import REPO
 
 GOALS = {"augment_min_ratio": 10.0, "masked_max_ratio": 1.2}
 PROBE_MODELS = ("resnet32", "convmixer")  # slots are measured on the first model of each of these backbones
@@ -72,13 +73,13 @@ def probe(profile: str, seconds: float, device) -> dict:
                 opt.step()
                 start -= 1
                 if start == 0:
-                    bench._sync(device)
+                    bench.sync(device)
                     t0 = time.perf_counter()
                 elif start < 0:
                     images += len(yb)
                 if t0 is not None and time.perf_counter() - t0 >= seconds:
                     break
-        bench._sync(device)
+        bench.sync(device)
         out[case.key] = images / (time.perf_counter() - t0)
     return out
 
@@ -125,7 +126,7 @@ def main(argv=None) -> int:
     ap.add_argument("--profile", default="gpu")
     ap.add_argument("--budget", type=float, default=90.0, help="seconds to spend measuring")
     ap.add_argument("--slots", type=int, default=2, help="training processes at once to measure (1: none)")
-    ap.add_argument("--out", default=str(bench.REPO / "bench" / "gpu.json"))
+    ap.add_argument("--out", default=str(REPO / "bench" / "gpu.json"))
     ap.add_argument("--probe", type=float, default=None, help=argparse.SUPPRESS)  # one process of ``slots``
     args = ap.parse_args(argv)
     if args.probe is not None:

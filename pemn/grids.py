@@ -62,7 +62,7 @@ _ARCH_KEYS = {"dim": "w", "depth": "d", "kernel_size": "k", "patch_size": "p", "
 _ARCH_ORDER = list(_ARCH_KEYS)
 
 
-def _short(x: float) -> str:
+def short_float(x: float) -> str:
     return f"{x:.0e}".replace("e-0", "e-").replace("e+0", "e")
 
 
@@ -77,7 +77,7 @@ def run_id(cfg: TrainConfig) -> str:
                                                                     if kv[0] in _ARCH_ORDER else 99))
     method = cfg.strategy
     if cfg.ratio is not None:
-        method += _short(cfg.ratio)
+        method += short_float(cfg.ratio)
     if cfg.compression is not None:
         method += f"{round(cfg.compression * 100)}"
     if cfg.strategy == "quantized":
@@ -281,7 +281,7 @@ def _tweak(name: str, value) -> str:
     if isinstance(value, bool):
         return name if value else f"no{name}"
     if isinstance(value, float):
-        return name + (_short(value) if 0 < abs(value) < 1e-3 else f"{value:g}")
+        return name + (short_float(value) if 0 < abs(value) < 1e-3 else f"{value:g}")
     return f"{name}{value}" if isinstance(value, int) else f"{name}-{value}"
 
 

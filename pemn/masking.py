@@ -143,11 +143,14 @@ class WeightSource(nn.Module):
         return f"mode={self.mode}, shape={tuple(self.shape)}, prototype={self.values.numel()}, scale={self.scale:g}"
 
 
+def fan_in_std(shape) -> float:
+    """Kaiming-normal standard deviation (fan_in, ReLU gain) of a weight of ``shape``."""
+    return math.sqrt(2.0 / (math.prod(shape[1:]) if len(shape) > 1 else shape[0]))
+
+
 def kaiming_normal_values(shape: torch.Size, generator: torch.Generator | None = None) -> torch.Tensor:
     """Flat Kaiming-normal values (fan_in, ReLU gain) for a weight of ``shape``."""
-    fan_in = math.prod(shape[1:]) if len(shape) > 1 else shape[0]
-    std = math.sqrt(2.0) / math.sqrt(fan_in)
-    return torch.randn(math.prod(shape), generator=generator) * std
+    return torch.randn(math.prod(shape), generator=generator) * fan_in_std(shape)
 
 
 class _MaskedMixin:
@@ -246,6 +249,11 @@ MASKED_TYPES = (MaskedLinear, MaskedConv2d)
 def masked_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """The masked layers of ``model`` in definition order, with their names."""
     return [(n, m) for n, m in model.named_modules() if isinstance(m, MASKED_TYPES)]
+
+
+def plain_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The ordinary (trained, or pruned) conv and linear layers of ``model`` in definition order, with their names."""
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
 class BatchedMasks:

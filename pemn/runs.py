@@ -4,6 +4,9 @@ A run folder holds ``train.ipynb`` (the executed notebook), ``metrics.json``
 (written atomically, only on success), ``model.pt`` (final state, not
 committed) and ``model.pemn`` (the compact export). A failed run writes
 ``error.json`` instead and leaves the other runs alone.
+
+This module is the only reader and writer of ``runs/``: everything else (report,
+bench, export) reads a finished run as a :class:`RunRecord`.
 """
 from __future__ import annotations
 
@@ -15,15 +18,16 @@ import subprocess
 import sys
 import time
 import traceback
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
 
 import torch
 
 from .grids import Run, custom_run, grid
-from .train import RESULTS_VERSION, TrainConfig, is_masked, pick_device, train, write_json_atomic
-
-REPO = Path(__file__).resolve().parent.parent
+from .paths import REPO, write_json_atomic
+from .train import RESULTS_VERSION, TrainConfig, is_masked, pick_device, train
 TRAIN_NOTEBOOK = REPO / "book" / "notebooks" / "train.ipynb"
 # The straight-through-gradient fix (2026-11-25): records made before results were versioned count as version 2
 # (the first numbered) when the fix cannot have touched them (unmasked strategies) or their commit contains it.
@@ -39,11 +43,135 @@ def run_dir(profile: str, run_id: str) -> Path:
     return runs_root() / profile / run_id
 
 
-def _metrics(path: Path) -> dict | None:
+# --- the run record: what a finished run wrote, read in one place -----------------------------------------------
+
+RECORD_SCHEMA = 1  # version of metrics.json's layout; records written before the field existed have this layout
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run's ``metrics.json``, read once, with a schema version.
+
+    The known fields are attributes (a new one is added here and only here);
+    every other field of the file, such as one a newer ``train`` writes, is
+    kept as written in ``extra`` rather than dropped or refused, so an older
+    reader still shows what it does not understand.
+    """
+    run_id: str
+    profile: str | None
+    status: str
+    config: Mapping[str, Any]
+    final_test_acc: float | None = None
+    best_epoch_test_acc: float | None = None
+    best_epoch: int | None = None
+    history: tuple = ()
+    unique_values: int | None = None
+    kept_fraction: float | None = None
+    storage: Mapping[str, Any] = field(default_factory=dict)
+    headline_scheme: str | None = None
+    compression: float | None = None
+    train_size: int | None = None
+    test_size: int | None = None
+    wall_time_s: float | None = None
+    device: str | None = None
+    data_source: Mapping[str, Any] = field(default_factory=dict)
+    hardware: Mapping[str, Any] = field(default_factory=dict)
+    versions: Mapping[str, Any] = field(default_factory=dict)
+    git_commit: str | None = None
+    figures: tuple[str, ...] = ()
+    export: Mapping[str, Any] | None = None
+    schema: int = RECORD_SCHEMA
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    path: Path | None = None  # the run folder it was read from (None for a record built in memory)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], path: Path | None = None) -> "RunRecord":
+        """A record from the parsed JSON; unknown fields go to ``extra``, missing optional ones take defaults."""
+        known = {f.name for f in fields(cls)} - {"extra", "path", "schema"}
+        values = {k: d[k] for k in known if k in d and d[k] is not None}
+        values["history"] = tuple(d.get("history") or ())
+        values["figures"] = tuple(d.get("figures") or ())
+        values.setdefault("run_id", path.name if path else "")
+        values.setdefault("profile", path.parent.name if path else None)
+        values.setdefault("status", "complete")
+        values.setdefault("config", {})
+        extra = {k: v for k, v in d.items() if k not in known and k != "record_schema"}
+        return cls(**values, schema=int(d.get("record_schema", RECORD_SCHEMA)),
+                   extra=MappingProxyType(extra), path=path)
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "complete"
+
+    @property
+    def notebook(self) -> Path | None:
+        """The executed training notebook of the run, when it exists."""
+        nb = self.path / "train.ipynb" if self.path else None
+        return nb if nb is not None and nb.is_file() else None
+
+    def as_dict(self) -> dict:
+        """The record as ``metrics.json`` holds it (known fields, then the ones this reader does not know)."""
+        known = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("extra", "path", "schema")}
+        known.update(history=list(self.history), figures=list(self.figures), record_schema=self.schema)
+        return {**{k: v for k, v in known.items() if v is not None}, **self.extra}
+
+    def get(self, name: str, default=None):
+        """A field by name, known or extra (``record.get("results_version")``)."""
+        if name in self.extra:
+            return self.extra[name]
+        value = getattr(self, name, default) if name not in ("extra", "path") else default
+        return default if value is None else value
+
+
+def profiles_on_disk() -> list[str]:
+    """The profile folders under ``runs/``, sorted."""
+    root = runs_root()
+    return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+
+def run_folders(profile: str) -> list[Path]:
+    """Every run folder of a profile (complete, failed or still running), sorted."""
+    return sorted(p for p in (runs_root() / profile).glob("*") if p.is_dir())
+
+
+def read_record(path: Path) -> RunRecord | None:
+    """The record in run folder ``path``, or None without a readable ``metrics.json``."""
     try:
-        return json.loads((Path(path) / "metrics.json").read_text())
+        d = json.loads((Path(path) / "metrics.json").read_text())
     except (OSError, ValueError):
         return None
+    return RunRecord.from_dict(d, Path(path)) if isinstance(d, dict) else None
+
+
+def read_records(profile: str, complete_only: bool = True) -> list[RunRecord]:
+    """Every run record of ``profile`` (complete ones only, by default), in run-id order."""
+    out = [read_record(p.parent) for p in sorted((runs_root() / profile).glob("*/metrics.json"))]
+    return [r for r in out if r is not None and (r.complete or not complete_only)]
+
+
+def read_failure(path: Path) -> dict | None:
+    """A failed run's ``error.json`` (``{"error": ..., "seconds": ...}``), ``{}`` when unreadable, None when absent."""
+    f = Path(path) / "error.json"
+    if not f.is_file():
+        return None
+    try:
+        d = json.loads(f.read_text())
+    except (OSError, ValueError):
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
+def notebook_duration_s(path: Path) -> float | None:
+    """How long papermill took to execute a run's notebook (its metadata), or None."""
+    try:
+        return json.loads((Path(path) / "train.ipynb").read_text())["metadata"]["papermill"]["duration"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _metrics(path: Path) -> dict | None:
+    rec = read_record(path)
+    return rec.as_dict() if rec is not None else None
 
 
 @functools.lru_cache(maxsize=None)
@@ -175,7 +303,8 @@ def train_and_record(cfg: TrainConfig, folder: str | Path | None = None, profile
     out.mkdir(parents=True, exist_ok=True)
     result = train(cfg, out_dir=out, progress=progress)
     model = result.pop("model")
-    result.update({"profile": profile, "run_id": run_id, "figures": list(figures)})
+    result.update({"profile": profile, "run_id": run_id, "figures": list(figures),
+                   "record_schema": RECORD_SCHEMA})
     if result.get("data_source", {}).get("path"):  # where this host keeps the data: the name and checksum say it
         result["data_source"] = {**result["data_source"], "path": Path(result["data_source"]["path"]).name}
     torch.save({"config": asdict(cfg), "state_dict": model.state_dict()}, out / "model.pt")
@@ -285,7 +414,7 @@ def recalibrate_run(profile: str, run_id: str, images: int = 10000) -> dict | No
     from .export import load_model
     from .train import evaluate, has_batchnorm, precise_bn, run_images
     out = run_dir(profile, run_id)
-    metrics = json.loads((out / "metrics.json").read_text())
+    metrics = read_record(out).as_dict()
     if (metrics.get("bn_recalibration") or metrics["config"].get("bn_recalibration")):
         return None
     model, cfg = load_model(out / "model.pemn")
@@ -313,16 +442,8 @@ def recalibrated(profile: str, run_id: str) -> dict | None:
 
 
 def records(profile: str) -> list[dict]:
-    """The records (``metrics.json``) of every complete run of ``profile``, in run-id order."""
-    out = []
-    for path in sorted((runs_root() / profile).glob("*/metrics.json")):
-        try:
-            r = json.loads(path.read_text())
-        except ValueError:
-            continue
-        if r.get("status") == "complete":
-            out.append(r)
-    return out
+    """The records of every complete run of ``profile`` as plain dicts (``metrics.json``), in run-id order."""
+    return [r.as_dict() for r in read_records(profile)]
 
 
 def recalibrations(profile: str) -> dict[str, dict]:

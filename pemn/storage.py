@@ -18,7 +18,7 @@ from torch import nn
 
 from .codec import coded_mask_bits, packed_code_bits
 from .masking import MASKED_TYPES, WeightSource
-from .strategies import is_masked, unique_weight_count
+from .strategies import has_masked_layers, unique_weight_count
 
 SCHEMES = ("dense", "pemn", "pemn_seed", "csr", "bitmap", "coded")
 SPARSE_SCHEMES = ("csr", "bitmap")
@@ -116,7 +116,7 @@ def storage_bits(model: nn.Module, scheme: str, *, value_bits: int = 32, index_b
     """
     _check_scheme(scheme)
     return bits_from_counts(count(model, include_running_stats), scheme, value_bits, index_bits, seed_bits,
-                            is_masked(model))
+                            has_masked_layers(model))
 
 
 def keep_fraction_for(model: nn.Module, target_compression: float, scheme: str = "csr", *, value_bits: int = 32,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .masking import MASKED_TYPES, WeightSource, masked_layers
+from .masking import MASKED_TYPES, WeightSource, fan_in_std, masked_layers, plain_layers
 
 STRATEGIES = ("dense", "mask", "one_layer", "mp", "rp")
 
@@ -152,11 +152,6 @@ def make_plan(model_or_shapes, name: str, ratio=None, share=("conv", "linear")) 
     return plan_rp(shapes, ratio)
 
 
-def fan_in_std(shape) -> float:
-    """Kaiming-normal standard deviation (fan_in, ReLU gain) of a weight of ``shape``."""
-    return math.sqrt(2.0 / (math.prod(shape[1:]) if len(shape) > 1 else shape[0]))
-
-
 def prototype_values(plan: Plan, seed: int) -> list[torch.Tensor]:
     """The prototypes' random values, regenerated exactly from ``seed``."""
     gen = torch.Generator().manual_seed(int(seed))
@@ -191,10 +186,6 @@ def apply_strategy(model: nn.Module, name: str, ratio=None, seed: int = 0, resca
     return model
 
 
-def _weight_layers(model: nn.Module):
-    return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-
-
 def unique_weight_count(model: nn.Module) -> int:
     """Distinct random values stored for the conv/linear weights.
 
@@ -202,8 +193,9 @@ def unique_weight_count(model: nn.Module) -> int:
     every weight.
     """
     protos = {id(m.source.values): m.source.values.numel() for _, m in masked_layers(model)}
-    return sum(protos.values()) + sum(m.weight.numel() for m in _weight_layers(model))
+    return sum(protos.values()) + sum(m.weight.numel() for _, m in plain_layers(model))
 
 
-def is_masked(model: nn.Module) -> bool:
+def has_masked_layers(model: nn.Module) -> bool:
+    """Whether the model holds masked layers (a PEMN model), as opposed to a strategy test (``train.is_masked``)."""
     return any(isinstance(m, MASKED_TYPES) for m in model.modules())

@@ -6,7 +6,6 @@ resumes and ends with the same numbers as an uninterrupted one.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import platform
@@ -24,6 +23,7 @@ from . import baselines, data as data_mod
 from .augment import ConvMixerRecipe
 from .backbones import arch_options, build_model, check_backbone
 from .masking import BatchedMasks, check_keep_ratio
+from .paths import REPO, write_atomic
 from .storage import keep_fraction_for, storage_bits
 from .strategies import STRATEGIES, apply_strategy, check_strategy, unique_weight_count
 
@@ -365,7 +365,7 @@ def git_state() -> dict:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
                                 cwd=Path(__file__).resolve().parent).stdout.strip() or None
         dirty = bool(subprocess.run(["git", "status", "--porcelain", "pemn"], capture_output=True, text=True,
-                                    timeout=10, cwd=Path(__file__).resolve().parent.parent).stdout.strip())
+                                    timeout=10, cwd=REPO).stdout.strip())
     except (OSError, subprocess.SubprocessError):
         commit, dirty = None, None
     return {"git_commit": commit, "git_dirty": dirty}
@@ -397,16 +397,7 @@ def _cpu_name() -> str:
 
 
 def _save_atomic(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def write_json_atomic(obj, path: Path) -> None:
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, default=str))
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: torch.save(obj, tmp))
 
 
 def storage_summary(model: nn.Module, cfg: TrainConfig) -> dict:

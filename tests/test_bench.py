@@ -2,8 +2,13 @@
 import pytest
 import torch
 
+import os
+
 import pemn
 from pemn import bench as B
+from pemn import train as T
+from pemn.bench import estimate
+from pemn.grids import grid
 
 
 def test_sort_mask_is_the_official_rule_and_matches_ours():
@@ -49,10 +54,10 @@ def test_interleave_pairs_rounds_and_respects_bounds():
 
 def test_choose_threads(monkeypatch):
     monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
-    monkeypatch.setattr(B.os, "getloadavg", lambda: (2.5, 2.0, 1.0))
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.5, 2.0, 1.0))
     assert B.choose_threads(None)[0] == 1
     assert B.choose_threads(2) == (2, "--threads")
-    monkeypatch.setattr(B.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.2, 0.2))
     assert B.choose_threads(None)[0] == 2
 
 
@@ -70,10 +75,10 @@ def _fake_steps(cases, ms):
 
 
 def test_profile_estimate_arithmetic(monkeypatch):
-    monkeypatch.setattr(B, "measured_runs", lambda profile: {})
+    monkeypatch.setattr(estimate, "measured_runs", lambda profile: {})
     steps = _fake_steps(B.SMOKE_CASES, 100.0)
     est = B.estimate_profile("smoke", steps, {}, loader_ips=1e9, overhead_s=10.0)
-    runs = B.grid("smoke")
+    runs = grid("smoke")
     expected = 0.0
     for run in runs.values():
         c = run.config
@@ -82,14 +87,14 @@ def test_profile_estimate_arithmetic(monkeypatch):
     assert est["runs"] == len(runs)
     assert est["estimate_s"] == pytest.approx(expected, rel=1e-6)
     cpu = B.estimate_profile("cpu", _fake_steps(B.CPU_CASES, 100.0), {}, 1e9, 0.0)
-    assert cpu["runs"] == len(B.grid("cpu"))
+    assert cpu["runs"] == len(grid("cpu"))
 
 
 def test_flops_training_is_three_forwards_and_paper_estimate_is_labelled():
     tr, fw = B.train_flops_per_image("resnet32", {})
     assert tr == 3 * fw and 130e6 < fw < 145e6  # ResNet32: about 69 M multiply-adds = 138 MFLOPs per image
     paper = B.estimate_paper()
-    assert "ESTIMATE" in paper["method"] and paper["runs"] == len(B.grid("paper"))
+    assert "ESTIMATE" in paper["method"] and paper["runs"] == len(grid("paper"))
     lo, hi = paper["estimate_gpu_h_a100_h100"]
     assert 0 < lo < hi < paper["estimate_gpu_h_v100"]
 
@@ -100,7 +105,7 @@ def test_paper_cases_cover_every_paper_run_once():
     assert len(set(keys)) == len(keys) == 10  # ConvMixer and ViT at 256/512 x 6/8, ResNet32, ResNet56
     assert "convmixer-w256d8k5p2-b512" in keys and "resnet56-b256" in keys
     est = B.estimate_profile("paper", _fake_steps(cases, 50.0), {}, loader_ips=1000.0, overhead_s=0.0)
-    assert est["runs"] == len(B.grid("paper")) == len(est["per_run"])
+    assert est["runs"] == len(grid("paper")) == len(est["per_run"])
     assert sum(b["runs"] for b in est["by_backbone"].values()) == est["runs"]
     assert not est["notes"]  # every run's step was measured, none borrowed from another backbone
 
@@ -112,13 +117,13 @@ def test_paper_bench_refuses_the_cpu(capsys):
 
 def test_paper_epoch_check_compares_one_epoch_with_its_share_of_the_estimate(monkeypatch):
     rid = "convmixer-w256d8k5p2-c10-dense-s0"
-    epochs = B.grid("paper")[rid].config.epochs
+    epochs = grid("paper")[rid].config.epochs
     seen = []
 
     def fake_train(cfg, progress, data):
         seen.append(cfg)
         return {"history": [{"seconds": 12.0}], "final_test_acc": 0.5}
-    monkeypatch.setattr(B.T, "train", fake_train)
+    monkeypatch.setattr(T, "train", fake_train)
     est = {"per_run": {rid: {"estimate_s": 10.0 * epochs + 15.0}}, "per_run_overhead_s": 15.0}
     chk = B.paper_epoch_check(torch.device("cpu"), None, est)
     assert seen[0].epochs == 1 and seen[0].batch_size == 512 and seen[0].augment == "convmixer"

@@ -20,9 +20,10 @@ import pytest
 from pemn import report
 
 REPO = Path(__file__).resolve().parents[1]
-CHAPTERS = ("01_introduction", "02_method", "03_capacity", "04_compression", "05_claims", "06_reproducibility")
+CHAPTERS = ("index", "01_introduction", "02_method", "03_capacity", "04_compression", "05_claims",
+            "06_reproducibility", "appendix")
 ANALYSIS_NOTEBOOKS = [REPO / "book" / f"{c}.ipynb" for c in CHAPTERS]
-FIGURE_NOTEBOOKS = ("01_introduction", "02_method", "03_capacity", "04_compression")
+FIGURE_NOTEBOOKS = ("index", "01_introduction", "02_method", "03_capacity", "04_compression")
 SCREENSHOTS = REPO / "_build" / "screenshots"
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", "/usr/bin/chromedriver"
 
@@ -77,10 +78,12 @@ def runs_root(tmp_path, monkeypatch):
 @pytest.fixture
 def said(monkeypatch):
     """What the show_* functions write as Markdown."""
+    from pemn.report import display
     out = []
-    monkeypatch.setattr(report, "_md", lambda text: out.append(text))
-    monkeypatch.setattr(report, "_show_fig", lambda fig, text: out.append("FIGURE: " + text))
-    monkeypatch.setattr(report, "show_table", lambda df, text=None: out.append("TABLE: " + (text or "")))
+    monkeypatch.setattr(display, "md", lambda text: out.append(text))
+    monkeypatch.setattr(display, "show_fig", lambda fig, text: out.append("FIGURE: " + text))
+    monkeypatch.setattr(display, "show_svg", lambda fig, text: out.append("FIGURE: " + text))
+    monkeypatch.setattr(display, "show_table", lambda df, text=None: out.append("TABLE: " + (text or "")))
     return out
 
 
@@ -90,12 +93,14 @@ def test_no_runs_say_so_in_words(runs_root, said):
     report.show_fig3("cpu")
     report.show_compression("cpu", "fig4")
     report.show_answer("cpu")
+    assert said[2] == "Profile `cpu` has no completed run yet."
+    del said[2]
     assert len(said) == 3 and all(s.startswith("**No runs yet.**") for s in said)
     assert "ResNet32 / CIFAR-10 — not run: dense, MP, RP 1e-1, RP 1e-2, magnitude pruning 90/92/94/96%" in said[1]
-    t = report.claims("cpu")
+    t = report.claims_table("cpu")
     assert len(t) == 11 and set(t["verdict"]) == {report.NOT_TESTED}
     status = report.run_status("cpu")
-    assert len(status) == len(report._grid("cpu")) and set(status["status"]) == {"not run"}
+    assert len(status) == len(report.grid_runs("cpu")) and set(status["status"]) == {"not run"}
 
 
 def test_fig3_claims_held_and_figure(runs_root, said):
@@ -107,7 +112,7 @@ def test_fig3_claims_held_and_figure(runs_root, said):
     assert fig is not None and len(fig.axes) == 1
     ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert ticks == list(report.FIG3_ORDER)  # every point has a run: nothing marked "(no run)"
-    t = report.claims("cpu").set_index("claim")["verdict"]
+    t = report.claims_table("cpu").set_index("claim")["verdict"]
     assert t["4.2 (1)"] == "held" and t["4.2 (2)"] == "held" and t["4.2 (3)"] == "held"
     assert t["4.2 (4)"] == report.NOT_TESTED and t["4.3 Fig. 4 (1)"] == report.NOT_TESTED
     report.show_fig3("cpu")
@@ -121,9 +126,9 @@ def test_fig3_claims_held_and_figure(runs_root, said):
 def test_fig3_claim_not_held_when_masks_collapse(runs_root):
     results = [_result("convmixer", CM, s, 0, acc if s == "dense" else 0.2, ratio=r) for s, r, acc in FIG3]
     _write(runs_root, "cpu", results)
-    t = report.claims("cpu").set_index("claim")
+    t = report.claims_table("cpu").set_index("claim")
     assert t.loc["4.2 (1)", "verdict"] == "not held"
-    assert "mask 20.0% vs dense 80.0%" in t.loc["4.2 (1)", "evidence (our runs)"]
+    assert "mask 20.0% vs 85% of dense 80.0%" in t.loc["4.2 (1)", "deciding comparison"]
 
 
 def _fig4(pemn_acc, base_accs):
@@ -132,8 +137,9 @@ def _fig4(pemn_acc, base_accs):
         bump = 0.02 if b == "resnet56" else 0.0
         for seed in (0, 1):
             out.append(_result(b, {}, "dense", seed, 0.85 + bump, figures=("fig4",), epochs=5))
-            for (s, r), c in zip((("mp", None), ("rp", 0.1), ("rp", 0.01)), (0.88, 0.95, 0.958)):
-                out.append(_result(b, {}, s, seed, pemn_acc + bump, ratio=r, comp=c, figures=("fig4",), epochs=5))
+            for (s, r), c, u in zip((("mp", None), ("rp", 0.1), ("rp", 0.01)), (0.88, 0.95, 0.958), (36864, 3687, 369)):
+                out.append(_result(b, {}, s, seed, pemn_acc + bump, ratio=r, comp=c, figures=("fig4",), epochs=5,
+                                   unique=u))
             for m in ("random_sparse", "magnitude_sparse"):
                 for target, acc in zip((0.90, 0.92, 0.94, 0.96), base_accs):
                     out.append(_result(b, {}, m, seed, acc + bump, compression=target, comp=target,
@@ -143,9 +149,9 @@ def _fig4(pemn_acc, base_accs):
 
 def test_fig4_claims(runs_root):
     _write(runs_root, "cpu", _fig4(0.80, (0.70, 0.65, 0.60, 0.55)))
-    t = report.claims("cpu").set_index("claim")["verdict"]
+    t = report.claims_table("cpu").set_index("claim")["verdict"]
     assert t["4.3 Fig. 4 (1)"] == "held" and t["4.3 Fig. 4 (2)"] == "held" and t["4.3 Fig. 4 (3)"] == "held"
-    assert t["4.3 Fig. 4 (4)"] == "not held"  # same gap to dense for both depths
+    assert t["4.3 Fig. 4 (4)"] == "inconclusive"  # the same gap to dense for both depths: no difference
     fig = report.compression_figure("cpu", "fig4")
     assert len(fig.axes) == 4  # paper's accounting and bitmap, weights only and all parameters
     table = report.compression_table("cpu", "fig4")
@@ -154,9 +160,9 @@ def test_fig4_claims(runs_root):
 
 def test_fig4_claims_not_held_when_baselines_win(runs_root):
     _write(runs_root, "cpu", _fig4(0.50, (0.70, 0.69, 0.68, 0.67)))
-    t = report.claims("cpu").set_index("claim")
+    t = report.claims_table("cpu").set_index("claim")
     assert t.loc["4.3 Fig. 4 (1)", "verdict"] == "not held"
-    assert "worst:" in t.loc["4.3 Fig. 4 (1)", "evidence (our runs)"]
+    assert " vs " in t.loc["4.3 Fig. 4 (1)", "deciding comparison"] and t.loc["4.3 Fig. 4 (1)", "deciding runs"]
 
 
 def test_scale_check_names_the_smallest_budget_that_clears_the_bar(runs_root, said):
@@ -177,7 +183,7 @@ def test_scale_check_names_the_smallest_budget_that_clears_the_bar(runs_root, sa
     report.show_scale_check("cpu")
     text = said[-1]
     assert "**ConvMixer-64/6 (k5, p4)**: 61.5% (61.1%-61.9%)" in text
-    assert "smallest measured budget that clears 65 %: 30,000 images x 10 epochs, 66.0%" in text
+    assert "smallest measured budget that clears the bar: 30,000 images x 10 epochs, 66.0%" in text
     assert "**ResNet32**: 55.0% with 10,000 images x 5 epochs (below 60 %). No calibration run" in text
     assert "depth 8" not in text and "ConvMixer-64/8" not in text  # 70 % clears the bar: not listed
 
@@ -222,6 +228,87 @@ def test_bench_absent_and_present(tmp_path, said):
         "ratio_vs_dense": {"masked": {"median": 1.05}}, "rounds": 5}}}))
     t = report.bench_table(tmp_path / "results.json")
     assert t.loc["convmixer-w64d6k5p4", "masked ms"] == 63.0 and t.loc["convmixer-w64d6k5p4", "masked / dense"] == 1.05
+
+
+# --- the run record and the claims engine (no files) -------------------------------------------
+
+def _records(results):
+    from pemn.runs import RunRecord
+    return [RunRecord.from_dict(r | {"run_id": f"{r['config']['strategy']}-{r['config']['ratio']}-"
+                                              f"{r['config']['compression']}-{r['config']['backbone']}-s"
+                                              f"{r['config']['seed']}", "profile": "cpu"}) for r in results]
+
+
+def test_run_record_keeps_unknown_fields_and_reads_old_records():
+    from pemn.runs import RECORD_SCHEMA, RunRecord
+    r = _result("convmixer", CM, "mask", 0, 0.5)
+    old = RunRecord.from_dict(r)
+    assert old.schema == RECORD_SCHEMA and old.extra == {} and old.final_test_acc == 0.5 and old.path is None
+    new = RunRecord.from_dict(r | {"results_version": 3, "record_schema": RECORD_SCHEMA + 1, "new_thing": [1, 2]})
+    assert new.schema == RECORD_SCHEMA + 1 and new.get("results_version") == 3 and new.extra["new_thing"] == [1, 2]
+    row = report.frame.record_row(new)
+    assert row["results_version"] == 3 and "new_thing" not in row  # scalars shown as they are, structures kept aside
+    assert row["final_acc"] == 0.5 and row["method"] == "mask"
+
+
+def test_claims_engine_is_pure_and_names_the_deciding_comparison():
+    from pemn.report import claims as C
+    results = [_result("convmixer", CM, s, seed, acc + 0.002 * seed, ratio=r, unique=u)
+               for (s, r, acc), u in zip(FIG3, (0, 37888, 9408, 4096, 410, 41, 5, 1, 1)) for seed in (0, 1)]
+    verdicts = C.evaluate(_records(results))
+    assert len(verdicts) == len(C.CLAIMS)
+    promising = verdicts[0]  # mask 75 % vs 85 % of dense 80 % = 68 %: held by 7 points, far beyond the noise
+    assert promising.outcome == C.HELD and abs(promising.margin - (0.751 - 0.85 * 0.801)) < 1e-9
+    assert set(promising.runs) == {"mask-None-None-convmixer-s0", "mask-None-None-convmixer-s1",
+                                   "dense-None-None-convmixer-s0", "dense-None-None-convmixer-s1"}
+    assert "mask 75.1% vs 85% of dense 80.1%" in promising.deciding.text
+    assert verdicts[5].outcome == C.NOT_TESTED and "Fig. 4" in verdicts[5].evidence
+
+
+def test_identical_networks_are_one_point():
+    # RP 1e-4 and 1e-5 both leave one unique value and train the same: one point, counted once
+    results = [_result("convmixer", CM, s, seed, acc + 0.002 * seed, ratio=r, unique=u)
+               for (s, r, acc), u in zip(FIG3, (0, 37888, 9408, 4096, 410, 41, 5, 1, 1)) for seed in (0, 1)
+               if s != "rp" or r != 1e-5]
+    results += [_result("convmixer", CM, "rp", seed, 0.60 + 0.002 * seed, ratio=1e-5, unique=1) for seed in (0, 1)]
+    p = report.points(report.frame.records_frame(_records(results)))
+    merged = p[p["method"] == "RP 1e-4/1e-5"]
+    assert len(p) == 8 and len(merged) == 1 and merged.iloc[0]["merged"] == ("RP 1e-4", "RP 1e-5")
+    assert merged.iloc[0]["n"] == 2 and len(merged.iloc[0]["runs"].split(", ")) == 4
+
+
+def test_a_margin_within_seed_noise_is_inconclusive():
+    from pemn.report import claims as C
+    # mask at 85.5 % of dense with a 2-point seed spread: the margin (0.4 pts) is within the noise
+    results = [_result("convmixer", CM, "dense", s, a) for s, a in ((0, 0.78), (1, 0.82))]
+    results += [_result("convmixer", CM, "mask", s, a) for s, a in ((0, 0.67), (1, 0.71))]
+    v = C.claim_promising(report.points(report.frame.records_frame(_records(results))))
+    assert v.outcome == C.INCONCLUSIVE and 0 < v.margin < v.noise
+    results[2:] = [_result("convmixer", CM, "mask", s, a) for s, a in ((0, 0.40), (1, 0.44))]
+    v = C.claim_promising(report.points(report.frame.records_frame(_records(results))))
+    assert v.outcome == C.NOT_HELD and v.margin < -v.noise
+
+
+def test_competitors_are_a_parameter_of_the_outperform_claim():
+    from pemn.report import claims as C
+    results = [_result("convmixer", CM, "rp", s, 0.50, ratio=0.1, comp=0.96, figures=("fig5",), unique=410)
+               for s in (0, 1)]
+    results += [_result("convmixer", CM, m, s, a, compression=0.9, comp=0.9, figures=("fig5",))
+                for m, a in (("random_sparse", 0.40), ("magnitude_sparse", 0.55)) for s in (0, 1)]
+    p = report.points(report.frame.records_frame(_records(results)))
+    assert C.claim_outperforms(p, ("random pruning",), at_most_compression=False).outcome == C.HELD
+    v = C.claim_outperforms(p, C.BASELINES, at_most_compression=False)
+    assert v.outcome == C.NOT_HELD and "magnitude pruning 90%" in v.deciding.text
+
+
+def test_each_question_gets_a_plain_answer():
+    from pemn.report import claims as C
+    from pemn.report.introduction import overall
+    v = [C.Verdict(o, "") for o in (C.HELD, C.INCONCLUSIVE, C.NOT_HELD, C.NOT_TESTED)]
+    assert overall([v[0], v[0], v[3]]) == "reproduced"
+    assert overall([v[0], v[1]]) == "reproduced as far as seed noise allows"
+    assert overall([v[0], v[2], v[1]]) == "partly reproduced"
+    assert overall([v[2], v[1]]) == "not reproduced" and overall([v[3]]) == "not tested"
 
 
 # --- numbers the library computes (no runs) -------------------------------------------------
@@ -296,7 +383,7 @@ def test_notebook_runs_on_smoke_profile(name, tmp_path):
     outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o["output_type"] == "error"]
     if name in FIGURE_NOTEBOOKS:
-        assert any("image/png" in o.get("data", {}) for o in outputs)
+        assert any({"image/png", "image/svg+xml"} & set(o.get("data", {})) for o in outputs)
 
 
 # --- the book ---------------------------------------------------------------------------------
@@ -452,4 +539,106 @@ def test_paper_bench_absent_and_present(tmp_path, said):
     t = report.paper_bench_table(tmp_path / "paper.json")
     assert t.loc[key, "GPU hours"] == 36.0 and t.loc[key, "masked step ms"] == 40.0 and "baseline step ms" not in t
     report.show_paper_bench(tmp_path / "paper.json")
-    assert "**36 GPU-hours**, 50% of it" in said[-1] and "x0.90" in said[-1] and "7,000 images/s" in said[-1]
+    text = said[-2]  # the sentence, then the table
+    assert "**36 GPU-hours**, 50% of it" in text and "x0.90" in text and "7,000 images/s" in text
+
+
+# Measures, in the browser, what a reader would see as broken: content wider than the main column (the document
+# scrolls sideways, or a table needs its own scroll bar), returned as short descriptions.
+_OVERFLOW_JS = """
+const main = document.querySelector('main #main-content article, article.bd-article, main');
+const right = main.getBoundingClientRect().right;
+const out = [];
+const doc = document.documentElement;
+if (doc.scrollWidth > doc.clientWidth + 2) out.push('the page scrolls sideways by ' + (doc.scrollWidth - doc.clientWidth) + ' px');
+main.querySelectorAll('table').forEach((t, i) => {
+  const box = t.parentElement;
+  const wide = t.getBoundingClientRect().right > right + 2 || box.scrollWidth > box.clientWidth + 2;
+  if (wide) {
+    const cells = Array.from(t.querySelectorAll('td, th')).sort((a, b) => b.scrollWidth - a.scrollWidth);
+    out.push('table ' + i + ' (' + (t.innerText || '').slice(0, 40).replace(/\\s+/g, ' ') + '...) is ' +
+             Math.round(t.scrollWidth) + ' px wide for ' + Math.round(box.clientWidth) + ' px; widest cell: ' +
+             (cells.length ? cells[0].innerText.slice(0, 60) : ''));
+  }
+});
+main.querySelectorAll('img').forEach(im => {
+  if (im.getBoundingClientRect().right > right + 2) out.push('image ' + im.src.split('/').pop() + ' overflows');
+});
+return out;
+"""
+
+# Text of the page outside links (and outside code) that looks like a run id.
+_UNLINKED_RUN_IDS_JS = """
+const main = document.querySelector('main #main-content article, article.bd-article, main');
+const re = /\\b(?:convmixer|vit|resnet32|resnet56)-[a-z0-9_.-]*-s[0-9]+\\b/g;
+const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
+const out = [];
+let n;
+while ((n = walker.nextNode())) {
+  if (n.parentElement.closest('a, pre, code, .cell_input')) continue;
+  const hits = n.textContent.match(re);
+  if (hits) out.push(...hits);
+}
+return out;
+"""
+
+# Pairs of text labels of an SVG figure whose boxes overlap (matplotlib keeps text as <text> with svg.fonttype none).
+_SVG_OVERLAPS_JS = """
+const texts = Array.from(document.querySelectorAll('text')).filter(t => t.textContent.trim());
+const boxes = texts.map(t => [t.textContent.trim(), t.getBoundingClientRect()]);
+const out = [];
+for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+  const [a, p] = boxes[i], [b, q] = boxes[j];
+  const w = Math.min(p.right, q.right) - Math.max(p.left, q.left);
+  const h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+  if (w > 1 && h > 1) out.push(a + ' / ' + b);
+}
+return [texts.length, out];
+"""
+
+READER_PAGES = ("index", "01_introduction", "02_method", "03_capacity", "04_compression", "05_claims",
+                "06_reproducibility", "appendix")
+
+
+def test_pages_fit_the_main_column(built_book, browser):
+    """No page scrolls sideways and no table or figure is wider than the main column (1300 px window)."""
+    code, log, html, started = built_book
+    assert code == 0, "the book did not build"
+    problems = []
+    for name in READER_PAGES:
+        browser.get((html / "book" / f"{name}.html").as_uri())
+        problems += [f"{name}: {p}" for p in browser.execute_script(_OVERFLOW_JS)]
+    assert not problems, "\n".join(problems)
+
+
+def test_every_run_id_in_chapters_3_to_5_is_a_link(built_book, browser):
+    code, log, html, started = built_book
+    assert code == 0, "the book did not build"
+    for name in ("03_capacity", "04_compression", "05_claims", "appendix"):
+        browser.get((html / "book" / f"{name}.html").as_uri())
+        unlinked = browser.execute_script(_UNLINKED_RUN_IDS_JS)
+        assert not unlinked, f"{name}: run ids without a link: {sorted(set(unlinked))[:10]}"
+        links = browser.execute_script(
+            "return Array.from(document.querySelectorAll('article a')).map(a => a.href)"
+            ".filter(h => /runs\\/[^/]+\\/[^/]+\\/train\\.html/.test(h))")
+        assert links, f"{name}: no link to a run"
+        for href in set(links[:20]):
+            assert Path(href.removeprefix("file://").split("#")[0]).is_file(), href
+
+
+def test_summary_figure_labels_do_not_overlap(built_book, browser):
+    """The landing page and chapter 1 open with the answer and its figure, whose labels a reader can read."""
+    code, log, html, started = built_book
+    assert code == 0, "the book did not build"
+    for name in ("index", "01_introduction"):
+        browser.get((html / "book" / f"{name}.html").as_uri())
+        text = browser.execute_script("return document.querySelector('article').innerText")
+        first = text[:1500]
+        assert "Reproduced:" in first and "Representative capacity" in first and "Compression" in first, first
+        svgs = browser.execute_script(
+            "return Array.from(document.querySelectorAll('article img')).map(i => i.src).filter(s => s.endsWith('.svg'))")
+        assert svgs, f"{name}: no SVG summary figure"
+        browser.get(svgs[0])
+        count, overlaps = browser.execute_script(_SVG_OVERLAPS_JS)
+        assert count > 20, f"{name}: the figure's text is not text ({count} labels)"
+        assert not overlaps, f"{name}: overlapping labels: {overlaps}"

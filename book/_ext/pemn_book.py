@@ -4,7 +4,9 @@
   as papermill left them, never re-executed (``execute.exclude_patterns``).
   This extension only gives their navigation entries a useful title,
   ``<profile> / <run_id>``, instead of the notebook's own heading, which is
-  the same for every run; the page content is untouched.
+  the same for every run, and drops the notebook's own parameters cell
+  (the defaults papermill overrode), so that a run page opens with the
+  parameters it really ran with; nothing else of the page is changed.
 - A run that is still executing (no ``metrics.json`` nor ``error.json`` yet)
   is left out of the build, so the book never renders a notebook papermill
   is still writing. ``pemn.report.notebook_in_book`` is the rule; it is
@@ -48,7 +50,17 @@ def _run_titles(app, doctree):
             break
 
 
+def _drop_default_parameters(app, doctree):
+    """Remove the defaults cell (tag ``parameters``) of an executed run notebook; papermill's injected cell stays."""
+    if not RUN_DOC.fullmatch(app.env.docname):
+        return
+    for cell in list(doctree.findall(nodes.container)):
+        if "tag_parameters" in cell.get("classes", []):
+            cell.parent.remove(cell)
+
+
 def setup(app):
     app.connect("config-inited", _exclude_running)
     app.connect("doctree-read", _run_titles, priority=900)
+    app.connect("doctree-read", _drop_default_parameters, priority=900)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,70 @@
+"""Chapter 5: the paper's conclusions checked on the runs (the verdicts come from ``claims``, which is pure)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..runs import read_records
+from . import display
+from .claims import CLAIMS, INCONCLUSIVE, NOISE_SIGMAS, NOT_HELD, NOT_TESTED, Verdict, evaluate
+from .frame import caption, for_figure, load, notebook_paths
+
+
+def _margin(v: Verdict) -> str:
+    return "" if v.deciding is None else f"{100 * v.margin:+.1f} ± {100 * v.noise:.1f}"
+
+
+def _tally(v: Verdict) -> str:
+    if not v.comparisons:
+        return ""
+    counts = pd.Series([c.outcome for c in v.comparisons]).value_counts()
+    return ", ".join(f"{counts[k]} {k}" for k in ("held", INCONCLUSIVE, NOT_HELD) if k in counts)
+
+
+def claims_verdicts(profile: str = "cpu") -> list[Verdict]:
+    """The verdicts of ``CLAIMS`` on the complete runs of ``profile``."""
+    return evaluate(read_records(profile))
+
+
+def claims_table(profile: str = "cpu", links: bool = False) -> pd.DataFrame:
+    """One row per numbered conclusion of Sec. 4.2 and 4.3: verdict, deciding comparison, margin and seed noise.
+
+    A figure whose runs are all near chance (the ``smoke`` profile) tests nothing: its claims are reported as
+    not tested, with that reason. ``links``: the deciding run ids as Markdown links to their notebooks.
+    """
+    notebooks = notebook_paths(load(profile)) if links else {}
+    rows = []
+    for (claim, says, test), v in zip(CLAIMS, claims_verdicts(profile)):
+        rows.append({"claim": claim, "the paper says": says, "our test": test, "verdict": v.outcome,
+                     "deciding comparison": v.deciding.text if v.deciding else v.evidence,
+                     "margin ± seed noise (pts)": _margin(v), "comparisons": _tally(v),
+                     "deciding runs": display.run_links(v.runs, notebooks) if links else ", ".join(v.runs)})
+    return pd.DataFrame(rows)
+
+
+def show_claims(profile: str = "cpu"):
+    """The verdicts at a glance (a narrow table), then each claim with its deciding comparison and runs."""
+    t = claims_table(profile, links=True)
+    counts = t["verdict"].value_counts().to_dict()
+    display.show_table(pd.DataFrame({"claim": t["claim"], "the paper says": t["the paper says"],
+                                     "verdict": t["verdict"].map(lambda v: f"**{v}**"),
+                                     "margin ± seed noise (pts)": t["margin ± seed noise (pts)"]}))
+    df = load(profile)
+    used = df if df.empty else pd.concat([for_figure(df, f) for f in ("fig3", "fig4", "fig5")]).drop_duplicates(
+        "run_id")
+    display.md("*" + caption(used, profile, f"Claims check ({', '.join(f'{n} {k}' for k, n in counts.items())}). "
+                             f"Each verdict is computed from the runs by `pemn.report.claims`; points are means over "
+                             f"seeds, accuracies are final-epoch test accuracies, compression uses the paper's "
+                             f"accounting. Margin: how far the deciding comparison clears its threshold (negative: "
+                             f"falls short); seed noise: {NOISE_SIGMAS:g} standard errors of that difference. Within "
+                             f"it the verdict is *{INCONCLUSIVE}*; *{NOT_TESTED}* means the runs are missing.") + "*")
+    blocks = []
+    for _, r in t.iterrows():
+        lines = [f"**{r['claim']}: {r['verdict']}.** *Our test:* {r['our test']}."]
+        if r["margin ± seed noise (pts)"]:
+            lines.append(f"*Deciding comparison:* {r['deciding comparison']}, margin {r['margin ± seed noise (pts)']} "
+                         f"points ({r['comparisons']}).")
+            lines.append(f"*Its runs:* {r['deciding runs']}.")
+        else:
+            lines.append(f"*Why:* {r['deciding comparison']}.")
+        blocks.append("\n".join(f"- {x}" if i else x for i, x in enumerate(lines)))
+    display.md("\n\n".join(blocks))
