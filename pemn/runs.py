@@ -433,19 +433,6 @@ def recalibrate_run(profile: str, run_id: str, images: int = 10000) -> dict | No
     return result
 
 
-def recalibrated(profile: str, run_id: str) -> dict | None:
-    """The run's ``bn_recalibration.json``, if any."""
-    try:
-        return json.loads((run_dir(profile, run_id) / RECALIBRATION_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def records(profile: str) -> list[dict]:
-    """The records of every complete run of ``profile`` as plain dicts (``metrics.json``), in run-id order."""
-    return [r.as_dict() for r in read_records(profile)]
-
-
 def recalibrations(profile: str) -> dict[str, dict]:
     """Every ``bn_recalibration.json`` of ``profile``, by run id."""
     out = {}

@@ -21,7 +21,7 @@ from pemn import report
 
 REPO = Path(__file__).resolve().parents[1]
 CHAPTERS = ("index", "01_introduction", "02_method", "03_capacity", "04_compression", "05_claims",
-            "06_reproducibility", "appendix")
+            "06_reproducibility", "07_fair_compression", "appendix")
 ANALYSIS_NOTEBOOKS = [REPO / "book" / f"{c}.ipynb" for c in CHAPTERS]
 FIGURE_NOTEBOOKS = ("index", "01_introduction", "02_method", "03_capacity", "04_compression")
 SCREENSHOTS = REPO / "_build" / "screenshots"
@@ -597,7 +597,7 @@ return [texts.length, out];
 """
 
 READER_PAGES = ("index", "01_introduction", "02_method", "03_capacity", "04_compression", "05_claims",
-                "06_reproducibility", "appendix")
+                "06_reproducibility", "07_fair_compression", "appendix")
 
 
 def test_pages_fit_the_main_column(built_book, browser):
@@ -614,7 +614,7 @@ def test_pages_fit_the_main_column(built_book, browser):
 def test_every_run_id_in_chapters_3_to_5_is_a_link(built_book, browser):
     code, log, html, started = built_book
     assert code == 0, "the book did not build"
-    for name in ("03_capacity", "04_compression", "05_claims", "appendix"):
+    for name in ("03_capacity", "04_compression", "05_claims", "07_fair_compression", "appendix"):
         browser.get((html / "book" / f"{name}.html").as_uri())
         unlinked = browser.execute_script(_UNLINKED_RUN_IDS_JS)
         assert not unlinked, f"{name}: run ids without a link: {sorted(set(unlinked))[:10]}"

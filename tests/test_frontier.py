@@ -1,7 +1,7 @@
 """The fair-compression verdicts on hand-made run records (no files)."""
 import pytest
 
-from pemn import frontier
+from pemn.report import frontier
 
 
 def rec(strategy, seed, acc, nbytes, *, keep=0.5, budget=None, compression=None, figures=("frontier",), bnr=10000):
@@ -20,29 +20,35 @@ def records(pemn_acc=(0.50, 0.52), rival_acc=(0.40, 0.41)):
            [rec("dense", s, 0.6, 165000, figures=("fig3",), bnr=0) for s in (0, 1)]
 
 
-def test_held_when_pemn_wins_by_more_than_the_seed_range():
+def test_held_when_pemn_wins_by_more_than_the_seed_noise():
     v = frontier.verdicts(frontier.points(records(), "convmixer"))
-    assert v["verdict"].tolist() == ["held"]
+    assert v["outcome"].tolist() == ["held"]
     row = v.iloc[0]
     assert row["competitor"] == "binary weights (sign x scale)"  # the strongest competitor, not the first
     assert row["margin"] == pytest.approx(0.51 - 0.405)
-    assert row["noise"] == pytest.approx(0.02)  # PEMN's seed range beats the 1-point floor
+    # the claims engine's noise: 2 sqrt(s_a^2/2 + s_b^2/2), s at least the median seed std of the frontier
+    stds = sorted([0.0141421356, 0.0070710678, 0.0])  # PEMN, binary, ERK magnitude
+    sigma = stds[1]
+    s_a, s_b = max(0.0141421356, sigma), max(0.0070710678, sigma)
+    assert row["noise"] == pytest.approx(2 * (s_a ** 2 / 2 + s_b ** 2 / 2) ** 0.5, rel=1e-6)
     assert row["bytes_ratio"] == pytest.approx(19500 / 20000)
+    d = frontier.verdict(v)
+    assert d.outcome == "held" and "binary" in d.deciding.text and len(d.runs) == 4
 
 
 def test_inconclusive_within_noise_and_not_held_below():
     v = frontier.verdicts(frontier.points(records(pemn_acc=(0.40, 0.43)), "convmixer"))
-    assert v["verdict"].tolist() == ["inconclusive"]
+    assert v["outcome"].tolist() == ["inconclusive"]
     v = frontier.verdicts(frontier.points(records(pemn_acc=(0.30, 0.31)), "convmixer"))
-    assert v["verdict"].tolist() == ["not held"]
-    assert frontier.overall(v) == "not held"
+    assert v["outcome"].tolist() == ["not held"]
+    assert frontier.verdict(v).outcome == "not held"
 
 
 def test_competitor_outside_the_byte_tolerance_is_not_compared():
     rs = [rec("rp", 0, 0.5, 20000), rec("binary", 0, 0.9, 25000, budget=1.3)]
     v = frontier.verdicts(frontier.points(rs, "convmixer"))
-    assert v["verdict"].tolist() == ["not tested"]
-    assert frontier.overall(v) == "not tested"
+    assert v["outcome"].tolist() == ["not tested"]
+    assert frontier.verdict(v).outcome == "not tested"
 
 
 def test_paper_baselines_take_their_recalibrated_accuracy_and_say_so():

@@ -26,6 +26,7 @@ from .compression import (compression_figure, compression_table, export_table, s
                           show_compression_table, show_export_summary, show_export_table, show_storage_check,
                           storage_check)
 from .display import setup_notebook, show_progress
+from .fair import fair_verdict, frontier_figure, show_collapse, show_frontier, show_kept_counts
 from .frame import BOOK_NOTEBOOKS_ENV, book_notebooks, grid_runs, load, notebook_in_book, points, run_status
 from .introduction import answer_figure, show_answer, show_verdicts
 from .labels import FIG3_ORDER, arch_label, method_label
@@ -38,10 +39,10 @@ from .verdicts import claims_table, claims_verdicts, show_claims
 
 __all__ = ["BOOK_NOTEBOOKS_ENV", "FIG3_ORDER", "NOT_TESTED", "STORAGE_GROUPS", "Verdict", "answer_figure",
            "arch_label", "bench_table", "book_notebooks", "claims_table", "claims_verdicts", "compression_figure",
-           "compression_table", "data_table", "export_table", "fig3_figure", "fig3_points", "fig3_table",
+           "compression_table", "data_table", "export_table", "fair_verdict", "frontier_figure", "fig3_figure", "fig3_points", "fig3_table",
            "grid_runs", "hardware_table", "load", "mask_recipe_check", "method_label",
            "notebook_in_book", "paper_bench_table", "plan_figure", "points", "profiles_table", "run_index_md",
-           "run_status", "scale_check", "setup_notebook", "show_answer", "show_bench", "show_claims",
+           "run_status", "scale_check", "setup_notebook", "show_answer", "show_bench", "show_claims", "show_collapse", "show_frontier", "show_kept_counts",
            "show_compression", "show_compression_table", "show_export_summary", "show_export_table", "show_fig3",
            "show_fig3_table", "show_mask_recipe", "show_paper_bench", "show_plan_figure", "show_profiles",
            "show_progress", "show_protocol_gap", "show_run_index", "show_scale_check", "show_storage_check",

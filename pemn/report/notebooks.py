@@ -5,7 +5,7 @@ from ..paths import REPO
 
 
 BOOK_NOTEBOOKS = ("index", "01_introduction", "02_method", "03_capacity", "04_compression", "05_claims",
-                  "06_reproducibility", "appendix")
+                  "06_reproducibility", "07_fair_compression", "appendix")
 
 
 def refresh_notebooks(names=BOOK_NOTEBOOKS, timeout: int = 900) -> None:

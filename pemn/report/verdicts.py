@@ -25,6 +25,26 @@ def claims_verdicts(profile: str = "cpu") -> list[Verdict]:
     return evaluate(read_records(profile))
 
 
+# The 4.3 claims that say PEMN beats its competitors, and the frontier backbone (chapter 7) that tests each one
+# again against the strongest competitor at equal real bytes (index into the profile's frontier backbones).
+FAIR_TEST = {"4.3 Fig. 4 (1)": 1, "4.3 Fig. 5 (1)": 0, "4.3 Fig. 5 (2)": 0}
+
+
+def fair_outcome(profile: str, claim: str) -> tuple[str, str]:
+    """(verdict, deciding comparison) of ``claim`` against the strongest competitor at equal bytes, or a reason."""
+    from .fair import fair_verdict, frontier_backbone
+    if claim not in FAIR_TEST:
+        return ("n/a" if claim.startswith("4.3") else "", "about the paper's baselines only" if claim.startswith("4.3")
+                else "")
+    which = frontier_backbone(profile, FAIR_TEST[claim])
+    if which is None:
+        return NOT_TESTED, f"profile {profile} has no frontier for this figure"
+    _, v = fair_verdict(profile, which[0], which[1])
+    text = (f"{which[2]}: {v.deciding.text}, {100 * v.margin:+.1f} ± {100 * v.noise:.1f} pts" if v.deciding
+            else f"{which[2]}: {v.evidence}")
+    return v.outcome, text
+
+
 def claims_table(profile: str = "cpu", links: bool = False) -> pd.DataFrame:
     """One row per numbered conclusion of Sec. 4.2 and 4.3: verdict, deciding comparison, margin and seed noise.
 
@@ -37,7 +57,8 @@ def claims_table(profile: str = "cpu", links: bool = False) -> pd.DataFrame:
         rows.append({"claim": claim, "the paper says": says, "our test": test, "verdict": v.outcome,
                      "deciding comparison": v.deciding.text if v.deciding else v.evidence,
                      "margin ± seed noise (pts)": _margin(v), "comparisons": _tally(v),
-                     "deciding runs": display.run_links(v.runs, notebooks) if links else ", ".join(v.runs)})
+                     "deciding runs": display.run_links(v.runs, notebooks) if links else ", ".join(v.runs),
+                     **dict(zip(("at equal bytes", "at equal bytes: deciding"), fair_outcome(profile, claim)))})
     return pd.DataFrame(rows)
 
 
@@ -46,8 +67,10 @@ def show_claims(profile: str = "cpu"):
     t = claims_table(profile, links=True)
     counts = t["verdict"].value_counts().to_dict()
     display.show_table(pd.DataFrame({"claim": t["claim"], "the paper says": t["the paper says"],
-                                     "verdict": t["verdict"].map(lambda v: f"**{v}**"),
-                                     "margin ± seed noise (pts)": t["margin ± seed noise (pts)"]}))
+                                     "verdict (paper's baselines)": t["verdict"].map(lambda v: f"**{v}**"),
+                                     "margin ± seed noise (pts)": t["margin ± seed noise (pts)"],
+                                     "verdict at equal bytes (ch. 7)": t["at equal bytes"].map(
+                                         lambda v: f"**{v}**" if v else "")}))
     df = load(profile)
     used = df if df.empty else pd.concat([for_figure(df, f) for f in ("fig3", "fig4", "fig5")]).drop_duplicates(
         "run_id")
@@ -66,5 +89,8 @@ def show_claims(profile: str = "cpu"):
             lines.append(f"*Its runs:* {r['deciding runs']}.")
         else:
             lines.append(f"*Why:* {r['deciding comparison']}.")
+        if r["at equal bytes"] and r["at equal bytes"] != "n/a":
+            lines.append(f"*Against the strongest competitor at equal bytes (chapter 7): {r['at equal bytes']}*; "
+                         f"{r['at equal bytes: deciding']}.")
         blocks.append("\n".join(f"- {x}" if i else x for i, x in enumerate(lines)))
     display.md("\n\n".join(blocks))

@@ -2,11 +2,10 @@
 
 Every point is a trained run and its measured ``model.pemn`` size. PEMN (RP 1e-2 at several keep
 ratios) sets the budgets; each competitor of :data:`pemn.baselines.FAIR_METHODS` was sized to the
-bytes of one PEMN point (``budget_bits``). All frontier runs recalibrate BatchNorm alike. A
-verdict compares PEMN with the strongest competitor at its budget: *held* when PEMN's seed mean is
-higher by more than the noise, *not held* when lower by more, *inconclusive* otherwise. The noise is
-the larger seed range (max - min over seeds) of the two compared methods, or ``min_noise`` (one
-point) when that is smaller: with two seeds a range is all one can say about spread.
+bytes of one PEMN point (``budget_bits``). All frontier runs recalibrate BatchNorm alike. The verdict
+compares, at each PEMN point, PEMN's seed mean with the best seed mean among the competitors whose
+files are within 5 % of its bytes, with the claims engine's seed noise (:mod:`.claims`): *held* when
+PEMN is higher by more than the noise, *not held* when lower by more, *inconclusive* in between.
 """
 from __future__ import annotations
 
@@ -14,9 +13,9 @@ import math
 
 import pandas as pd
 
-from .baselines import BASELINES, FAIR_METHODS
-
-MIN_NOISE = 0.01
+from ..baselines import BASELINES, FAIR_METHODS
+from .claims import Comparison, Verdict, decide, seed_sigma
+from .claims import _noise as seed_noise
 LABELS = {"rp": "PEMN (RP 1e-2)", "erk_random": "ERK random sparse (float32)",
           "erk_magnitude": "ERK magnitude sparse (float32)", "quantized": "ERK magnitude, 4-bit values",
           "binary": "binary weights (sign x scale)", "random_sparse": "paper's random sparse",
@@ -29,6 +28,10 @@ def label_of(method: str) -> str:
     return LABELS.get(method, method)
 
 
+def _as_dict(r) -> dict:
+    return r if isinstance(r, dict) else r.as_dict()
+
+
 def points(records, backbone: str, arch: dict | None = None, recalibrated=None) -> pd.DataFrame:
     """One row per run of ``backbone`` (and ``arch``) with a measured file: the frontier's and the paper's.
 
@@ -37,7 +40,7 @@ def points(records, backbone: str, arch: dict | None = None, recalibrated=None) 
     such points say so in ``bn``.
     """
     rows = []
-    for r in records:
+    for r in map(_as_dict, records):
         cfg = r["config"]
         if cfg["backbone"] != backbone or (arch is not None and cfg["arch"] != arch) or cfg["dataset"] != "cifar10":
             continue
@@ -78,9 +81,13 @@ def means(p: pd.DataFrame) -> pd.DataFrame:
     g = p.assign(budget=p.apply(budget_key, axis=1)).groupby(["method", "budget"], sort=False)
     out = g.agg(label=("label", "first"), file_bytes=("file_bytes", "mean"), test_acc=("test_acc", "mean"),
                 acc_min=("test_acc", "min"), acc_max=("test_acc", "max"), seeds=("seed", "nunique"),
+                std=("test_acc", "std"), runs=("run_id", ", ".join),
                 budget_bits=("budget_bits", "first"), keep_ratio=("keep_ratio", "first"),
                 frontier=("frontier", "first")).reset_index()
     out["seed_range"] = out["acc_max"] - out["acc_min"]
+    out["std"] = out["std"].fillna(0.0)
+    out["n"] = out["seeds"]
+    out["mean"] = out["test_acc"]
     return out
 
 
@@ -96,47 +103,46 @@ def pareto(m: pd.DataFrame) -> pd.DataFrame:
 
 
 def verdicts(p: pd.DataFrame, competitors=FAIR_METHODS, tolerance: float = 0.05,
-             min_noise: float = MIN_NOISE) -> pd.DataFrame:
-    """Per PEMN point: the strongest competitor within ``tolerance`` of its file bytes, margin, noise, verdict."""
+             sigma: float | None = None) -> pd.DataFrame:
+    """Per PEMN point: the strongest competitor within ``tolerance`` of its file bytes, margin, noise, outcome.
+
+    ``sigma``: the typical seed spread (default: the frontier's own, :func:`.claims.seed_sigma`).
+    """
     m = means(p)
     rows = []
     if m.empty:
         return pd.DataFrame(rows)
+    sigma = seed_sigma(m) if sigma is None else sigma
     pemn = m[(m["method"] == "rp") & m["frontier"]]
     rivals = m[m["method"].str.replace(r"\d+$", "", regex=True).isin(competitors)]
     for _, row in pemn.sort_values("keep_ratio", ascending=False).iterrows():
         near = rivals[(rivals["file_bytes"] - row["file_bytes"]).abs() <= tolerance * row["file_bytes"]]
+        base = {"pemn_point": row["budget"], "pemn_bytes": row["file_bytes"], "pemn_acc": row["test_acc"],
+                "pemn_runs": row["runs"]}
         if near.empty:
-            rows.append({"pemn_point": row["budget"], "pemn_bytes": row["file_bytes"], "pemn_acc": row["test_acc"],
-                         "verdict": "not tested", "competitor": None})
+            rows.append({**base, "outcome": "not tested", "competitor": None})
             continue
         best = near.loc[near["test_acc"].idxmax()]
-        margin = row["test_acc"] - best["test_acc"]
-        noise = max(row["seed_range"], best["seed_range"], min_noise)
-        verdict = "held" if margin > noise else ("not held" if margin < -noise else "inconclusive")
-        rows.append({"pemn_point": row["budget"], "pemn_bytes": row["file_bytes"], "pemn_acc": row["test_acc"],
-                     "competitor": best["label"], "competitor_budget": best["budget"],
+        c = Comparison(f"{row['label']} at {row['budget']} ({row['file_bytes'] / 1024:.1f} KiB) vs {best['label']} "
+                       f"at {best['budget']} ({best['file_bytes'] / 1024:.1f} KiB)",
+                       float(row["test_acc"] - best["test_acc"]), seed_noise(sigma, row, best),
+                       tuple(row["runs"].split(", ") + best["runs"].split(", ")))
+        rows.append({**base, "competitor": best["label"], "competitor_budget": best["budget"],
                      "competitor_bytes": best["file_bytes"], "competitor_acc": best["test_acc"],
-                     "bytes_ratio": best["file_bytes"] / row["file_bytes"], "margin": margin, "noise": noise,
-                     "seeds": int(min(row["seeds"], best["seeds"])), "verdict": verdict})
+                     "bytes_ratio": best["file_bytes"] / row["file_bytes"], "margin": c.margin, "noise": c.noise,
+                     "seeds": int(min(row["seeds"], best["seeds"])), "outcome": c.outcome, "comparison": c})
     return pd.DataFrame(rows)
 
 
-def overall(v: pd.DataFrame) -> str:
-    """One verdict over the PEMN points: held/not held when every tested point agrees, else inconclusive."""
-    tested = [x for x in v.get("verdict", []) if x != "not tested"]
-    if not tested:
-        return "not tested"
-    if all(x == "held" for x in tested):
-        return "held"
-    if all(x == "not held" for x in tested):
-        return "not held"
-    return "inconclusive"
+def verdict(v: pd.DataFrame, what: str = "") -> Verdict:
+    """One verdict over the PEMN points (the claims engine's rule: the worst comparison decides)."""
+    comparisons = [c for c in v.get("comparison", []) if isinstance(c, Comparison)]
+    return decide(comparisons, what or "no PEMN point has a competitor run at its file size yet")
 
 
 def layer_kept_counts(models: dict) -> pd.DataFrame:
     """Kept weights per conv/linear layer of each named (pruned) model: where a sparsity rule starves a layer."""
-    from .baselines import prunable
+    from ..baselines import prunable
     cols = {}
     for name, model in models.items():
         cols[name] = [int(m.weight_mask.sum()) for m in prunable(model)]
@@ -150,7 +156,7 @@ def layer_kept_counts(models: dict) -> pd.DataFrame:
 def collapsed(records, recalibrated: dict, below: float = 0.2) -> pd.DataFrame:
     """Runs that end below ``below`` test accuracy (chance is 10 %): last training accuracy, precise-BN accuracy."""
     rows = []
-    for r in records:
+    for r in map(_as_dict, records):
         if r["final_test_acc"] >= below:
             continue
         rec = recalibrated.get(r["run_id"])

@@ -1,0 +1,163 @@
+"""Chapter 7, fair compression: the collapse of the paper's baselines, kept counts, accuracy against file bytes."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from ..runs import read_records, recalibrations
+from . import display
+from .frontier import collapsed, layer_kept_counts, means, pareto, points, verdict, verdicts
+
+STYLE = {  # method: (colour, marker)
+    "rp": ("tab:red", "*"), "erk_random": ("tab:gray", "v"), "erk_magnitude": ("tab:blue", "s"),
+    "quantized4": ("tab:green", "D"), "binary": ("tab:purple", "o"),
+    "random_sparse": ("tab:brown", "x"), "magnitude_sparse": ("tab:olive", "+"),
+}
+
+
+def frontier_figure(p: pd.DataFrame, title: str):
+    """Test accuracy against measured file bytes (log scale): seeds as dots, seed means joined per method,
+    dense as a line, the Pareto front of the means as a dashed step."""
+    fig, ax = plt.subplots(figsize=(8.2, 5.6), layout="constrained")
+    m = means(p)
+    dense = m[m["method"] == "dense"]
+    for method, (colour, marker) in STYLE.items():
+        pts, mm = p[p["method"] == method], m[m["method"] == method].sort_values("file_bytes")
+        if pts.empty:
+            continue
+        ax.scatter(pts["file_bytes"], pts["test_acc"], s=22, color=colour, marker=marker, alpha=0.45, linewidths=1)
+        ax.plot(mm["file_bytes"], mm["test_acc"], color=colour, marker=marker, ms=8 if marker != "*" else 12,
+                lw=1.4, label=mm["label"].iloc[0] + (" *" if pts["bn"].eq("recalibrated from the file").any()
+                                                     else ""))
+    front = pareto(m[m["frontier"] | m["method"].isin(["random_sparse", "magnitude_sparse"])])
+    if not front.empty:
+        ax.step(front["file_bytes"], front["test_acc"], where="post", color="black", ls="--", lw=1,
+                label="Pareto front (seed means)")
+    if not dense.empty:
+        acc = dense["test_acc"].mean()
+        ax.axhline(acc, color="black", lw=1)
+        ax.annotate(f"dense float32: {acc:.1%} at {dense['file_bytes'].mean() / 1024:,.0f} KiB",
+                    (0.01, acc), xycoords=("axes fraction", "data"), va="bottom", fontsize=9)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1024:,.0f} KiB"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda x, _: f"{x / 1024:,.1f}"))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel("measured model.pemn file size (bytes, log scale)")
+    ax.set_ylabel("final test accuracy")
+    ax.set_title(title, fontsize=11)
+    ax.grid(alpha=0.3, which="both")
+    fig.legend(fontsize=8.5, loc="outside lower center", ncols=3, frameon=False)
+    return fig
+
+
+# --- the chapter's show functions ------------------------------------------------------------
+
+def _link(profile: str, run_id: str) -> str:
+    return display.run_link(run_id, f"runs/{profile}/{run_id}/train.ipynb")
+
+
+def _pct(x) -> str:
+    return "" if x is None or pd.isna(x) else f"{x:.1%}"
+
+
+def frontier_backbone(profile: str, index: int) -> tuple[str, dict, str] | None:
+    """(backbone, arch, name) of a profile's ``index``-th frontier backbone, or None."""
+    from ..grids import get_profile
+    from .labels import arch_label
+    try:
+        fr = get_profile(profile).frontier
+    except ValueError:  # not a grid profile (custom)
+        return None
+    if index >= len(fr):
+        return None
+    backbone, arch = fr[index]
+    return backbone, arch, arch_label(backbone, arch)
+
+
+def fair_verdict(profile: str, backbone: str, arch: dict):
+    """(per-point comparisons, one Verdict) against the strongest competitor at equal bytes, for one backbone."""
+    v = verdicts(points(read_records(profile), backbone, arch, recalibrations(profile)))
+    return v, verdict(v)
+
+
+def show_frontier(profile: str = "cpu", index: int = 0):
+    """The frontier figure of the profile's ``index``-th frontier backbone, its verdicts (run links), in one line."""
+    which = frontier_backbone(profile, index)
+    if which is None:
+        display.md(f"Profile `{profile}` has no frontier backbone number {index + 1}.")
+        return
+    backbone, arch, name = which
+    p = points(read_records(profile), backbone, arch, recalibrations(profile))
+    fr = p[p["frontier"]] if not p.empty else p
+    if fr.empty:
+        display.md(f"**Not run yet.** {name}: no frontier run of profile `{profile}` is complete; "
+                   f"`make reproduce PROFILE={profile}` runs them.")
+        return
+    seeds = ", ".join(map(str, sorted(fr["seed"].unique())))
+    display.show_fig(frontier_figure(p, f"{name}, profile {profile}: accuracy against the real file size"),
+                     f"{len(fr)} frontier runs (seeds {seeds}); large markers joined by lines are seed means, small "
+                     f"ones single seeds. * the paper's baselines were trained without precise BatchNorm statistics "
+                     f"and are shown re-evaluated with them from their files. Dense: the Fig. 5/4 dense runs.")
+    v = verdicts(p)
+    if v.empty:
+        return
+    rows = [{"PEMN point": r["pemn_point"], "PEMN file": f"{r['pemn_bytes'] / 1024:.1f} KiB",
+             "PEMN acc": _pct(r["pemn_acc"]), "strongest competitor at that size": r.get("competitor") or "none yet",
+             "its file": "" if r.get("competitor") is None else f"{r['competitor_bytes'] / 1024:.1f} KiB",
+             "its acc": _pct(r.get("competitor_acc")),
+             "margin ± noise": "" if r.get("competitor") is None
+             else f"{100 * r['margin']:+.1f} ± {100 * r['noise']:.1f} pts",
+             "seeds": "" if r.get("competitor") is None else int(r["seeds"]), "verdict": r["outcome"]}
+            for _, r in v.iterrows()]
+    display.show_table(pd.DataFrame(rows))
+    d = verdict(v)
+    display.md(f"**Against the strongest competitor at equal bytes ({name}): {d.outcome}**"
+               + (f" (deciding: {d.deciding.text}, {100 * d.margin:+.1f} ± {100 * d.noise:.1f} pts)."
+                  if d.deciding else "."))
+    display.md(f"<details><summary>The {len(fr)} runs of this figure</summary>\n\n"
+               + ", ".join(_link(profile, i) for i in fr.sort_values(["method", "seed"])["run_id"])
+               + "\n\n</details>")
+
+
+def show_collapse(profile: str = "cpu"):
+    """The runs that end at chance, with their training accuracy and their precise-BN accuracy."""
+    c = collapsed(read_records(profile), recalibrations(profile))
+    if c.empty:
+        display.md(f"No run of profile `{profile}` ends below 20 % test accuracy.")
+        return
+    c = c.sort_values(["strategy", "run_id"])
+    table = pd.DataFrame({
+        "run": [_link(profile, i) for i in c["run_id"]],
+        "kept": [f"{k:.1%}" for k in c["kept_fraction"]],
+        "train acc (last epoch)": [_pct(x) for x in c["train_acc"]],
+        "test acc": [_pct(x) for x in c["test_acc"]],
+        "peak test loss": [f"{x:,.0f}" for x in c["peak_test_loss"]],
+        "test acc, precise BN": [_pct(x) for x in c["recalibrated_acc"]]})
+    display.show_table(table)
+
+
+def show_kept_counts(profile: str = "cpu", compression: float = 0.94, budget_index: int = 0):
+    """Per-layer kept weights: the paper's uniform rule at ``compression`` against ERK at a PEMN file's budget."""
+    import torch
+
+    from ..grids import grid
+    from ..train import make_model
+    g = grid(profile)
+    which = frontier_backbone(profile, 0)
+    arch = which[1] if which else None
+    papers = sorted((r.config for r in g.values() if r.config.strategy == "random_sparse" and r.config.arch == arch
+                     and r.config.compression <= compression and r.config.seed == 0), key=lambda c: c.compression)
+    if not papers:
+        display.md(f"Profile `{profile}` has no paper's baseline on its frontier backbone to compare with.")
+        return
+    paper = papers[-1]
+    budgets = sorted({r.config.budget_bits for r in g.values() if r.config.strategy == "erk_random"
+                      and r.config.arch == arch}, reverse=True)
+    erk = next(r.config for r in g.values() if r.config.strategy == "erk_random" and r.config.arch == arch
+               and r.config.budget_bits == budgets[budget_index] and r.config.seed == 0)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        models = {f"paper's uniform rule, {paper.compression:.0%} compression": make_model(paper, 10),
+                  f"ERK at {erk.budget_bits:.3g} bits/weight": make_model(erk, 10)}
+    display.show_table(layer_kept_counts(models))
