@@ -133,6 +133,31 @@ def scheduled_keep(step: int, total: int, final):
             for n, size in final]
 
 
+# --- sizing a baseline from its TrainConfig --------------------------------------------------
+
+def fair_kept_counts(model: nn.Module, cfg) -> list[int]:
+    """Per-layer kept counts of a storage-aware baseline: ERK densities that spend ``budget_bits`` per weight."""
+    shapes = [tuple(m.weight.shape) for m in prunable(model)]
+    bits = value_bits_of(cfg.strategy, cfg.value_bits)
+    return kept_counts(model, densities_for_budget(shapes, cfg.budget_bits, bits))
+
+
+def magnitude_target(model: nn.Module, cfg):
+    """Final keep of a magnitude-pruned run: one fraction (the paper's) or per-layer (count, size) pairs; else None."""
+    if cfg.strategy == "magnitude_sparse":
+        return baseline_keep(model, cfg)
+    if cfg.strategy in MAGNITUDE_METHODS:
+        sizes = [m.weight.numel() for m in prunable(model)]
+        return list(zip(fair_kept_counts(model, cfg), sizes))
+    return None
+
+
+def baseline_keep(model: nn.Module, cfg) -> float:
+    """Kept fraction that gives the target compression under the paper's accounting (weights only)."""
+    from .storage import keep_fraction_for  # storage reads this module's method lists
+    return keep_fraction_for(model, cfg.compression, cfg.sparse_scheme, include_other=False)
+
+
 def kept_fraction(model: nn.Module) -> float:
     masks = [m.weight_mask for m in prunable(model) if hasattr(m, "weight_mask")]
     return float(sum(int(k.sum()) for k in masks) / sum(k.numel() for k in masks))

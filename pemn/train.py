@@ -19,12 +19,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import baselines, data as data_mod
+from . import baselines, data as data_mod, storage as storage_mod
 from .augment import ConvMixerRecipe
 from .backbones import arch_options, build_model, check_backbone
 from .masking import BatchedMasks, check_keep_ratio
 from .paths import REPO, write_atomic
-from .storage import keep_fraction_for, storage_bits
+from .storage import storage_bits
 from .strategies import STRATEGIES, apply_strategy, check_strategy, unique_weight_count
 
 METHODS = STRATEGIES + baselines.BASELINES + baselines.FAIR_METHODS
@@ -224,36 +224,14 @@ def make_model(cfg: TrainConfig, num_classes: int) -> nn.Module:
     if cfg.strategy in STRATEGIES:
         apply_strategy(model, cfg.strategy, cfg.ratio, seed=cfg.seed, rescale=cfg.rescale)
     elif cfg.strategy == "random_sparse":
-        baselines.prune_random(model, baseline_keep(model, cfg))
+        baselines.prune_random(model, baselines.baseline_keep(model, cfg))
     elif cfg.strategy == "erk_random":
-        baselines.prune_random(model, fair_kept_counts(model, cfg))
+        baselines.prune_random(model, baselines.fair_kept_counts(model, cfg))
     else:
         baselines.start_magnitude(model)
     if cfg.strategy in ("quantized", "binary"):
         baselines.attach_quantizers(model, baselines.value_bits_of(cfg.strategy, cfg.value_bits))
     return model
-
-
-def fair_kept_counts(model: nn.Module, cfg: TrainConfig) -> list[int]:
-    """Per-layer kept counts of a storage-aware baseline: ERK densities that spend ``budget_bits`` per weight."""
-    shapes = [tuple(m.weight.shape) for m in baselines.prunable(model)]
-    bits = baselines.value_bits_of(cfg.strategy, cfg.value_bits)
-    return baselines.kept_counts(model, baselines.densities_for_budget(shapes, cfg.budget_bits, bits))
-
-
-def magnitude_target(model: nn.Module, cfg: TrainConfig):
-    """Final keep of a magnitude-pruned run: one fraction (the paper's) or per-layer (count, size) pairs; else None."""
-    if cfg.strategy == "magnitude_sparse":
-        return baseline_keep(model, cfg)
-    if cfg.strategy in baselines.MAGNITUDE_METHODS:
-        sizes = [m.weight.numel() for m in baselines.prunable(model)]
-        return list(zip(fair_kept_counts(model, cfg), sizes))
-    return None
-
-
-def baseline_keep(model: nn.Module, cfg: TrainConfig) -> float:
-    """Kept fraction that gives the target compression under the paper's accounting (weights only)."""
-    return keep_fraction_for(model, cfg.compression, cfg.sparse_scheme, include_other=False)
 
 
 def lr_at(cfg: TrainConfig, progress: float) -> float:
@@ -400,24 +378,6 @@ def _save_atomic(obj, path: Path) -> None:
     write_atomic(path, lambda tmp: torch.save(obj, tmp))
 
 
-def storage_summary(model: nn.Module, cfg: TrainConfig) -> dict:
-    if cfg.masked:
-        schemes = ("dense", "pemn", "pemn_seed")
-    elif cfg.strategy == "dense":
-        schemes = ("dense",)
-    else:
-        schemes = ("dense", "csr", "bitmap") + (("coded",) if cfg.strategy in baselines.FAIR_METHODS else ())
-    bits = baselines.value_bits_of(cfg.strategy, cfg.value_bits)
-    return {s: storage_bits(model, s, value_bits=bits) if s == "coded" else storage_bits(model, s) for s in schemes}
-
-
-def headline_scheme(cfg: TrainConfig) -> str:
-    """The accounting a run is plotted under: PEMN's for PEMN, the one that set the sparsity for baselines."""
-    if cfg.strategy in baselines.FAIR_METHODS:
-        return "coded"
-    return "pemn" if cfg.masked else ("dense" if cfg.strategy == "dense" else cfg.sparse_scheme)
-
-
 def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = True, data=None) -> dict:
     """Train ``cfg`` and return its result; with ``out_dir``, checkpoint there each epoch and resume.
 
@@ -437,7 +397,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
     gen = torch.Generator().manual_seed(cfg.seed)
     steps_per_epoch = len(x_train) // cfg.batch_size or 1
     total_steps = steps_per_epoch * cfg.epochs
-    final_keep = magnitude_target(model, cfg)
+    final_keep = baselines.magnitude_target(model, cfg)
     history, start_epoch, elapsed = [], 0, 0.0
 
     ckpt = Path(out_dir) / "checkpoint.pt" if out_dir else None
@@ -510,8 +470,8 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
                          **precise_bn(model, cfg, data, cfg.bn_recalibration, device, fmt)}
     model = model.cpu().to(memory_format=torch.contiguous_format)  # the usual layout for export and callers
     best = max(history, key=lambda h: h["test_acc"])
-    storage = storage_summary(model, cfg)
-    head = headline_scheme(cfg)
+    storage = storage_mod.storage_summary(model, cfg)
+    head = storage_mod.headline_scheme(cfg)
     result = {
         "config": asdict(cfg),
         "status": "complete",

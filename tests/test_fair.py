@@ -10,7 +10,8 @@ from pemn import baselines, codec
 from pemn.export import export_model, load_model
 from pemn.grids import budget_for_keep, grid
 from pemn.storage import storage_bits
-from pemn.train import ConfigError, TrainConfig, make_model, magnitude_target, recalibrate_bn
+from pemn.baselines import magnitude_target
+from pemn.train import ConfigError, TrainConfig, make_model, recalibrate_bn
 
 TINY = {"dim": 8, "depth": 1, "patch_size": 4, "kernel_size": 3}  # conv 8x3x4x4, dw 8x1x3x3, pw 8x8x1x1, fc 10x8
 SMALL = {"dim": 48, "depth": 2, "patch_size": 4, "kernel_size": 5}  # 24k weights: whole words cost little

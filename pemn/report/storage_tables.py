@@ -21,7 +21,8 @@ def _storage_rows(backbone: str, arch_json: str, dataset: str, pemn_points: tupl
     from .. import baselines
     from ..storage import bits_from_counts, count
     from ..strategies import has_masked_layers
-    from ..train import TrainConfig, baseline_keep, make_model
+    from ..baselines import baseline_keep
+    from ..train import TrainConfig, make_model
     num_classes = 100 if dataset == "cifar100" else 10
     arch = json.loads(arch_json)
     rows = []
@@ -70,7 +71,7 @@ def storage_table(backbone: str, arch: dict | None = None, dataset: str = "cifar
     """Eq. 10 for one backbone: every term in KiB, the paper's CSR accounting and the bitmap one side by side.
 
     Computed on freshly built models (no training): the sparse baselines keep
-    the fraction that ``pemn.train.baseline_keep`` gives for each target (the
+    the fraction that ``pemn.baselines.baseline_keep`` gives for each target (the
     paper's Eq. 10: conv/linear weights only, CSR positions); random and
     magnitude pruning keep the same number of weights, so they cost the same.
     PEMN keeps half of every layer (keep ratio 0.5). ``(seed)`` rows store a
