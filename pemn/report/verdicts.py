@@ -70,7 +70,7 @@ def show_claims(profile: str = "cpu"):
                                      "verdict (paper's baselines)": t["verdict"].map(lambda v: f"**{v}**"),
                                      "margin ± seed noise (pts)": t["margin ± seed noise (pts)"],
                                      "verdict at equal bytes (ch. 7)": t["at equal bytes"].map(
-                                         lambda v: f"**{v}**" if v else "")}))
+                                         lambda v: f"**{v}**" if v and v != "n/a" else v)}))
     df = load(profile)
     used = df if df.empty else pd.concat([for_figure(df, f) for f in ("fig3", "fig4", "fig5")]).drop_duplicates(
         "run_id")
