@@ -46,8 +46,8 @@ def points(records, backbone: str, arch: dict | None = None, recalibrated=None) 
             continue
         frontier = "frontier" in r.get("figures", ())
         paper_baseline = cfg["strategy"] in BASELINES
-        if not (frontier or paper_baseline or cfg["strategy"] == "dense"):
-            continue
+        if not (frontier or paper_baseline or cfg["strategy"] == "dense") or not r.get("export"):
+            continue  # a point needs its measured file
         acc, bn = r["final_test_acc"], "recalibrated in training" if cfg.get("bn_recalibration") else "as trained"
         if paper_baseline and recalibrated and r["run_id"] in recalibrated:
             acc, bn = recalibrated[r["run_id"]]["test_acc"], "recalibrated from the file"
