@@ -40,10 +40,10 @@ def frontier_figure(p: pd.DataFrame, title: str):
         ax.annotate(f"dense float32: {acc:.1%} at {dense['file_bytes'].mean() / 1024:,.0f} KiB",
                     (0.01, acc), xycoords=("axes fraction", "data"), va="bottom", fontsize=9)
     ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1024:,.0f} KiB"))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1024:,.0f}"))
     ax.xaxis.set_minor_formatter(FuncFormatter(lambda x, _: f"{x / 1024:,.1f}"))
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.set_xlabel("measured model.pemn file size (bytes, log scale)")
+    ax.set_xlabel("measured model.pemn file size (KiB, log scale)")
     ax.set_ylabel("final test accuracy")
     ax.set_title(title, fontsize=11)
     ax.grid(alpha=0.3, which="both")
