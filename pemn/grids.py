@@ -26,6 +26,7 @@ COMPRESSIONS = (0.90, 0.92, 0.94, 0.96)
 BASELINE_METHODS = ("random_sparse", "magnitude_sparse")
 FRONTIER_KEEPS = (0.5, 0.3, 0.2, 0.1)  # PEMN keep ratios whose file sizes set the competitors' budgets
 FRONTIER_PEMN = ("rp", 1e-2)
+WIDTH_STRATEGIES = (("dense", None), ("mask", None), ("mp", None), ("rp", 1e-1), ("rp", 1e-2), ("rp", 1e-3))
 SEED_BITS = 64  # a PEMN file stores the seed of its random values (pemn.storage's pemn_seed)
 
 
@@ -56,6 +57,9 @@ class Profile:
     frontier_methods: tuple[str, ...] = FAIR_METHODS
     bn_recalibration: int = 0                  # training images for precise BN statistics in the frontier runs
     frontier_seeds: tuple[int, ...] = field(default=(0, 1))
+    fig3_seeds: tuple[int, ...] | None = None  # Fig. 3 panels' seeds when they differ from ``seeds``
+    width: tuple[tuple[str, dict], ...] = ()  # the width axis: (backbone, arch) pairs at equal depth and budget
+    width_strategies: tuple[tuple[str, float | None], ...] = ()
 
 
 _ARCH_KEYS = {"dim": "w", "depth": "d", "kernel_size": "k", "patch_size": "p", "heads": "h", "mlp_ratio": "m"}
@@ -120,10 +124,13 @@ _CPU = Profile(
     fig5_pemn=(("rp", 1e-1), ("rp", 1e-2), ("rp", 1e-3)),
     compressions=COMPRESSIONS,
     base=dict(epochs=10, batch_size=128, subset=10000),
-    per_backbone={"resnet32": dict(epochs=5), "resnet56": dict(epochs=3)},
+    per_backbone={"resnet32": dict(epochs=5), "resnet56": dict(epochs=5)},
     note="every figure in miniature: 10k stratified training images; ConvMixer/ViT width 64, patch 4, 10 epochs; "
-         "ResNet32 5 epochs, ResNet56 3 epochs",
+         "both ResNets 5 epochs; Fig. 3 with 3 seeds; ConvMixer widths 32-256 at depth 6",
     frontier=(("convmixer", _CPU_CONVMIXER), ("resnet32", {})), bn_recalibration=10000,
+    fig3_seeds=(0, 1, 2),
+    width=tuple(("convmixer", {**_CPU_CONVMIXER, "dim": w}) for w in (32, 64, 128, 256)),
+    width_strategies=WIDTH_STRATEGIES,
 )
 
 # The calibration runs under runs/custom/ measured dense ConvMixer-64/6 at 68.7 %, ResNet32 at 70.7 % and ResNet56
@@ -133,6 +140,7 @@ _CPU20K = replace(
                                                                            "resnet56": dict(epochs=5)},
     note="the cpu grid on 20k stratified training images, both ResNets 5 epochs: the smallest budgets measured to "
          "clear 60 % dense accuracy (ConvMixer, ResNets); about 15 h on 2 cores, estimated; not run here",
+    fig3_seeds=None, width=(),
 )
 
 _PAPER = Profile(
@@ -227,7 +235,7 @@ def frontier_runs(p: Profile):
 
 
 def grid(profile: str) -> dict[str, Run]:
-    """All runs of a profile, keyed by run id, in the order they should run (Fig. 3, 5, 4)."""
+    """All runs of a profile, keyed by run id, in the order they should run (Fig. 3, 5, 4, frontier, width)."""
     p = get_profile(profile)
     runs: dict[str, Run] = {}
 
@@ -236,7 +244,7 @@ def grid(profile: str) -> dict[str, Run]:
         prev = runs.get(rid)
         runs[rid] = Run(rid, cfg, (prev.figures if prev else ()) + ((fig,) if not prev or fig not in prev.figures else ()))
 
-    for seed in p.seeds:
+    for seed in p.fig3_seeds or p.seeds:
         for backbone, arch in p.fig3:
             for strategy, ratio in p.fig3_strategies:
                 add(_config(p, backbone, arch, "cifar10", strategy, seed, ratio), "fig3")
@@ -252,6 +260,10 @@ def grid(profile: str) -> dict[str, Run]:
                         add(_config(p, backbone, arch, dataset, method, seed, compression=c), figure)
     for cfg in frontier_runs(p):
         add(cfg, "frontier")
+    for seed in p.seeds:  # the cheap widths first
+        for backbone, arch in sorted(p.width, key=lambda ba: ba[1]["dim"]):
+            for strategy, ratio in p.width_strategies:
+                add(_config(p, backbone, arch, "cifar10", strategy, seed, ratio), "width")
     return runs
 
 

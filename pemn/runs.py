@@ -18,14 +18,14 @@ import subprocess
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
 import torch
 
-from .grids import Run, custom_run, grid
+from .grids import PROFILES, Run, custom_run, grid
 from .paths import REPO, write_json_atomic
 from .train import RESULTS_VERSION, TrainConfig, is_masked, pick_device, train
 TRAIN_NOTEBOOK = REPO / "book" / "notebooks" / "train.ipynb"
@@ -149,6 +149,22 @@ def read_records(profile: str, complete_only: bool = True) -> list[RunRecord]:
     return [r for r in out if r is not None and (r.complete or not complete_only)]
 
 
+def current_records(profile: str) -> list[RunRecord]:
+    """The complete records of ``profile`` as its grid defines them now: a record made under another configuration
+    (the grid changed and the run is pending again) is left out, and a record's figures are those the grid gives
+    it (a run can join a figure after it was made). A profile without a grid (custom): every complete record."""
+    planned = grid(profile) if profile in PROFILES else {}
+    out = []
+    for rec in read_records(profile):
+        run = planned.get(rec.run_id)
+        if run is not None:
+            if not config_matches(rec.config, run.config):
+                continue
+            rec = replace(rec, figures=tuple(dict.fromkeys((*run.figures, *rec.figures))))
+        out.append(rec)
+    return out
+
+
 def read_failure(path: Path) -> dict | None:
     """A failed run's ``error.json`` (``{"error": ..., "seconds": ...}``), ``{}`` when unreadable, None when absent."""
     f = Path(path) / "error.json"
@@ -193,14 +209,18 @@ def results_version(metrics: dict) -> int:
     return 2 if unaffected or _commit_contains(metrics.get("git_commit"), STRAIGHT_THROUGH_FIX) else 1
 
 
+def config_matches(recorded: Mapping[str, Any], cfg: TrainConfig) -> bool:
+    """Whether a record's configuration is ``cfg``; fields added to TrainConfig after a run was made count as
+    their defaults (which reproduce the old behaviour)."""
+    return {**json.loads(json.dumps(asdict(TrainConfig()))), **recorded} == json.loads(json.dumps(asdict(cfg)))
+
+
 def why_pending(path: Path, cfg: TrainConfig | None = None) -> str | None:
     """Why the run in ``path`` must be made (again), or None when it is complete, with ``cfg``, and current."""
     metrics = _metrics(path)
     if metrics is None or metrics.get("status") != "complete":
         return "not made yet" if metrics is None and not (Path(path) / "error.json").is_file() else "not complete"
-    # fields added to TrainConfig after a run was made count as their defaults (which reproduce the old behaviour)
-    recorded = {**json.loads(json.dumps(asdict(TrainConfig()))), **metrics.get("config", {})}
-    if cfg is not None and recorded != json.loads(json.dumps(asdict(cfg))):
+    if cfg is not None and not config_matches(metrics.get("config", {}), cfg):
         return "its recorded configuration differs from the grid's"
     version = results_version(metrics)
     if version != RESULTS_VERSION:

@@ -58,6 +58,8 @@ CPU_CASES = (
     Case("vit", VIT, 128, ("dense", "masked", "masked_sort"), 0.8),
     Case("convmixer", CM8, 128, ("dense", "masked", "baseline"), 0.5),
     Case("resnet56", {}, 128, ("dense", "masked", "masked_sort"), 1.2),
+    # the width axis of the cpu profile (ConvMixer depth 6 at widths 32, 128, 256; 64 is CM6)
+    *(Case("convmixer", {**CM6, "dim": w}, 128, ("dense", "masked"), 0.4) for w in (32, 128, 256)),
 )
 
 OPTION_CASE = Case("convmixer", CM6, 128, ("masked", "masked_fused", "masked_other_threads", "masked_rp"))

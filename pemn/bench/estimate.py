@@ -7,7 +7,7 @@ import torch
 
 from .. import train as T
 from ..grids import grid
-from ..runs import notebook_duration_s, read_records
+from ..runs import current_records, notebook_duration_s
 from .cases import Case
 
 
@@ -40,7 +40,7 @@ def _step_s(steps: dict, cfg: T.TrainConfig) -> tuple[float, str]:
 def measured_runs(profile: str) -> dict:
     """Wall time of the committed runs of a profile: notebook duration (papermill) and training time."""
     out = {}
-    for rec in read_records(profile):
+    for rec in current_records(profile):
         duration = notebook_duration_s(rec.path)
         if duration is None:
             continue

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .frame import points, records_frame
-from .labels import BASELINE_LABEL, EXTREME_SET, SPARSE_ORDER, STABLE_SET, arch_label, dataset_label, pct
+from .labels import BASELINE_LABEL, EXTREME_SET, SPARSE_ORDER, STABLE_SET, dataset_label, pct
+from .size import AXES, budget_note, size_series
 
 STABLE_TOL = 0.03       # claim 4.2(3): "stable" = within 3 points of mask
 EXTREME_DROP = 0.01     # claim 4.2(3): "drop" = RP 1e-4/1e-5 more than 1 point below the stable strategies
@@ -175,36 +176,53 @@ def claim_extreme_drop(p: pd.DataFrame) -> Verdict:
     return decide(out, "needs mask, ≥ 2 of one-layer…RP 1e-3 and RP 1e-4 or 1e-5")
 
 
-def _size(arch_key: str) -> tuple:
-    a = json.loads(arch_key)
-    return (a.get("depth") or 0) * (a.get("dim") or 0), a.get("depth") or 0, a.get("dim") or 0
+def _gap(d: pd.DataFrame, methods) -> dict:
+    """Mean accuracy of ``methods``' points in ``d`` as one point (seeds summed for the noise)."""
+    q = d[d["method"].isin(methods)]
+    return {"mean": q["mean"].mean(), "n": int(q["n"].sum()), "runs": ", ".join(q["runs"])}
 
 
-def claim_larger_is_better(df: pd.DataFrame) -> Verdict:
-    """Larger depth/width: higher dense and masked accuracy and a smaller drop from dense (Fig. 3 and 5 runs)."""
-    d = df[df["family"].isin(["dense", "PEMN"])]
-    out = []
-    for backbone, g in d.groupby("backbone"):
-        archs = sorted(g["arch_key"].unique(), key=_size)
-        if len(archs) < 2:
-            continue
-        small, large = (points(g[g["arch_key"] == a]) for a in (archs[0], archs[-1]))
-        sigma = seed_sigma(pd.concat([small, large]))
-        common = sorted((set(small["method"]) & set(large["method"])) - {"dense"})
-        if "dense" not in set(small["method"]) or "dense" not in set(large["method"]) or not common:
-            continue
-        names = [arch_label(backbone, json.loads(a)) for a in (archs[0], archs[-1])]
-        ds, dl = (q[q["method"] == "dense"].iloc[0] for q in (small, large))
-        ms, ml = ({"mean": q[q["method"].isin(common)]["mean"].mean(), "n": int(q[q["method"].isin(common)]["n"].sum()),
-                   "runs": ", ".join(q[q["method"].isin(common)]["runs"])} for q in (small, large))
-        out.append(_vs(dl, ds, sigma, 0.0, f"dense {names[0]} {pct(ds['mean'])} → {names[1]} {pct(dl['mean'])}"))
-        out.append(_vs(ml, ms, sigma, 0.0, f"masked ({', '.join(common)}) {names[0]} {pct(ms['mean'])} → "
-                                           f"{names[1]} {pct(ml['mean'])}"))
-        gap_s, gap_l = ds["mean"] - ms["mean"], dl["mean"] - ml["mean"]
-        out.append(Comparison(f"gap to dense {names[0]} {100 * gap_s:.1f} → {names[1]} {100 * gap_l:.1f} pts",
-                              float(gap_s - gap_l), _noise(sigma, ms, ml), _runs(ds, dl)))
-    return decide(out, "needs two sizes of one backbone with dense and masked runs (the paper: width 256/512, "
-                       "depth 6/8)")
+def _size_comparisons(s: pd.DataFrame, title: str, accuracies: bool = True) -> list[Comparison]:
+    """Smallest against largest size of one series: dense and masked accuracy rise, the gap to dense shrinks."""
+    sizes = sorted(s["size"].unique())
+    small, large = (points(s[s["size"] == z]) for z in (sizes[0], sizes[-1]))
+    common = sorted((set(small["method"]) & set(large["method"])) - {"dense"})
+    if "dense" not in set(small["method"]) or "dense" not in set(large["method"]) or not common:
+        return []
+    sigma = seed_sigma(pd.concat([small, large]))
+    names = [small["arch"].iloc[0], large["arch"].iloc[0]]
+    ds, dl = (q[q["method"] == "dense"].iloc[0] for q in (small, large))
+    ms, ml = _gap(small, common), _gap(large, common)
+    gap_s, gap_l = ds["mean"] - ms["mean"], dl["mean"] - ml["mean"]
+    out = [Comparison(f"{title}: gap to dense of {', '.join(common)}: {names[0]} {100 * gap_s:.1f} → {names[1]} "
+                      f"{100 * gap_l:.1f} pts", float(gap_s - gap_l), _noise(sigma, ms, ml), _runs(ds, dl, small, large))]
+    if accuracies:
+        out += [_vs(dl, ds, sigma, 0.0, f"{title}: dense {names[0]} {pct(ds['mean'])} → {names[1]} {pct(dl['mean'])}"),
+                _vs(ml, ms, sigma, 0.0, f"{title}: masked ({', '.join(common)}) {names[0]} {pct(ms['mean'])} → "
+                                        f"{names[1]} {pct(ml['mean'])}")]
+    return out
+
+
+def _along(df: pd.DataFrame, axes, fn) -> tuple[list[Comparison], list[str]]:
+    """``fn(series, title)``'s comparisons over every size series of ``df`` along ``axes``, and the series
+    left out because their training budgets differ."""
+    out, skipped = [], []
+    for axis in axes:
+        for title, s in size_series(df, axis):
+            note = budget_note(s)
+            if note:
+                skipped.append(f"{title}: {note}")
+            else:
+                out += fn(s, title)
+    return out, skipped
+
+
+def claim_larger_is_better(df: pd.DataFrame, axes=tuple(AXES)) -> Verdict:
+    """Larger depth/width: higher dense and masked accuracy and a smaller gap to dense, smallest against largest
+    size of each series along ``axes`` (Fig. 3, Fig. 5 and width runs; runs of unequal budgets are not compared)."""
+    out, skipped = _along(df[df["family"].isin(["dense", "PEMN"])], axes, _size_comparisons)
+    return decide(out, "; ".join(skipped) or "needs two sizes of one backbone with dense and masked runs at one "
+                                             "training budget (the paper: width 256/512, depth 6/8)")
 
 
 def claim_vit_fluctuates(p: pd.DataFrame) -> Verdict:
@@ -285,31 +303,47 @@ def claim_robust(p: pd.DataFrame) -> Verdict:
 
 
 def claim_small_beats_large(p: pd.DataFrame) -> Verdict:
-    out = []
+    out, skipped = [], []
     for ds, q in p.groupby("dataset"):
         small = q[(q["backbone"] == "resnet32") & (q["family"] == "PEMN")]
         large = q[(q["backbone"] == "resnet56")]
-        v = claim_outperforms(large, pemn=small)
-        out += list(v.comparisons)
-    return decide(out, "needs ResNet32 PEMN and ResNet56 baseline runs")
+        note = budget_note(pd.concat([small, large])) if not small.empty and not large.empty else None
+        if note:
+            skipped.append(f"{dataset_label(ds)}: {note}")
+            continue
+        out += list(claim_outperforms(large, pemn=small).comparisons)
+    return decide(out, "; ".join(skipped) or "needs ResNet32 PEMN and ResNet56 baseline runs at one training budget")
 
 
-def claim_larger_loses_less(p: pd.DataFrame) -> Verdict:
-    sigma, out = seed_sigma(p), []
-    for ds, q in p.groupby("dataset"):
+def claim_larger_loses_less(p: pd.DataFrame, sizes: pd.DataFrame | None = None, axes=tuple(AXES)) -> Verdict:
+    """The larger network's PEMN points lose less against its dense counterpart: ResNet32 against ResNet56
+    (depth, Fig. 4 points ``p``) and, given the width runs as ``sizes``, the narrowest against the widest."""
+    sigma, out, skipped = seed_sigma(p) if not p.empty else 0.0, [], []
+    for ds, q in (p.groupby("dataset") if "depth" in axes and not p.empty else []):
         gaps = {}
         for b in ("resnet32", "resnet56"):
             d, m = q[(q["backbone"] == b) & (q["family"] == "dense")], q[(q["backbone"] == b) & (q["family"] == "PEMN")]
             if not d.empty and not m.empty:
-                gaps[b] = (d.iloc[0], {"mean": m["mean"].mean(), "n": int(m["n"].sum()), "runs": ", ".join(m["runs"])})
+                gaps[b] = (d.iloc[0], {"mean": m["mean"].mean(), "n": int(m["n"].sum()), "runs": ", ".join(m["runs"])},
+                           pd.concat([d, m]))
         if len(gaps) < 2:
             continue
-        (d32, m32), (d56, m56) = gaps["resnet32"], gaps["resnet56"]
+        (d32, m32, r32), (d56, m56, r56) = gaps["resnet32"], gaps["resnet56"]
+        note = budget_note(pd.concat([r32, r56]))
+        if note:
+            skipped.append(f"{dataset_label(ds)}: {note}")
+            continue
         g32, g56 = d32["mean"] - m32["mean"], d56["mean"] - m56["mean"]
-        out.append(Comparison(f"{dataset_label(ds)}: dense − mean PEMN, ResNet32 {100 * g32:.1f} pts vs ResNet56 "
-                              f"{100 * g56:.1f} pts", float(g32 - g56), _noise(sigma, m32, m56),
+        out.append(Comparison(f"depth, {dataset_label(ds)}: dense − mean PEMN, ResNet32 {100 * g32:.1f} pts vs "
+                              f"ResNet56 {100 * g56:.1f} pts", float(g32 - g56), _noise(sigma, m32, m56),
                               _runs(d32, m32, d56, m56)))
-    return decide(out, "needs dense and PEMN runs of ResNet32 and ResNet56")
+    if sizes is not None and "width" in axes and not sizes.empty:
+        more, skip = _along(sizes[sizes["family"].isin(["dense", "PEMN"])], ("width",),
+                            lambda s, t: _size_comparisons(s, t, accuracies=False))
+        out += more
+        skipped += skip
+    return decide(out, "; ".join(skipped) or "needs dense and PEMN runs of ResNet32 and ResNet56 (or of several "
+                                             "widths) at one training budget")
 
 
 def claim_smaller_and_better(p: pd.DataFrame, competitors=BASELINES) -> Verdict:
@@ -350,7 +384,8 @@ CLAIMS = (
      f"{100 * EXTREME_DROP:.0f} pt below the lowest of them"),
     ("4.2 (4)", "Larger depth and hidden dimension boost capacity; the drop of random-weight strategies from "
                 "their dense counterpart decreases.",
-     "for each backbone with two sizes: the larger has higher dense and masked accuracy and a smaller gap to dense"),
+     "width and depth separately, smallest against largest size of a backbone trained at one budget: the larger has "
+     "higher dense and masked accuracy and a smaller gap to dense"),
     ("4.2 (remark)", "ViT fluctuates more than ConvMixer when unique values are few.",
      "ViT's accuracy rises more often along the strategy axis (total non-monotonic rise) than ConvMixer's"),
     ("4.3 Fig. 4 (1)", "PEMN outperforms the baselines by a significant margin, with even higher compression.",
@@ -359,9 +394,11 @@ CLAIMS = (
     ("4.3 Fig. 4 (2)", "Baselines degrade clearly as compression rises; PEMN is relatively robust to it.",
      "least-squares slope of accuracy against compression: baselines negative, PEMN's smaller in magnitude"),
     ("4.3 Fig. 4 (3)", "Compressed small models (PEMN) beat baselines using the larger model.",
-     "every ResNet32 PEMN point beats every ResNet56 baseline point of lower or equal compression"),
+     "every ResNet32 PEMN point beats every ResNet56 baseline point of lower or equal compression, both ResNets "
+     "trained at one budget (depth only: the width runs have no baselines)"),
     ("4.3 Fig. 4 (4)", "ResNet56 (more parameters) loses less against its dense counterpart than ResNet32.",
-     "dense − mean PEMN accuracy is smaller for ResNet56 than for ResNet32"),
+     "dense − mean PEMN accuracy is smaller for ResNet56 than for ResNet32 (depth) and for the widest ConvMixer "
+     "than for the narrowest (width), at one training budget"),
     ("4.3 Fig. 5 (1)", "PEMN outperforms the baselines on ConvMixer of both depths.",
      "every PEMN point beats every baseline point (any compression), per depth"),
     ("4.3 Fig. 5 (2)", "PEMN compresses to a lower size yet keeps higher accuracy.",
@@ -382,13 +419,14 @@ def near_chance(p: pd.DataFrame) -> str | None:
 
 def evaluate_frame(df: pd.DataFrame) -> list[Verdict]:
     """One verdict per entry of ``CLAIMS``, from the runs' rows (``frame.records_frame``)."""
-    figs = {f: (df[df["figures"].apply(lambda x: f in x)] if not df.empty else df) for f in ("fig3", "fig4", "fig5")}
+    figs = {f: (df[df["figures"].apply(lambda x: f in x)] if not df.empty else df)
+            for f in ("fig3", "fig4", "fig5", "width")}
     pts = {f: points(d) for f, d in figs.items()}
     why = {f: near_chance(p) for f, p in pts.items()}
     usable = {f: not pts[f].empty and not why[f] for f in figs}
     missing = {f: (f"no usable Fig. {f[-1]} runs: {why[f]}" if why[f] else f"no completed Fig. {f[-1]} run yet")
-               for f in figs}
-    size_runs = pd.concat([figs["fig3"], figs["fig5"]]).drop_duplicates("run_id") if not df.empty else df
+               for f in ("fig3", "fig4", "fig5")}
+    size_runs = pd.concat([figs["fig3"], figs["fig5"], figs["width"]]).drop_duplicates("run_id") if not df.empty else df
 
     def when(fig, fn, *args):
         return fn(*args) if usable[fig] else Verdict(NOT_TESTED, missing[fig])
@@ -404,7 +442,7 @@ def evaluate_frame(df: pd.DataFrame) -> list[Verdict]:
         when("fig4", claim_outperforms, p4, BASELINES, True, MARGIN),
         when("fig4", claim_robust, p4),
         when("fig4", claim_small_beats_large, p4),
-        when("fig4", claim_larger_loses_less, p4),
+        when("fig4", claim_larger_loses_less, p4, figs["width"]),
         when("fig5", claim_outperforms, p5, BASELINES, False, 0.0),
         when("fig5", claim_smaller_and_better, p5),
     ]

@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from ..runs import read_records, recalibrations
+from ..runs import current_records, recalibrations
 from . import display
 from .frontier import collapsed, layer_kept_counts, means, pareto, points, verdict, verdicts
 
@@ -77,7 +77,7 @@ def frontier_backbone(profile: str, index: int) -> tuple[str, dict, str] | None:
 
 def fair_verdict(profile: str, backbone: str, arch: dict):
     """(per-point comparisons, one Verdict) against the strongest competitor at equal bytes, for one backbone."""
-    v = verdicts(points(read_records(profile), backbone, arch, recalibrations(profile)))
+    v = verdicts(points(current_records(profile), backbone, arch, recalibrations(profile)))
     return v, verdict(v)
 
 
@@ -88,7 +88,7 @@ def show_frontier(profile: str = "cpu", index: int = 0):
         display.md(f"Profile `{profile}` has no frontier backbone number {index + 1}.")
         return
     backbone, arch, name = which
-    p = points(read_records(profile), backbone, arch, recalibrations(profile))
+    p = points(current_records(profile), backbone, arch, recalibrations(profile))
     fr = p[p["frontier"]] if not p.empty else p
     if fr.empty:
         display.md(f"**Not run yet.** {name}: no frontier run of profile `{profile}` is complete; "
@@ -122,7 +122,7 @@ def show_frontier(profile: str = "cpu", index: int = 0):
 
 def show_collapse(profile: str = "cpu"):
     """The runs that end at chance, with their training accuracy and their precise-BN accuracy."""
-    c = collapsed(read_records(profile), recalibrations(profile))
+    c = collapsed(current_records(profile), recalibrations(profile))
     if c.empty:
         display.md(f"No run of profile `{profile}` ends below 20 % test accuracy.")
         return

@@ -9,7 +9,7 @@ from typing import Mapping
 import pandas as pd
 
 from ..paths import REPO
-from ..runs import (RunRecord, profiles_on_disk, read_failure, read_record, read_records, run_folders,
+from ..runs import (RunRecord, current_records, profiles_on_disk, read_failure, read_record, run_folders,
                     runs_root)
 from .labels import (ACCOUNT_COLUMNS, FIG3_ORDER, PEMN_STRATEGIES, arch_label, dataset_label, full_arch, method_family,
                      method_label)
@@ -152,8 +152,9 @@ def notebook_paths(df: pd.DataFrame) -> dict[str, str]:
 
 
 def load(profile: str = "cpu") -> pd.DataFrame:
-    """Every complete run of ``profile`` as one row (empty frame with the columns when there is none)."""
-    return records_frame(read_records(profile))
+    """Every complete run of ``profile`` that its grid defines now, as one row (empty frame with the columns when
+    there is none); runs whose configuration the grid has since changed are pending, not shown."""
+    return records_frame(current_records(profile))
 
 
 def grid_runs(profile: str) -> dict:
@@ -207,7 +208,8 @@ def for_figure(df: pd.DataFrame, fig: str) -> pd.DataFrame:
 
 
 POINT_COLUMNS = ["group", "backbone", "arch", "dataset", "method", "family", "strategy", "target", "mean", "std", "n",
-                 "seeds", "accs", "compression", *ACCOUNT_COLUMNS, "unique_values", "epochs", "runs", "merged"]
+                 "seeds", "accs", "compression", *ACCOUNT_COLUMNS, "unique_values", "epochs", "train_size", "runs",
+                 "merged"]
 
 
 def points(df: pd.DataFrame, value: str = "final_acc") -> pd.DataFrame:
@@ -228,6 +230,7 @@ def points(df: pd.DataFrame, value: str = "final_acc") -> pd.DataFrame:
                 seeds=("seed", lambda s: ", ".join(str(x) for x in s)), accs=(value, tuple),
                 **{c: (c, "mean") for c in ACCOUNT_COLUMNS},
                 unique_values=("unique_values", "first"), epochs=("epochs", "first"),
+                train_size=("train_size", "first"),
                 runs=("run_id", lambda s: ", ".join(sorted(s))), target=("target", "first")).reset_index()
     out["std"] = out["std"].fillna(0.0)
     out["compression"] = out["c_paper"]  # the claims compare under the paper's accounting

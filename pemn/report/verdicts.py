@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..runs import read_records
+from ..runs import current_records
 from . import display
 from .claims import CLAIMS, INCONCLUSIVE, NOISE_SIGMAS, NOT_HELD, NOT_TESTED, Verdict, evaluate
 from .frame import caption, for_figure, load, notebook_paths
@@ -22,7 +22,7 @@ def _tally(v: Verdict) -> str:
 
 def claims_verdicts(profile: str = "cpu") -> list[Verdict]:
     """The verdicts of ``CLAIMS`` on the complete runs of ``profile``."""
-    return evaluate(read_records(profile))
+    return evaluate(current_records(profile))
 
 
 # The 4.3 claims that say PEMN beats its competitors, and the frontier backbone (chapter 7) that tests each one
