@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 BAD_INPUT, FAILURE, SUCCESS = 2, 1, 0
@@ -19,7 +20,7 @@ def _list(args) -> int:
         reason = why_pending(run_dir(args.profile, run_id), run.config) if args.pending else None
         if args.pending and reason is None:
             continue
-        if reason and reason.startswith("stale"):
+        if reason and reason != "not made yet":  # say why a run that exists must be made again
             print(f"{args.profile}/{run_id}: {reason}", file=sys.stderr)
         print(run_id)
     return SUCCESS
@@ -144,6 +145,9 @@ def main(argv=None) -> int:
     except (ValueError, DataError) as e:  # ConfigError, ExportError, every validation error: one line
         print(f"error: {e}", file=sys.stderr)
         return BAD_INPUT
+    except BrokenPipeError:  # `pemn list | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return SUCCESS
 
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@ from .reproducibility import (data_table, hardware_table, mask_recipe_check, pro
                               scale_check, show_mask_recipe, show_profiles, show_protocol_gap, show_run_index,
                               show_scale_check, show_timing, status_summary, timing_table)
 from .storage_tables import STORAGE_GROUPS, show_storage_tables, storage_floor, storage_table
-from .verdicts import claims_table, claims_verdicts, show_claims
+from .size import show_size, size_figure, size_table
+from .verdicts import claims_table, claims_verdicts, show_claims, show_size_claims, size_claims_table
 
 __all__ = ["BOOK_NOTEBOOKS_ENV", "FIG3_ORDER", "NOT_TESTED", "STORAGE_GROUPS", "Verdict", "answer_figure",
            "arch_label", "bench_table", "book_notebooks", "claims_table", "claims_verdicts", "compression_figure",
@@ -47,4 +48,5 @@ __all__ = ["BOOK_NOTEBOOKS_ENV", "FIG3_ORDER", "NOT_TESTED", "STORAGE_GROUPS", "
            "show_fig3_table", "show_mask_recipe", "show_paper_bench", "show_plan_figure", "show_profiles",
            "show_progress", "show_protocol_gap", "show_run_index", "show_scale_check", "show_storage_check",
            "show_storage_tables", "show_timing", "show_unique_values", "show_verdicts", "status_summary",
-           "storage_check", "storage_floor", "storage_table", "timing_table", "unique_values_table"]
+           "storage_check", "storage_floor", "storage_table", "timing_table", "unique_values_table", "show_size",
+           "show_size_claims", "size_claims_table", "size_figure", "size_table"]

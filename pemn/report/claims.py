@@ -451,3 +451,21 @@ def evaluate_frame(df: pd.DataFrame) -> list[Verdict]:
 def evaluate(records) -> list[Verdict]:
     """One verdict per entry of ``CLAIMS``, from run records (``pemn.runs.RunRecord``, read or hand-made)."""
     return evaluate_frame(records_frame(records))
+
+
+SIZE_CLAIMS = ("4.2 (4)", "4.3 Fig. 4 (3)", "4.3 Fig. 4 (4)")
+
+
+def evaluate_sizes(df: pd.DataFrame) -> list[tuple[str, str, Verdict]]:
+    """``(claim, axis, verdict)`` for the size claims, width and depth apart, from the runs' rows."""
+    def fig(f):
+        return df[df["figures"].apply(lambda x: f in x)] if not df.empty else df
+    sizes = pd.concat([fig("fig3"), fig("fig5"), fig("width")]).drop_duplicates("run_id") if not df.empty else df
+    p4 = points(fig("fig4"))
+    out = [("4.2 (4)", axis, claim_larger_is_better(sizes, (axis,)) if not sizes.empty else
+            Verdict(NOT_TESTED, "no Fig. 3, Fig. 5 or width runs yet")) for axis in AXES]
+    out += [("4.3 Fig. 4 (3)", "width", Verdict(NOT_TESTED, "the width runs have no sparse baselines")),
+            ("4.3 Fig. 4 (3)", "depth", claim_small_beats_large(p4) if not p4.empty else
+             Verdict(NOT_TESTED, "no Fig. 4 runs yet"))]
+    out += [("4.3 Fig. 4 (4)", axis, claim_larger_loses_less(p4, fig("width"), (axis,))) for axis in AXES]
+    return out

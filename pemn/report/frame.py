@@ -9,8 +9,8 @@ from typing import Mapping
 import pandas as pd
 
 from ..paths import REPO
-from ..runs import (RunRecord, current_records, profiles_on_disk, read_failure, read_record, run_folders,
-                    runs_root)
+from ..runs import (RunRecord, config_matches, current_records, profiles_on_disk, read_failure, read_record,
+                    run_folders, runs_root)
 from .labels import (ACCOUNT_COLUMNS, FIG3_ORDER, PEMN_STRATEGIES, arch_label, dataset_label, full_arch, method_family,
                      method_label)
 
@@ -176,10 +176,13 @@ def run_status(profile: str = "cpu") -> pd.DataFrame:
                "notebook": None}
         rec = read_record(d) if d is not None else None
         failure = read_failure(d) if d is not None and rec is None else None
-        if rec is not None:
+        if rec is not None and rid in planned and rec.complete and not config_matches(rec.config, planned[rid].config):
+            row.update(status="not run", detail="made under an older configuration of the grid; to be remade",
+                       wall_time_s=rec.wall_time_s)
+        elif rec is not None:
             row.update(status=rec.status, final_acc=rec.final_test_acc, best_acc=rec.best_epoch_test_acc,
                        compression=_compressions(rec)["c_paper"] if rec.config else None,
-                       wall_time_s=rec.wall_time_s, figures=", ".join(rec.figures) or row["figures"])
+                       wall_time_s=rec.wall_time_s, figures=row["figures"] or ", ".join(rec.figures))
         elif failure is not None:
             lines = [x for x in str(failure.get("error", "")).splitlines() if x.strip()]
             row.update(status="failed", detail=lines[-1][:200] if lines else "error.json is not readable",
@@ -312,3 +315,10 @@ def progress_counts(profile: str = "cpu") -> dict:
     s = run_status(profile)
     s = s[s["in_grid"]] if s["in_grid"].any() else s
     return s["status"].value_counts().to_dict() | {"total": len(s)}
+
+
+def figure_progress(profile: str, fig: str) -> tuple[int, int]:
+    """(complete, planned) runs of one figure of the profile's grid."""
+    s = run_status(profile)
+    s = s[s["in_grid"] & s["figures"].str.contains(fig, regex=False)]
+    return int((s["status"] == "complete").sum()), len(s)

@@ -11,7 +11,7 @@ import json
 import pandas as pd
 
 from . import display
-from .frame import caption, for_figure, load
+from .frame import caption, figure_progress, for_figure, load
 from .labels import FIG3_ORDER, arch_label, pct
 
 AXES = {"width": "dim", "depth": "depth"}  # axis name -> the arch field it varies
@@ -116,7 +116,10 @@ def size_figure(profile: str = "cpu"):
     for col, (title, s) in enumerate(series):
         p = gap_points(s)
         for method, q in p.groupby("method", sort=False):
-            style = dict(marker="o", ms=4, lw=1.4, label=method)
+            if q["size"].nunique() < 2:  # a method run at one size only (e.g. Fig. 3's at depth 6) has no trend
+                continue
+            style = dict(marker="o", ms=4, lw=1.4, label=method,  # one colour per method in every panel
+                         color=plt.cm.tab10(FIG3_ORDER.index(method) % 10) if method in FIG3_ORDER else None)
             if method == "dense":
                 style.update(color="black", lw=2)
             line = axes[0, col].plot(q["size"], q["mean"] * 100, **style)[0]
@@ -143,9 +146,10 @@ def size_figure(profile: str = "cpu"):
     axes[0, 0].set_ylabel("test accuracy (%)")
     axes[1, 0].set_ylabel("dense − method (pts)")
     handles = {h.get_label(): h for ax in axes[0] for h in ax.get_lines() if not h.get_label().startswith("_")}
-    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=min(len(handles), 7), fontsize=8,
-               frameon=False)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    ncol = min(len(handles), 3 * len(series) + 1)
+    rows = -(-len(handles) // max(ncol, 1))
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=ncol, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.035 * rows + 0.01, 1, 1))
     return fig
 
 
@@ -170,6 +174,10 @@ def size_table(profile: str = "cpu") -> pd.DataFrame:
 def show_size(profile: str = "cpu") -> None:
     """The size figure with its caption, and the unequal budgets said in words."""
     rows = size_rows(profile)
+    done, planned = figure_progress(profile, "width")
+    if planned:
+        display.md(f"Width runs of profile `{profile}`: {done} of {planned} complete"
+                   + ("." if done == planned else "; the figure fills in as the rest land (`make reproduce`)."))
     fig = size_figure(profile)
     if fig is None:
         display.md(f"**No runs yet.** Profile `{profile}` has no two sizes of one backbone with dense and masked "

@@ -5,7 +5,7 @@ import pandas as pd
 
 from ..runs import current_records
 from . import display
-from .claims import CLAIMS, INCONCLUSIVE, NOISE_SIGMAS, NOT_HELD, NOT_TESTED, Verdict, evaluate
+from .claims import CLAIMS, INCONCLUSIVE, NOISE_SIGMAS, NOT_HELD, NOT_TESTED, Verdict, evaluate, evaluate_sizes
 from .frame import caption, for_figure, load, notebook_paths
 
 
@@ -72,8 +72,11 @@ def show_claims(profile: str = "cpu"):
                                      "verdict at equal bytes (ch. 7)": t["at equal bytes"].map(
                                          lambda v: f"**{v}**" if v and v != "n/a" else v)}))
     df = load(profile)
-    used = df if df.empty else pd.concat([for_figure(df, f) for f in ("fig3", "fig4", "fig5")]).drop_duplicates(
-        "run_id")
+    used = df if df.empty else pd.concat([for_figure(df, f) for f in ("fig3", "fig4", "fig5", "width")]
+                                         ).drop_duplicates("run_id")
+    per_axis = {}
+    for claim, axis, v in evaluate_sizes(df):
+        per_axis.setdefault(claim, []).append(f"{axis} *{v.outcome}*")
     display.md("*" + caption(used, profile, f"Claims check ({', '.join(f'{n} {k}' for k, n in counts.items())}). "
                              f"Each verdict is computed from the runs by `pemn.report.claims`; points are means over "
                              f"seeds, accuracies are final-epoch test accuracies, compression uses the paper's "
@@ -89,8 +92,30 @@ def show_claims(profile: str = "cpu"):
             lines.append(f"*Its runs:* {r['deciding runs']}.")
         else:
             lines.append(f"*Why:* {r['deciding comparison']}.")
+        if r["claim"] in per_axis:
+            lines.append(f"*Width and depth apart (chapter 3, size at equal budget):* {'; '.join(per_axis[r['claim']])}.")
         if r["at equal bytes"] and r["at equal bytes"] != "n/a":
             lines.append(f"*Against the strongest competitor at equal bytes (chapter 7): {r['at equal bytes']}*; "
                          f"{r['at equal bytes: deciding']}.")
         blocks.append("\n".join(f"- {x}" if i else x for i, x in enumerate(lines)))
     display.md("\n\n".join(blocks))
+
+
+def size_claims_table(profile: str = "cpu", links: bool = False) -> pd.DataFrame:
+    """The size claims with width and depth judged apart (one row per claim and axis)."""
+    df = load(profile)
+    notebooks = notebook_paths(df) if links else {}
+    return pd.DataFrame([{"claim": claim, "axis": axis, "verdict": v.outcome,
+                          "deciding comparison": v.deciding.text if v.deciding else v.evidence,
+                          "margin ± seed noise (pts)": _margin(v), "comparisons": _tally(v),
+                          "deciding runs": display.run_links(v.runs, notebooks) if links else ", ".join(v.runs)}
+                         for claim, axis, v in evaluate_sizes(df)])
+
+
+def show_size_claims(profile: str = "cpu") -> None:
+    """The size claims judged along width and along depth apart, with their deciding runs."""
+    t = size_claims_table(profile, links=True)
+    display.show_table(t.assign(verdict=t["verdict"].map(lambda v: f"**{v}**")).drop(columns="comparisons"),
+                       "Size claims, width and depth apart: each verdict compares the smallest and the largest size "
+                       "of a series trained at one budget (series of unequal budgets are not compared). Verdicts "
+                       "from `pemn.report.claims.evaluate_sizes`.")
