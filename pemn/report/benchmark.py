@@ -81,7 +81,9 @@ def show_bench(path: Path = BENCH_RESULTS):
                + (": " + ", ".join(m for m in meta if m) if any(meta) else "") + ". Median training step, batch 128, per "
                "backbone at its `cpu`-profile size and variant; ratios are medians of per-round ratios measured side by "
                "side.")
-    display.show_table(t.T.rename_axis("variant"))  # one column per backbone: narrow enough for the page
+    per_case = t.T.rename_axis("variant")
+    for i in range(0, per_case.shape[1], 4):  # one column per backbone, four at a time: narrow enough for the page
+        display.show_table(per_case.iloc[:, i:i + 4].dropna(how="all"))
     g = bench_goals(path)
     if g is not None:
         display.show_table(g)
