@@ -147,14 +147,53 @@ def _compression_sentence(df: pd.DataFrame, verdicts) -> str:
     return f"**Compression (Fig. 4 and 5): {overall(verdicts)}.** {fact}Of the paper's {len(verdicts)} conclusions here: {_tally(verdicts)}."
 
 
+def fair_sentence(profile: str) -> str:
+    """Chapter 7 in one paragraph: per frontier backbone, PEMN against the strongest competitor at equal file bytes
+    and against float32 sparse networks alone ("" when the profile has no frontier run)."""
+    from ..runs import current_records, recalibrations
+    from .fair import frontier_backbone
+    from .frontier import points as frontier_points, verdict, verdicts
+    records, recal = current_records(profile), recalibrations(profile)
+    parts, index = [], 0
+    while (which := frontier_backbone(profile, index)) is not None:
+        index += 1
+        backbone, arch, name = which
+        p = frontier_points(records, backbone, arch, recal)
+        v = verdicts(p) if not p.empty else pd.DataFrame()
+        if v.empty or "margin" not in v:
+            continue
+        if p["test_acc"].max() < 0.2:  # a plumbing-scale profile (smoke): nothing to compare
+            parts.append(f"{name}: every run is near chance, nothing to compare")
+            continue
+        seeds = int(v["seeds"].min())
+        tested = v.dropna(subset=["margin"])
+        strongest = verdict(v)
+        f32 = verdicts(p, competitors=("erk_random", "erk_magnitude"))
+        f32 = f32.dropna(subset=["margin"]) if "margin" in f32 else f32.iloc[0:0]
+        text = (f"{name} ({len(tested)} file size{'s' if len(tested) > 1 else ''}, {seeds} seed"
+                f"{'s' if seeds > 1 else ''}): against the strongest "
+                f"competitor of the same size *{strongest.outcome}* (PEMN minus it: "
+                f"{100 * tested['margin'].min():+.1f} to {100 * tested['margin'].max():+.1f} points)")
+        if not f32.empty:
+            text += (f"; against the best float32 sparse network alone {100 * f32['margin'].min():+.1f} to "
+                     f"{100 * f32['margin'].max():+.1f} points")
+        parts.append(text)
+    if not parts:
+        return ""
+    return ("**At equal real file bytes (chapter 7)**, against ERK sparse networks with float32 or 4-bit values and "
+            "binary-weight networks sized to each PEMN file: " + "; ".join(parts) + ".")
+
+
 def show_answer(profile: str = "cpu"):
     """The answer first: the scale, one sentence per question of the paper, and the summary figure."""
     df = load(profile)
     verdicts = claims_verdicts(profile)
     display.md(scale_sentence(profile, df))
     if not df.empty:
+        fair = fair_sentence(profile)
         display.md(_capacity_sentence(df, verdicts[:5]) + "\n\n" + _compression_sentence(df, verdicts[5:])
-                   + " Chapter 5 gives each verdict with the comparison that decides it.")
+                   + " Chapter 5 gives each verdict with the comparison that decides it." + ("\n\n" + fair if fair
+                                                                                            else ""))
     fig = answer_figure(profile)
     if fig is None:
         return display.note_no_runs(profile, "The summary figure (it needs at least one masked or compressed run)")
