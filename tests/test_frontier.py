@@ -66,3 +66,21 @@ def test_pareto_front_keeps_only_undominated_means():
     assert front["method"].tolist() == ["erk_magnitude", "binary", "rp"]  # by bytes, each better than the last
     m2 = frontier.means(frontier.points(records(rival_acc=(0.6, 0.6)), "convmixer"))
     assert frontier.pareto(m2)["method"].tolist() == ["erk_magnitude", "binary"]  # PEMN dominated
+
+
+def test_landing_page_sentence_from_the_frontier_runs(tmp_path, monkeypatch):
+    """The landing page's equal-bytes paragraph: the verdict and the margin ranges come from the runs."""
+    import json
+    from pemn.report.introduction import fair_sentence
+    monkeypatch.setenv("PEMN_RUNS", str(tmp_path))
+    assert fair_sentence("smoke") == ""
+    arch = {"dim": 16, "depth": 2, "kernel_size": 3, "patch_size": 4}
+    for r in records():
+        r["config"]["arch"] = arch
+        r["status"] = "complete"
+        (tmp_path / "smoke" / r["run_id"]).mkdir(parents=True)
+        (tmp_path / "smoke" / r["run_id"] / "metrics.json").write_text(json.dumps(r))
+    text = fair_sentence("smoke")
+    assert "ConvMixer-16/2 (k3, p4) (1 file size, 2 seeds)" in text
+    assert "*held* (PEMN minus it: +10.5 to +10.5 points)" in text  # 0.51 - 0.405
+    assert "float32 sparse network alone +21.0 to +21.0 points" in text  # 0.51 - 0.30
