@@ -209,10 +209,17 @@ def results_version(metrics: dict) -> int:
     return 2 if unaffected or _commit_contains(metrics.get("git_commit"), STRAIGHT_THROUGH_FIX) else 1
 
 
+def config_changes(recorded: Mapping[str, Any], cfg: TrainConfig) -> dict[str, tuple]:
+    """The fields in which a record's configuration differs from ``cfg``: ``{field: (recorded, now)}``. Fields
+    added to TrainConfig after a run was made count as their defaults (which reproduce the old behaviour)."""
+    old = {**json.loads(json.dumps(asdict(TrainConfig()))), **recorded}
+    new = json.loads(json.dumps(asdict(cfg)))
+    return {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+
+
 def config_matches(recorded: Mapping[str, Any], cfg: TrainConfig) -> bool:
-    """Whether a record's configuration is ``cfg``; fields added to TrainConfig after a run was made count as
-    their defaults (which reproduce the old behaviour)."""
-    return {**json.loads(json.dumps(asdict(TrainConfig()))), **recorded} == json.loads(json.dumps(asdict(cfg)))
+    """Whether a record's configuration is ``cfg`` (see ``config_changes``)."""
+    return not config_changes(recorded, cfg)
 
 
 def why_pending(path: Path, cfg: TrainConfig | None = None) -> str | None:
@@ -220,8 +227,10 @@ def why_pending(path: Path, cfg: TrainConfig | None = None) -> str | None:
     metrics = _metrics(path)
     if metrics is None or metrics.get("status") != "complete":
         return "not made yet" if metrics is None and not (Path(path) / "error.json").is_file() else "not complete"
-    if cfg is not None and not config_matches(metrics.get("config", {}), cfg):
-        return "its recorded configuration differs from the grid's"
+    changes = config_changes(metrics.get("config", {}), cfg) if cfg is not None else {}
+    if changes:
+        return "its recorded configuration differs from the grid's (" + ", ".join(
+            f"{k}: {a} -> {b}" for k, (a, b) in changes.items()) + ")"
     version = results_version(metrics)
     if version != RESULTS_VERSION:
         return f"stale: recorded by results version {version}, this code is version {RESULTS_VERSION}"
