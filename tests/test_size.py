@@ -112,3 +112,6 @@ def test_current_records_leave_out_runs_of_an_older_configuration(tmp_path, monk
     assert s.loc["resnet56-c10-dense-s0", "status"] == "not run"
     assert "older configuration" in s.loc["resnet56-c10-dense-s0", "detail"]
     assert s.loc["resnet56-c10-dense-s1", "status"] == "complete"
+    from pemn.runs import run_dir, why_pending
+    assert why_pending(run_dir("cpu", "resnet56-c10-dense-s0"), g["resnet56-c10-dense-s0"].config) == \
+        "its recorded configuration differs from the grid's (epochs: 3 -> 5)"
