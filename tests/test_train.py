@@ -127,14 +127,17 @@ def test_every_grid_config_is_valid_and_ids_are_unique():
         assert len({repr(r.config) for r in runs.values()}) == len(runs)
         assert get_profile(profile).note
     cpu = grid("cpu")
-    big = grid("cpu20k")  # the same runs with more images, and ResNet56 as long as ResNet32
-    assert list(big) == list(cpu)
+    big = grid("cpu20k")  # the figure and frontier runs of cpu with more images (no width axis, no third seed)
+    assert list(big) == [k for k in cpu if cpu[k].figures != ("width",) and cpu[k].config.seed < 2]
     assert {r.config.subset for r in big.values()} == {20000}
     assert {r.config.epochs for r in big.values() if r.config.backbone.startswith("resnet")} == {5}
-    assert all(big[k].config == replace(cpu[k].config, subset=20000, epochs=big[k].config.epochs) for k in cpu)
-    assert all(sum(1 for r in cpu.values() if r.config.seed == s) == len(cpu) // 2 for s in (0, 1))
+    assert all(big[k].config == replace(cpu[k].config, subset=20000) for k in big)
+    assert sum(1 for r in cpu.values() if r.config.seed == 0) == sum(1 for r in cpu.values() if r.config.seed == 1)
+    assert [k for k, r in cpu.items() if r.config.seed == 2] == [k for k, r in cpu.items() if r.figures == ("fig3",)
+                                                                 and r.config.seed == 2]
+    assert len([k for k, r in cpu.items() if r.config.seed == 2]) == 18
     figs = {f for r in cpu.values() for f in r.figures}
-    assert figs == {"fig3", "fig4", "fig5", "frontier"}
+    assert figs == {"fig3", "fig4", "fig5", "frontier", "width"}
 
 
 def test_run_records_the_commit_it_started_from(cifar10, monkeypatch):
