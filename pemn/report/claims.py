@@ -417,16 +417,25 @@ def near_chance(p: pd.DataFrame) -> str | None:
     return None
 
 
+def _by_figure(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return {f: (df[df["figures"].apply(lambda x: f in x)] if not df.empty else df)
+            for f in ("fig3", "fig4", "fig5", "width")}
+
+
+def _size_runs(figs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The runs whose sizes vary along an axis of one backbone: Fig. 3, Fig. 5 and width runs, each once."""
+    return pd.concat([figs["fig3"], figs["fig5"], figs["width"]]).drop_duplicates("run_id")
+
+
 def evaluate_frame(df: pd.DataFrame) -> list[Verdict]:
     """One verdict per entry of ``CLAIMS``, from the runs' rows (``frame.records_frame``)."""
-    figs = {f: (df[df["figures"].apply(lambda x: f in x)] if not df.empty else df)
-            for f in ("fig3", "fig4", "fig5", "width")}
+    figs = _by_figure(df)
     pts = {f: points(d) for f, d in figs.items()}
     why = {f: near_chance(p) for f, p in pts.items()}
     usable = {f: not pts[f].empty and not why[f] for f in figs}
     missing = {f: (f"no usable Fig. {f[-1]} runs: {why[f]}" if why[f] else f"no completed Fig. {f[-1]} run yet")
                for f in ("fig3", "fig4", "fig5")}
-    size_runs = pd.concat([figs["fig3"], figs["fig5"], figs["width"]]).drop_duplicates("run_id") if not df.empty else df
+    size_runs = _size_runs(figs)
 
     def when(fig, fn, *args):
         return fn(*args) if usable[fig] else Verdict(NOT_TESTED, missing[fig])
@@ -458,14 +467,13 @@ SIZE_CLAIMS = ("4.2 (4)", "4.3 Fig. 4 (3)", "4.3 Fig. 4 (4)")
 
 def evaluate_sizes(df: pd.DataFrame) -> list[tuple[str, str, Verdict]]:
     """``(claim, axis, verdict)`` for the size claims, width and depth apart, from the runs' rows."""
-    def fig(f):
-        return df[df["figures"].apply(lambda x: f in x)] if not df.empty else df
-    sizes = pd.concat([fig("fig3"), fig("fig5"), fig("width")]).drop_duplicates("run_id") if not df.empty else df
-    p4 = points(fig("fig4"))
+    figs = _by_figure(df)
+    sizes = _size_runs(figs)
+    p4 = points(figs["fig4"])
     out = [("4.2 (4)", axis, claim_larger_is_better(sizes, (axis,)) if not sizes.empty else
             Verdict(NOT_TESTED, "no Fig. 3, Fig. 5 or width runs yet")) for axis in AXES]
     out += [("4.3 Fig. 4 (3)", "width", Verdict(NOT_TESTED, "the width runs have no sparse baselines")),
             ("4.3 Fig. 4 (3)", "depth", claim_small_beats_large(p4) if not p4.empty else
              Verdict(NOT_TESTED, "no Fig. 4 runs yet"))]
-    out += [("4.3 Fig. 4 (4)", axis, claim_larger_loses_less(p4, fig("width"), (axis,))) for axis in AXES]
+    out += [("4.3 Fig. 4 (4)", axis, claim_larger_loses_less(p4, figs["width"], (axis,))) for axis in AXES]
     return out
