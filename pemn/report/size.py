@@ -133,7 +133,7 @@ def size_figure(profile: str = "cpu"):
             ax = axes[r, col]
             if len(sizes) > 2:
                 ax.set_xscale("log", base=2)
-            ax.set_xticks(sizes, [str(x) for x in sizes])
+            ax.set_xticks(sizes, [f"{x:g}" for x in sizes])  # 32, not 32.0 (sizes may be floats)
             ax.minorticks_off()
             ax.grid(alpha=0.3)
         axes[1, col].axhline(0, color="black", lw=0.8)
