@@ -123,6 +123,18 @@ def test_fig3_claims_held_and_figure(runs_root, said):
     assert any("ViT-64/6 (p4, 4 heads): no run at all yet" in s for s in said)
 
 
+def test_scale_sentence_counts_seeds_per_configuration(runs_root):
+    """A third seed for some configurations reads '2-3 seeds'; widths sort as numbers."""
+    from pemn.report.introduction import scale_sentence
+    wide = CM | {"dim": 128}
+    results = [_result("convmixer", CM, "dense", seed, 0.6) for seed in (0, 1, 2)]
+    results += [_result("convmixer", wide, s, seed, 0.6) for s in ("dense", "mask") for seed in (0, 1)]
+    _write(runs_root, "cpu", results)
+    text = scale_sentence("cpu", report.load("cpu"))
+    assert "7 runs of ConvMixer-64/6, ConvMixer-128/6, trained on 10,000 CIFAR images for 10 epochs" in text
+    assert "2-3 seeds per configuration" in text
+
+
 def test_fig3_claim_not_held_when_masks_collapse(runs_root):
     results = [_result("convmixer", CM, s, 0, acc if s == "dense" else 0.2, ratio=r) for s, r, acc in FIG3]
     _write(runs_root, "cpu", results)

@@ -1,6 +1,8 @@
 """Chapter 1 and the landing page: the answer in one figure and the verdicts in one sentence."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from . import display
@@ -98,15 +100,26 @@ def scale_sentence(profile: str, df: pd.DataFrame) -> str:
     from .frame import profiles_present
     if df.empty:
         return f"Profile `{profile}` has no completed run yet."
-    archs = ", ".join(dict.fromkeys(a.split(" (")[0] for a in df["arch"]))
+    archs = ", ".join(sorted({a.split(" (")[0] for a in df["arch"]}, key=_natural))
     epochs, sizes = sorted(set(df["epochs"])), sorted({int(x) for x in df["train_size"].dropna()})
-    seeds = sorted(set(df["seed"]))
+    per_config = df.groupby(df["run_id"].str.replace(r"-s\d+$", "", regex=True)).size()  # a third seed for some
+    seeds = sorted(set(per_config))
     others = [p for p in profiles_present() if p not in (profile, "custom")]
     return (f"**Reproduced:** the paper's Fig. 3, 4 and 5 in miniature, profile `{profile}`: {len(df)} runs of "
-            f"{archs}, trained on {'/'.join(f'{x:,}' for x in sizes)} CIFAR images for "
-            f"{'-'.join(map(str, [epochs[0], epochs[-1]] if len(epochs) > 1 else epochs))} epochs, "
-            f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} each. Not run: the paper's own scale (`paper` profile, "
-            f"GPU-days)" + (f"; other profiles present: {', '.join(f'`{p}`' for p in others)}." if others else "."))
+            f"{archs}, trained on {'/'.join(f'{x:,}' for x in sizes)} CIFAR images for {_span(epochs, 'epoch')}, "
+            f"{_span(seeds, 'seed')} per configuration. Not run: the paper's own scale (`paper` profile, GPU-days)"
+            + (f"; other profiles present: {', '.join(f'`{p}`' for p in others)}." if others else "."))
+
+
+def _span(values: list, unit: str) -> str:
+    """'1 epoch' or '5-10 epochs' for sorted values."""
+    span = "-".join(map(str, [values[0], values[-1]] if len(values) > 1 else values))
+    return f"{span} {unit}{'s' if values[-1] > 1 else ''}"
+
+
+def _natural(label: str) -> list:
+    """Sort key that puts ConvMixer-64/6 before ConvMixer-128/6."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", label)]
 
 
 def _capacity_sentence(df: pd.DataFrame, verdicts) -> str:
