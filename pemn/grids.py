@@ -58,9 +58,12 @@ class Profile:
     frontier_methods: tuple[str, ...] = FAIR_METHODS
     bn_recalibration: int = 0                  # training images for precise BN statistics in the frontier runs
     frontier_seeds: tuple[int, ...] = field(default=(0, 1))
-    fig3_seeds: tuple[int, ...] | None = None  # Fig. 3 panels' seeds when they differ from ``seeds``
+    figure_seeds: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (figure, seeds) where they differ from ``seeds``
     width: tuple[tuple[str, dict], ...] = ()  # the width axis: (backbone, arch) pairs at equal depth and budget
     width_strategies: tuple[tuple[str, float | None], ...] = ()
+
+    def seeds_for(self, figure: str) -> tuple[int, ...]:
+        return dict(self.figure_seeds).get(figure, self.seeds)
 
 
 _ARCH_KEYS = {"dim": "w", "depth": "d", "kernel_size": "k", "patch_size": "p", "heads": "h", "mlp_ratio": "m"}
@@ -127,9 +130,9 @@ _CPU = Profile(
     base=dict(epochs=10, batch_size=128, subset=10000),
     per_backbone={"resnet32": dict(epochs=5), "resnet56": dict(epochs=5)},
     note="every figure in miniature: 10k stratified training images; ConvMixer/ViT width 64, patch 4, 10 epochs; "
-         "both ResNets 5 epochs; Fig. 3 with 3 seeds; ConvMixer widths 32-256 at depth 6",
+         "both ResNets 5 epochs; Fig. 3 and 5 with 3 seeds; ConvMixer widths 32-256 at depth 6",
     frontier=(("convmixer", _CPU_CONVMIXER), ("resnet32", {})), bn_recalibration=10000,
-    fig3_seeds=(0, 1, 2),
+    figure_seeds=(("fig3", (0, 1, 2)), ("fig5", (0, 1, 2))),
     width=tuple(("convmixer", {**_CPU_CONVMIXER, "dim": w}) for w in (32, 64, 128, 256)),
     width_strategies=WIDTH_STRATEGIES,
 )
@@ -141,7 +144,7 @@ _CPU20K = replace(
                                                                            "resnet56": dict(epochs=5)},
     note="the cpu grid on 20k stratified training images, both ResNets 5 epochs: the smallest budgets measured to "
          "clear 60 % dense accuracy (ConvMixer, ResNets); about 15 h on 2 cores, estimated; not run here",
-    fig3_seeds=None, width=(),
+    figure_seeds=(), width=(),
 )
 
 _PAPER = Profile(
@@ -245,13 +248,13 @@ def grid(profile: str) -> dict[str, Run]:
         prev = runs.get(rid)
         runs[rid] = Run(rid, cfg, (prev.figures if prev else ()) + ((fig,) if not prev or fig not in prev.figures else ()))
 
-    for seed in p.fig3_seeds or p.seeds:
+    for seed in p.seeds_for("fig3"):
         for backbone, arch in p.fig3:
             for strategy, ratio in p.fig3_strategies:
                 add(_config(p, backbone, arch, "cifar10", strategy, seed, ratio), "fig3")
     for figure, items, pemn_points in (("fig5", [("convmixer", a, "cifar10") for a in p.fig5], p.fig5_pemn),
                                        ("fig4", [(b, {}, ds) for b, ds in p.fig4], p.fig4_pemn)):
-        for seed in p.seeds:
+        for seed in p.seeds_for(figure):
             for backbone, arch, dataset in items:
                 add(_config(p, backbone, arch, dataset, "dense", seed), figure)
                 for strategy, ratio in pemn_points:

@@ -14,7 +14,7 @@ from test_book import _result
 CM = {"dim": 64, "depth": 6, "kernel_size": 5, "patch_size": 4}
 
 
-def test_cpu_grid_has_the_width_axis_three_fig3_seeds_and_equal_resnet_budgets():
+def test_cpu_grid_has_the_width_axis_three_fig3_and_fig5_seeds_and_equal_resnet_budgets():
     g = grid("cpu")
     width = [r.config for r in g.values() if "width" in r.figures]
     assert len(width) == 4 * 6 * 2
@@ -26,7 +26,9 @@ def test_cpu_grid_has_the_width_axis_three_fig3_seeds_and_equal_resnet_budgets()
     # width 64 is the Fig. 3 ConvMixer: the same runs, not new ones
     assert "fig3" in g["convmixer-w64d6k5p4-c10-mask-s0"].figures and "width" in g["convmixer-w64d6k5p4-c10-mask-s0"].figures
     assert sorted({r.config.seed for r in g.values() if "fig3" in r.figures}) == [0, 1, 2]
-    assert sorted({r.config.seed for r in g.values() if "fig5" in r.figures}) == [0, 1]
+    assert sorted({r.config.seed for r in g.values() if "fig5" in r.figures}) == [0, 1, 2]
+    assert sorted({r.config.seed for r in g.values() if "fig4" in r.figures}) == [0, 1]
+    assert len(g) == 282  # 262 + Fig. 5's seed 2: 20 new runs, the ConvMixer-64/6 PEMN and dense ones shared with Fig. 3
     epochs = {r.config.backbone: r.config.epochs for r in g.values() if r.config.backbone.startswith("resnet")}
     assert epochs == {"resnet32": 5, "resnet56": 5}
     assert not any("width" in r.figures for r in grid("cpu20k").values())

@@ -17,9 +17,9 @@ def profiles_table() -> pd.DataFrame:
         p = get_profile(name)
         runs = grid(name)
         epochs = sorted({r.config.epochs for r in runs.values()})
-        rows.append({"profile": name, "runs in grid": len(runs), "seeds": ", ".join(map(str, p.seeds)) + (
-                         f" (Fig. 3: {', '.join(map(str, p.fig3_seeds))})" if p.fig3_seeds and p.fig3_seeds != p.seeds
-                         else ""),
+        rows.append({"profile": name, "runs in grid": len(runs), "seeds": ", ".join(map(str, p.seeds)) + "".join(
+                         f" (Fig. {fig[3:]}: {', '.join(map(str, seeds))})" for fig, seeds in p.figure_seeds
+                         if seeds != p.seeds),
                      "epochs": ", ".join(map(str, epochs)),
                      "training images": ", ".join(sorted({f"{r.config.subset:,}" if r.config.subset else "all 50,000"
                                                           for r in runs.values()})),
