@@ -1,7 +1,7 @@
 """Every experiment of the paper as a named grid, for each profile.
 
 ``smoke``: minutes on 2 CPU cores, tiny models and subsets (CI).
-``cpu``: every figure in miniature on 2 CPU cores (``make reproduce``; its 262 runs measured 13.0 h of training
+``cpu``: every figure in miniature on 2 CPU cores (``make reproduce``; its 282 runs measured 13.4 h of training
 loop, README).
 ``cpu20k``: the ``cpu`` grid at the smallest budgets measured to clear 60 % dense accuracy (proposed, not run).
 ``gpu``: the paper's models and recipe on all of CIFAR-10 with few epochs: each figure panel at one seed about
