@@ -133,9 +133,10 @@ def test_every_grid_config_is_valid_and_ids_are_unique():
     assert {r.config.epochs for r in big.values() if r.config.backbone.startswith("resnet")} == {5}
     assert all(big[k].config == replace(cpu[k].config, subset=20000) for k in big)
     assert sum(1 for r in cpu.values() if r.config.seed == 0) == sum(1 for r in cpu.values() if r.config.seed == 1)
-    assert [k for k, r in cpu.items() if r.config.seed == 2] == [k for k, r in cpu.items() if r.figures == ("fig3",)
-                                                                 and r.config.seed == 2]
-    assert len([k for k, r in cpu.items() if r.config.seed == 2]) == 18
+    third = [r for r in cpu.values() if r.config.seed == 2]  # Fig. 3 and Fig. 5 only, sharing ConvMixer-64/6 runs
+    assert all(set(r.figures) <= {"fig3", "fig5"} for r in third)
+    assert sum("fig3" in r.figures for r in third) == 18 and sum("fig5" in r.figures for r in third) == 24
+    assert len(third) == 38
     figs = {f for r in cpu.values() for f in r.figures}
     assert figs == {"fig3", "fig4", "fig5", "frontier", "width"}
 
