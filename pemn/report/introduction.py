@@ -1,8 +1,6 @@
 """Chapter 1 and the landing page: the answer in one figure and the verdicts in one sentence."""
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
 from . import display
@@ -100,9 +98,10 @@ def scale_sentence(profile: str, df: pd.DataFrame) -> str:
     from .frame import profiles_present
     if df.empty:
         return f"Profile `{profile}` has no completed run yet."
-    archs = ", ".join(sorted({a.split(" (")[0] for a in df["arch"]}, key=_natural))
+    by_size = df.drop_duplicates("arch").sort_values(["backbone", "dim", "depth", "arch"])  # 64/6 before 128/6
+    archs = ", ".join(a.split(" (")[0] for a in by_size["arch"])
     epochs, sizes = sorted(set(df["epochs"])), sorted({int(x) for x in df["train_size"].dropna()})
-    per_config = df.groupby(df["run_id"].str.replace(r"-s\d+$", "", regex=True)).size()  # a third seed for some
+    per_config = df.groupby(df["run_id"].str.rsplit("-", n=1).str[0]).size()  # run ids end in the seed
     seeds = sorted(set(per_config))
     others = [p for p in profiles_present() if p not in (profile, "custom")]
     return (f"**Reproduced:** the paper's Fig. 3, 4 and 5 in miniature, profile `{profile}`: {len(df)} runs of "
@@ -115,11 +114,6 @@ def _span(values: list, unit: str) -> str:
     """'1 epoch' or '5-10 epochs' for sorted values."""
     span = "-".join(map(str, [values[0], values[-1]] if len(values) > 1 else values))
     return f"{span} {unit}{'s' if values[-1] > 1 else ''}"
-
-
-def _natural(label: str) -> list:
-    """Sort key that puts ConvMixer-64/6 before ConvMixer-128/6."""
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", label)]
 
 
 def _capacity_sentence(df: pd.DataFrame, verdicts) -> str:
