@@ -381,7 +381,7 @@ def format_report(r: dict) -> str:
 
 def evaluate_file(path, full_test: bool = False, device: str = "cpu", data=None) -> dict:
     """Test accuracy of the model in ``path`` (the run's test subset, if it had one, unless ``full_test``)."""
-    from .train import evaluate, pick_device
+    from .train import evaluate, memory_format_for, pick_device
     model, cfg = load_model(path)
     data = data or data_mod.load(cfg.dataset)
     x, y = data.x_test, data.y_test
@@ -390,11 +390,14 @@ def evaluate_file(path, full_test: bool = False, device: str = "cpu", data=None)
         x, y = x[idx], y[idx]
     mean, std = data.mean_std()
     dev = pick_device(device)
-    acc, loss = evaluate(model.to(dev), x, y, mean, std, dev)
-    out = {"file": str(path), "dataset": cfg.dataset, "test_size": len(y), "test_acc": acc, "test_loss": loss}
-    from .runs import read_record
+    # exactly as training evaluates (its layout, batch size and precision), so a CPU run's record and its file agree
+    fmt = memory_format_for(cfg.backbone)
+    acc, loss = evaluate(model.to(dev, memory_format=fmt), x, y, mean, std, dev, memory_format=fmt)
+    out = {"file": str(path), "dataset": cfg.dataset, "test_size": len(y), "test_acc": acc, "test_loss": loss,
+           "device": str(dev)}
+    from .runs import config_matches, read_record
     rec = read_record(Path(path).parent)
-    if rec is not None and dict(rec.config) == asdict(cfg):
+    if rec is not None and config_matches(rec.config, cfg):  # older records lack fields that default alike
         out["recorded_final_test_acc"] = rec.final_test_acc
     return out
 

@@ -28,6 +28,12 @@ BASELINE_METHODS = ("random_sparse", "magnitude_sparse")
 FRONTIER_KEEPS = (0.5, 0.3, 0.2, 0.1)  # PEMN keep ratios whose file sizes set the competitors' budgets
 FRONTIER_PEMN = ("rp", 1e-2)
 WIDTH_STRATEGIES = (("dense", None), ("mask", None), ("mp", None), ("rp", 1e-1), ("rp", 1e-2), ("rp", 1e-3))
+BUDGET_STRATEGIES = WIDTH_STRATEGIES  # plus the two equal-bytes competitors (budget_runs)
+BUDGET_PROBE_EPOCHS = (10, 20, 30, 40)  # dense alone, seed 0, all 50k images: the top budget is the fewest >= 78 %
+BUDGET_TARGET_DENSE = 0.78
+# The top budget's epochs, settled by the probes' records (tests/test_budget.py checks it against them); None while
+# they are not all made, and the grid then holds the probes and the 50k x 10 budget only.
+BUDGET_TOP_EPOCHS: int | None = None
 SEED_BITS = 64  # a PEMN file stores the seed of its random values (pemn.storage's pemn_seed)
 
 
@@ -61,6 +67,11 @@ class Profile:
     figure_seeds: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (figure, seeds) where they differ from ``seeds``
     width: tuple[tuple[str, dict], ...] = ()  # the width axis: (backbone, arch) pairs at equal depth and budget
     width_strategies: tuple[tuple[str, float | None], ...] = ()
+    budget_strategies: tuple[tuple[str, float | None], ...] = BUDGET_STRATEGIES
+    # the training-budget axis: (backbone, arch), and (training images or None for all, epochs, seeds) per budget
+    budget_model: tuple[str, dict] | None = None
+    budgets: tuple[tuple[int | None, int, tuple[int, ...]], ...] = ()
+    budget_probe_epochs: tuple[int, ...] = ()
 
     def seeds_for(self, figure: str) -> tuple[int, ...]:
         return dict(self.figure_seeds).get(figure, self.seeds)
@@ -135,6 +146,8 @@ _CPU = Profile(
     figure_seeds=(("fig3", (0, 1, 2)), ("fig5", (0, 1, 2))),
     width=tuple(("convmixer", {**_CPU_CONVMIXER, "dim": w}) for w in (32, 64, 128, 256)),
     width_strategies=WIDTH_STRATEGIES,
+    budget_model=("convmixer", _CPU_CONVMIXER), budget_probe_epochs=BUDGET_PROBE_EPOCHS,
+    budgets=((None, 10, (0, 1)),) + (((None, BUDGET_TOP_EPOCHS, (0, 1, 2)),) if BUDGET_TOP_EPOCHS else ()),
 )
 
 # The calibration runs under runs/custom/ measured dense ConvMixer-64/6 at 68.7 %, ResNet32 at 70.7 % and ResNet56
@@ -144,7 +157,7 @@ _CPU20K = replace(
                                                                            "resnet56": dict(epochs=5)},
     note="the cpu grid on 20k stratified training images, both ResNets 5 epochs: the smallest budgets measured to "
          "clear 60 % dense accuracy (ConvMixer, ResNets); about 15 h on 2 cores, estimated; not run here",
-    figure_seeds=(), width=(),
+    figure_seeds=(), width=(), budget_model=None, budgets=(), budget_probe_epochs=(),
 )
 
 _PAPER = Profile(
@@ -238,13 +251,46 @@ def frontier_runs(p: Profile):
                     yield _config(p, backbone, arch, "cifar10", method, seed, budget_bits=budget, **common)
 
 
+def budget_tag(subset: int | None, epochs: int) -> str:
+    """How a budget-axis run id names its training budget: ``n50ke10`` is all 50k images for 10 epochs."""
+    return f"n{(subset or 50000) // 1000}ke{epochs}"
+
+
+def budget_runs(p: Profile):
+    """(config, figure, tag) of the training-budget axis: first dense alone at each probe epoch count (seed 0, all
+    images), then at each budget every PEMN point, the dense binary network and the 4-bit ERK network at the file
+    bytes of PEMN RP 1e-2 keep 0.5; precise BN statistics for every one alike."""
+    if p.budget_model is None:
+        return
+    backbone, arch = p.budget_model
+    arch_json = json.dumps(arch, sort_keys=True)
+    common = dict(bn_recalibration=p.bn_recalibration, subset=None)
+    for epochs in p.budget_probe_epochs:
+        yield _config(p, backbone, arch, "cifar10", "dense", 0, epochs=epochs, **common), "budget_probe", \
+            budget_tag(None, epochs)
+    for subset, epochs, seeds in p.budgets:
+        fields = {**common, "subset": subset, "epochs": epochs}
+        tag = budget_tag(subset, epochs)
+        for seed in seeds:
+            for strategy, ratio in p.budget_strategies:
+                yield _config(p, backbone, arch, "cifar10", strategy, seed, ratio, **fields), "budget", tag
+            yield _config(p, backbone, arch, "cifar10", "binary", seed,
+                          budget_bits=dense_binary_budget(backbone, arch_json), **fields), "budget", tag
+            yield _config(p, backbone, arch, "cifar10", "quantized", seed,
+                          budget_bits=budget_for_keep(backbone, arch_json, 0.5), **fields), "budget", tag
+
+
 def grid(profile: str) -> dict[str, Run]:
-    """All runs of a profile, keyed by run id, in the order they should run (Fig. 3, 5, 4, frontier, width)."""
+    """All runs of a profile, keyed by run id, in the order they should run (Fig. 3, 5, 4, frontier, width,
+    budget)."""
     p = get_profile(profile)
     runs: dict[str, Run] = {}
 
-    def add(cfg: TrainConfig, fig: str):
+    def add(cfg: TrainConfig, fig: str, tag: str | None = None):
         rid = run_id(cfg)
+        if tag:  # the budget axis: the id names its training budget before the seed
+            head, seed = rid.rsplit("-", 1)
+            rid = f"{head}-{tag}-{seed}"
         prev = runs.get(rid)
         runs[rid] = Run(rid, cfg, (prev.figures if prev else ()) + ((fig,) if not prev or fig not in prev.figures else ()))
 
@@ -268,6 +314,8 @@ def grid(profile: str) -> dict[str, Run]:
         for backbone, arch in sorted(p.width, key=lambda ba: ba[1]["dim"]):
             for strategy, ratio in p.width_strategies:
                 add(_config(p, backbone, arch, "cifar10", strategy, seed, ratio), "width")
+    for cfg, fig, tag in budget_runs(p):
+        add(cfg, fig, tag)
     return runs
 
 

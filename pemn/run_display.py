@@ -22,19 +22,43 @@ def run_summary(result: dict) -> pd.DataFrame:
     }]).set_index("backbone")
 
 
+CURVE_COLOURS = 16  # a committed run notebook keeps its learning curve small (under 12 KB: tests/test_lean.py)
+
+
 def learning_curve(result: dict):
     """Train loss and test accuracy per epoch."""
     import matplotlib.pyplot as plt
     h = pd.DataFrame(result["history"])
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3))
-    a.plot(h["epoch"], h["train_loss"], marker="o")
+    fig, (a, b) = plt.subplots(1, 2, figsize=(8, 2.6), dpi=72)
+    a.plot(h["epoch"], h["train_loss"], marker=".")
     a.set(xlabel="epoch", ylabel="train loss", title="training loss")
-    b.plot(h["epoch"], h["test_acc"], marker="o", label="test")
-    b.plot(h["epoch"], h["train_acc"], marker=".", ls="--", label="train (augmented)")
+    b.plot(h["epoch"], h["test_acc"], marker=".", label="test")
+    b.plot(h["epoch"], h["train_acc"], ls="--", label="train (augmented)")
     b.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
-    b.legend()
+    b.legend(fontsize=8)
     cfg = result["config"]
     fig.suptitle(f"{cfg['backbone']} {cfg['strategy']} seed {cfg['seed']} ({result.get('profile', 'custom')} "
                  f"profile, {result['train_size']} train images, {result['data_source']['kind']})", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def compact_png(fig) -> bytes:
+    """``fig`` as a PNG of a few colours: legible at 72 dpi and some 7 KB, so hundreds of run notebooks stay light."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from PIL import Image
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    buf.seek(0)
+    out = io.BytesIO()
+    Image.open(buf).convert("RGB").quantize(colors=CURVE_COLOURS).save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def learning_curve_image(result: dict):
+    """The learning curve as the run notebook shows it (a compact PNG)."""
+    from IPython.display import Image
+    return Image(data=compact_png(learning_curve(result)), format="png")
