@@ -74,16 +74,25 @@ def _export(args) -> int:
     return SUCCESS
 
 
+def _committed_file(path: str) -> str:
+    """``path``, or a bad-input error saying how to remake a model file kept out of the repository."""
+    from .runs import absent_model_file
+    why = absent_model_file(path)
+    if why:
+        raise ValueError(why)
+    return path
+
+
 def _inspect(args) -> int:
     from .export import file_report, format_report
-    r = file_report(args.file)
+    r = file_report(_committed_file(args.file))
     print(json.dumps(r, indent=1) if args.json else format_report(r))
     return SUCCESS
 
 
 def _evaluate(args) -> int:
     from .export import evaluate_file
-    r = evaluate_file(args.file, full_test=args.full_test, device=args.device)
+    r = evaluate_file(_committed_file(args.file), full_test=args.full_test, device=args.device)
     line = f"{r['file']}: {r['dataset']} test accuracy {r['test_acc']:.4f} on {r['test_size']:,} images"
     if "recorded_final_test_acc" in r:
         line += f" (recorded at training: {r['recorded_final_test_acc']:.4f})"

@@ -343,10 +343,77 @@ def train_and_record(cfg: TrainConfig, folder: str | Path | None = None, profile
     result["export"] = export_model(model, cfg, out / "model.pemn")
     result["export"]["file"] = "model.pemn"
     record_file_accuracy(result, evaluate_file(out / "model.pemn", data=data))
+    keep_model_file_out_of_git(out, result["export"]["file_bytes"])
     write_json_atomic(result, out / "metrics.json")
     (out / "checkpoint.pt").unlink(missing_ok=True)
     print(f"recorded {_portable(out)}", flush=True)
     return result
+
+
+MAX_COMMITTED_MODEL_BYTES = 256 * 1024  # larger model files stay on the machine that made them (tests/test_lean.py)
+UNCOMMITTED_NOTE = "model.pemn\n"  # a run folder's .gitignore for such a file
+
+
+def keep_model_file_out_of_git(folder: Path, file_bytes: int) -> None:
+    """A model file over the limit is kept out of git by its run folder's ``.gitignore``; its record keeps its
+    bytes and checksum, and the run's command remakes it bit for bit."""
+    ignore = Path(folder) / ".gitignore"
+    if file_bytes > MAX_COMMITTED_MODEL_BYTES:
+        ignore.write_text(UNCOMMITTED_NOTE)
+    else:
+        ignore.unlink(missing_ok=True)
+
+
+def remake_command(record: RunRecord) -> str:
+    """The command that makes a run (again), from its record."""
+    if record.profile in PROFILES and record.run_id in grid(record.profile):
+        return f".venv/bin/python -m pemn run --profile {record.profile} --id {record.run_id} --force"
+    settings = " ".join(f"{k}={json.dumps(v)!r}" if not isinstance(v, str) else f"{k}={v}"
+                        for k, v in record.config.items() if v != getattr(TrainConfig(), k, None))
+    return f".venv/bin/python -m pemn custom {settings} --force"
+
+
+def absent_model_file(path: str | Path) -> str | None:
+    """Why ``path`` (a run's ``model.pemn``) is absent, when its run folder's record says the file exists but
+    is kept out of the repository; None when the file is there or no record speaks of it."""
+    path = Path(path)
+    if path.exists() or path.name != "model.pemn":
+        return None
+    rec = read_record(path.parent)
+    export = (rec.export or {}) if rec is not None else {}
+    if not export.get("file_bytes"):
+        return None
+    return (f"{path} is not in the repository: model files over {MAX_COMMITTED_MODEL_BYTES // 1024} KiB are not "
+            f"committed (this one has {export['file_bytes']:,} B, checksum {export.get('sha256', '?')[:16]}..., as "
+            f"its record says); remake it with `{remake_command(rec)}`")
+
+
+MAX_CURVE_BYTES = 12 * 1024  # a committed run notebook's learning-curve image (tests/test_lean.py)
+
+
+def compact_learning_curves(profile: str | None = None) -> list[Path]:
+    """Re-render, from each record's history, every run notebook's learning curve that is larger than
+    ``MAX_CURVE_BYTES`` (notebooks executed before ``pemn.run_display.compact_png``); returns those rewritten."""
+    import base64
+
+    import nbformat
+
+    from .run_display import compact_png, learning_curve
+    rewritten = []
+    for path in sorted(runs_root().glob(f"{profile or '*'}/*/train.ipynb")):
+        rec = read_record(path.parent)
+        nb = nbformat.read(path, as_version=4)
+        big = [o for c in nb.cells for o in c.get("outputs", ())
+               if len(o.get("data", {}).get("image/png", "")) > MAX_CURVE_BYTES]
+        if rec is None or not big:
+            continue
+        png = base64.b64encode(compact_png(learning_curve(rec.as_dict()))).decode()
+        for o in big:
+            o["data"]["image/png"] = png
+            o.setdefault("metadata", {})["pemn"] = "re-rendered from metrics.json's history as a compact PNG"
+        nbformat.write(nb, path)
+        rewritten.append(path)
+    return rewritten
 
 
 def record_file_accuracy(result: dict, evaluated: dict) -> None:
