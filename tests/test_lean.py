@@ -1,0 +1,97 @@
+"""The repository stays small enough to travel in one GPU job: tracked bytes, model files, run notebooks."""
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+
+import pytest
+
+from pemn import runs
+from pemn.paths import REPO
+
+# 36 MiB: the limit a fresh clone must stay under (the GPU job carries the tree, CIFAR-10 and wheels in 64 MiB),
+# with room for the grids still to run (a ConvMixer-64/6 run adds some 20-170 KB).
+MAX_TRACKED_BYTES = 36 * 1024 * 1024
+
+
+def tracked_sizes() -> dict[str, int]:
+    names = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True,
+                           check=True).stdout.split("\0")
+    return {n: (REPO / n).stat().st_size for n in names if n and (REPO / n).is_file()}
+
+
+def test_tracked_bytes_stay_under_the_limit():
+    sizes = tracked_sizes()
+    total = sum(sizes.values())
+    largest = sorted(sizes.items(), key=lambda kv: -kv[1])[:10]
+    assert total <= MAX_TRACKED_BYTES, (
+        f"tracked files weigh {total / 2**20:.1f} MiB, over {MAX_TRACKED_BYTES / 2**20:.0f} MiB; largest: "
+        + ", ".join(f"{n} ({b / 1024:.0f} KiB)" for n, b in largest))
+
+
+def test_no_large_model_file_checkpoint_or_cache_is_tracked():
+    sizes = tracked_sizes()
+    big = [n for n, b in sizes.items() if n.endswith(".pemn") and b > runs.MAX_COMMITTED_MODEL_BYTES]
+    assert not big, f"model files over the limit are tracked: {big}"
+    stray = [n for n in sizes if n.startswith("runs/") and n.rsplit("/", 1)[-1] in ("model.pt", "checkpoint.pt")]
+    assert not stray
+
+
+def test_every_record_with_an_uncommitted_model_file_keeps_its_bytes_and_checksum():
+    sizes = tracked_sizes()
+    kept_out = 0
+    for profile in runs.profiles_on_disk():
+        for rec in runs.read_records(profile):
+            folder = rec.path.relative_to(REPO).as_posix()
+            if not rec.export:
+                continue
+            tracked = f"{folder}/model.pemn" in sizes
+            if rec.export["file_bytes"] > runs.MAX_COMMITTED_MODEL_BYTES:
+                kept_out += 1
+                assert not tracked and f"{folder}/.gitignore" in sizes, folder
+                assert len(rec.export["sha256"]) == 64
+            else:
+                assert tracked, f"{folder}: a small model file must be committed"
+                assert sizes[f"{folder}/model.pemn"] == rec.export["file_bytes"], folder
+    assert kept_out >= 26  # the 26 of 2026-12-02 at least
+
+
+def test_run_notebooks_keep_a_small_learning_curve():
+    sizes = tracked_sizes()
+    for name in (n for n in sizes if n.startswith("runs/") and n.endswith("train.ipynb")):
+        nb = json.loads((REPO / name).read_text())
+        for cell in nb["cells"]:
+            for out in cell.get("outputs", ()):
+                png = out.get("data", {}).get("image/png")
+                if png:
+                    assert len(base64.b64decode(png)) <= runs.MAX_CURVE_BYTES, name
+
+
+def test_a_missing_model_file_names_the_command_that_remakes_it(tmp_path, monkeypatch, capsys):
+    from pemn.__main__ import main
+    src = REPO / "runs" / "smoke" / "resnet32-c10-dense-s0"
+    folder = tmp_path / "runs" / "smoke" / src.name
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_bytes((src / "metrics.json").read_bytes())
+    monkeypatch.setenv("PEMN_RUNS", str(tmp_path / "runs"))
+    for command in ("inspect", "evaluate"):
+        assert main([command, str(folder / "model.pemn")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "is not in the repository" in err
+        assert f"python -m pemn run --profile smoke --id {src.name} --force" in err
+
+
+@pytest.mark.slow
+def test_remaking_an_uncommitted_model_file_gives_the_recorded_checksum(tmp_path, monkeypatch):
+    """The smoke ResNet32 dense file (1.8 MB) is kept out of git; its run remakes it bit for bit."""
+    from pemn import grids
+    run = grids.grid("smoke")["resnet32-c10-dense-s0"]
+    recorded = runs.read_record(REPO / "runs" / "smoke" / run.run_id)
+    assert recorded.export["file_bytes"] > runs.MAX_COMMITTED_MODEL_BYTES
+    monkeypatch.setenv("PEMN_RUNS", str(tmp_path))
+    out = tmp_path / "smoke" / run.run_id
+    result = runs.train_and_record(run.config, out, "smoke", run.run_id, run.figures, progress=False)
+    assert result["export"]["sha256"] == recorded.export["sha256"]
+    assert (out / "model.pemn").stat().st_size == recorded.export["file_bytes"]
+    assert (out / ".gitignore").read_text() == runs.UNCOMMITTED_NOTE
