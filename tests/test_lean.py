@@ -5,7 +5,6 @@ import base64
 import json
 import subprocess
 
-import pytest
 import torch
 
 from pemn import runs
