@@ -104,7 +104,8 @@ def test_no_runs_say_so_in_words(runs_root, said):
 
 
 def test_fig3_claims_held_and_figure(runs_root, said):
-    results = [_result("convmixer", CM, s, seed, acc + 0.002 * seed, ratio=r) for s, r, acc in FIG3 for seed in (0, 1)]
+    # seeds 0.1 point apart: RP 1e-3's 0.5-point margin on "within 3 points of mask" clears its 95 % interval
+    results = [_result("convmixer", CM, s, seed, acc + 0.001 * seed, ratio=r) for s, r, acc in FIG3 for seed in (0, 1)]
     _write(runs_root, "cpu", results)
     df = report.load("cpu")
     assert len(df) == 18 and set(df["method"]) == set(report.FIG3_ORDER)
@@ -136,11 +137,12 @@ def test_scale_sentence_counts_seeds_per_configuration(runs_root):
 
 
 def test_fig3_claim_not_held_when_masks_collapse(runs_root):
-    results = [_result("convmixer", CM, s, 0, acc if s == "dense" else 0.2, ratio=r) for s, r, acc in FIG3]
+    results = [_result("convmixer", CM, s, seed, (acc if s == "dense" else 0.2) + 0.002 * seed, ratio=r)
+               for s, r, acc in FIG3 for seed in (0, 1)]
     _write(runs_root, "cpu", results)
     t = report.claims_table("cpu").set_index("claim")
     assert t.loc["4.2 (1)", "verdict"] == "not held"
-    assert "mask 20.0% vs 85% of dense 80.0%" in t.loc["4.2 (1)", "deciding comparison"]
+    assert "mask 20.1% vs 85% of dense 80.1%" in t.loc["4.2 (1)", "deciding comparison"]
 
 
 def _fig4(pemn_acc, base_accs):

@@ -1,5 +1,6 @@
 """The fair-compression verdicts on hand-made run records (no files)."""
 import pytest
+from scipy import stats
 
 from pemn.report import frontier
 
@@ -26,11 +27,11 @@ def test_held_when_pemn_wins_by_more_than_the_seed_noise():
     row = v.iloc[0]
     assert row["competitor"] == "binary weights (sign x scale)"  # the strongest competitor, not the first
     assert row["margin"] == pytest.approx(0.51 - 0.405)
-    # the claims engine's noise: 2 sqrt(s_a^2/2 + s_b^2/2), s at least the median seed std of the frontier
-    stds = sorted([0.0141421356, 0.0070710678, 0.0])  # PEMN, binary, ERK magnitude
-    sigma = stds[1]
-    s_a, s_b = max(0.0141421356, sigma), max(0.0070710678, sigma)
-    assert row["noise"] == pytest.approx(2 * (s_a ** 2 / 2 + s_b ** 2 / 2) ** 0.5, rel=1e-6)
+    # the claims engine's rule: each side's own seed variance, a Welch t interval (no floor, no fixed 2 sigma)
+    va, vb = 0.0002 / 2, 0.00005 / 2  # sample variances of (0.50, 0.52) and (0.40, 0.41), over 2 seeds each
+    df = (va + vb) ** 2 / (va ** 2 / 1 + vb ** 2 / 1)  # Welch-Satterthwaite: 1.47
+    assert row["comparison"].df == pytest.approx(df) and df == pytest.approx(1.4706, abs=1e-4)
+    assert row["noise"] == pytest.approx(stats.t.ppf(0.975, df) * (va + vb) ** 0.5, rel=1e-6)
     assert row["bytes_ratio"] == pytest.approx(19500 / 20000)
     d = frontier.verdict(v)
     assert d.outcome == "held" and "binary" in d.deciding.text and len(d.runs) == 4

@@ -1,23 +1,61 @@
 """Chapter 5: the paper's conclusions checked on the runs (the verdicts come from ``claims``, which is pure)."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from ..runs import current_records
 from . import display
-from .claims import CLAIMS, INCONCLUSIVE, NOISE_SIGMAS, NOT_HELD, NOT_TESTED, Verdict, evaluate, evaluate_sizes
-from .frame import caption, for_figure, load, notebook_paths
+from .claims import CLAIMS, INCONCLUSIVE, NOT_HELD, NOT_TESTED, PROMISING, Verdict, evaluate, evaluate_sizes
+from .frame import caption, for_figure, load, notebook_paths, points
+from .stats import ALPHA, LEVEL, Comparison, t_quantile, welch
 
 
-def _margin(v: Verdict) -> str:
-    return "" if v.deciding is None else f"{100 * v.margin:+.1f} ± {100 * v.noise:.1f}"
+def _pts(x: float, digits: int = 1) -> str:
+    return f"{100 * x:+.{digits}f}"
+
+
+def interval(c: Comparison | None, digits: int = 1) -> str:
+    """``[low, high]`` of a comparison's 95 % interval in points, or why it has none."""
+    if c is None:
+        return ""
+    if c.fails:
+        return "precondition not met"
+    if math.isnan(c.se):
+        return "none (a side has one seed)"
+    return f"[{_pts(c.low, digits)}, {_pts(c.high, digits)}]"
+
+
+def _df(c: Comparison | None) -> str:
+    if c is None or math.isnan(c.df) or c.fails:
+        return ""
+    return "∞" if math.isinf(c.df) else f"{c.df:.1f}"
+
+
+def _p(v: Verdict) -> str:
+    """The deciding comparison's one-sided p-value, raw and after Holm, in the direction that decides."""
+    if v.deciding is None or v.deciding.fails:
+        return ""
+    raw, adjusted = v.deciding_p
+    return f"{raw:.2g} → {adjusted:.2g}" if len(v.comparisons) > 1 else f"{raw:.2g}"
 
 
 def _tally(v: Verdict) -> str:
+    """How the family came out after Holm: ``k of m hold`` (and how many fail)."""
     if not v.comparisons:
         return ""
-    counts = pd.Series([c.outcome for c in v.comparisons]).value_counts()
-    return ", ".join(f"{counts[k]} {k}" for k in ("held", INCONCLUSIVE, NOT_HELD) if k in counts)
+    m, k, f = len(v.comparisons), v.held_after_holm, v.failed_after_holm
+    return f"{k} of {m} hold" + (f", {f} fail{'s' if f == 1 else ''}" if f else "")
+
+
+def _decided(v: Verdict, unit: str = "") -> str:
+    """``margin [interval], df`` of the deciding comparison, in points."""
+    c = v.deciding
+    if c is None:
+        return ""
+    df = _df(c)
+    return f"{_pts(c.margin)}{' ' + unit if unit else ''} {interval(c)}" + (f", df {df}" if df else "")
 
 
 def claims_verdicts(profile: str = "cpu") -> list[Verdict]:
@@ -40,13 +78,20 @@ def fair_outcome(profile: str, claim: str) -> tuple[str, str]:
     if which is None:
         return NOT_TESTED, f"profile {profile} has no frontier for this figure"
     _, v = fair_verdict(profile, which[0], which[1])
-    text = (f"{which[2]}: {v.deciding.text}, {100 * v.margin:+.1f} ± {100 * v.noise:.1f} pts" if v.deciding
+    text = (f"{which[2]}: {v.deciding.text}, margin {_decided(v, 'pts')}; after Holm {_tally(v)}" if v.deciding
             else f"{which[2]}: {v.evidence}")
     return v.outcome, text
 
 
+def _columns(v: Verdict) -> dict:
+    c = v.deciding
+    return {"margin (pts)": _pts(c.margin) if c else "", "95 % interval (pts)": interval(c), "df": _df(c),
+            "p, one-sided (raw → Holm)": _p(v), "after Holm": _tally(v)}
+
+
 def claims_table(profile: str = "cpu", links: bool = False) -> pd.DataFrame:
-    """One row per numbered conclusion of Sec. 4.2 and 4.3: verdict, deciding comparison, margin and seed noise.
+    """One row per numbered conclusion of Sec. 4.2 and 4.3: verdict, deciding comparison, its margin, 95 % interval
+    and degrees of freedom, its p-value (raw and after Holm) and how many comparisons hold after Holm.
 
     A figure whose runs are all near chance (the ``smoke`` profile) tests nothing: its claims are reported as
     not tested, with that reason. ``links``: the deciding run ids as Markdown links to their notebooks.
@@ -56,19 +101,84 @@ def claims_table(profile: str = "cpu", links: bool = False) -> pd.DataFrame:
     for (claim, says, test), v in zip(CLAIMS, claims_verdicts(profile)):
         rows.append({"claim": claim, "the paper says": says, "our test": test, "verdict": v.outcome,
                      "deciding comparison": v.deciding.text if v.deciding else v.evidence,
-                     "margin ± seed noise (pts)": _margin(v), "comparisons": _tally(v),
-                     "deciding runs": display.run_links(v.runs, notebooks) if links else ", ".join(v.runs),
+                     **_columns(v), "deciding runs": display.run_links(v.runs, notebooks) if links else ", ".join(v.runs),
                      **dict(zip(("at equal bytes", "at equal bytes: deciding"), fair_outcome(profile, claim)))})
     return pd.DataFrame(rows)
 
 
+def rule_md() -> str:
+    """The verdict rule in plain words (its levels from :mod:`.stats`)."""
+    pct = f"{100 * (1 - ALPHA):.0f} %"
+    return (f"A comparison is a margin: one seed mean minus another (or minus a fraction of it, such as mask "
+            f"against {PROMISING:.0%} of dense), minus the claim's threshold. Its standard error adds each side's own "
+            f"seed variance: $\\mathrm{{SE}}^2 = s_a^2/n_a + c^2 s_b^2/n_b$, with $s^2$ the sample variance of a "
+            f"side's $n$ seeds and $c$ the fraction ($c = 1$ for a plain difference). Its {pct} interval is the "
+            f"margin $\\pm\\, t\\cdot\\mathrm{{SE}}$, $t$ the {LEVEL:g} quantile of Student's t with Welch–"
+            f"Satterthwaite degrees of freedom, $\\nu = \\mathrm{{SE}}^4 / \\big[(s_a^2/n_a)^2/(n_a-1) + "
+            f"(c^2 s_b^2/n_b)^2/(n_b-1)\\big]$ (`scipy.stats`). The comparison is *held* when the interval lies "
+            f"wholly above zero, *not held* when wholly below, *{INCONCLUSIVE}* when it straddles zero, and "
+            f"*{INCONCLUSIVE}* whenever a side has a single seed. A claim resting on several comparisons is a family: "
+            f"each comparison's one-sided p-value is corrected by Holm's method at {100 * ALPHA:.0f} % (two-sided, so "
+            f"{100 * ALPHA / 2:g} % per direction: a family of one is decided by its interval alone). The claim is "
+            f"*held* when every comparison holds after the correction, *{NOT_HELD}* when some comparison falls short "
+            f"significantly after it, *{INCONCLUSIVE}* otherwise. Different methods are never pooled as seeds: a mean "
+            f"over several methods is a contrast of their means, each with its own seeds' variance.")
+
+
+def _seed_list(q) -> str:
+    return ", ".join(f"{100 * a:.2f}" for a in q["accs"])
+
+
+def rule_example(profile: str = "cpu") -> str:
+    """The rule worked through on claim 4.2 (1) of ``profile``'s Fig. 3 runs (Markdown; every number computed)."""
+    from .claims import claim_promising
+    p = points(for_figure(load(profile), "fig3"))
+    v = claim_promising(p) if not p.empty else None
+    if v is None or not v.comparisons:
+        return f"Profile `{profile}` has no Fig. 3 dense and mask runs yet to work the rule through."
+    g = p["group"].iloc[0]
+    d, m = (p[(p["group"] == g) & (p["method"] == k)].iloc[0] for k in ("dense", "mask"))
+    e = welch(m, d, c=PROMISING)
+    c = next(x for x in v.comparisons if x.text.startswith(f"{g}:"))
+    assert abs(c.margin - e.margin) < 1e-12 and abs(c.low - e.low) < 1e-12  # the example is the engine's own
+    va, vb = m["std"] ** 2 / m["n"], PROMISING ** 2 * d["std"] ** 2 / d["n"]
+    side = {"held": "wholly above zero", "not held": "wholly below zero", INCONCLUSIVE: "across zero"}[c.outcome]
+    lines = [f"**Worked example: claim 4.2 (1) on {g}** (profile `{profile}`; mask must reach {PROMISING:.0%} of "
+             f"dense). Final test accuracies (%) per seed: mask {_seed_list(m)} (mean {100 * m['mean']:.2f}, "
+             f"$s$ = {100 * m['std']:.2f}, $n$ = {m['n']}); dense {_seed_list(d)} (mean {100 * d['mean']:.2f}, "
+             f"$s$ = {100 * d['std']:.2f}, $n$ = {d['n']}).",
+             f"- Margin: {100 * m['mean']:.2f} − {PROMISING:g} × {100 * d['mean']:.2f} = {_pts(e.margin, 2)} points.",
+             f"- Standard error: $\\mathrm{{SE}}^2$ = {100 * m['std']:.2f}²/{m['n']} + {PROMISING:g}² × "
+             f"{100 * d['std']:.2f}²/{d['n']} = {1e4 * va:.4f} + {1e4 * vb:.4f}, so SE = {100 * e.se:.3f} points.",
+             f"- Welch–Satterthwaite: ν = ({1e4 * va:.4f} + {1e4 * vb:.4f})² / ({1e4 * va:.4f}²/{m['n'] - 1} + "
+             f"{1e4 * vb:.4f}²/{d['n'] - 1}) = {e.df:.2f} degrees of freedom; $t_{{{LEVEL:g}}}({e.df:.2f})$ = "
+             f"{t_quantile(e.df):.3f} (with a fixed 2 it would be ±{2 * 100 * e.se:.2f}).",
+             f"- Interval: {_pts(e.margin, 2)} ± {100 * e.half:.2f} = {interval(c, 2)} points, {side}: this comparison "
+             f"alone is *{c.outcome}* (one-sided p = {c.p_held:.2g}).",
+             f"- The claim is a family of {len(v.comparisons)} comparison{'s' if len(v.comparisons) > 1 else ''}, "
+             f"one per backbone: " + "; ".join(f"{x.text.split(':')[0]} p = {x.p_held:.2g}, after Holm {h:.2g}"
+                                               for x, h in zip(v.comparisons, v.p_held))
+             + f". After Holm {_tally(v)}: claim 4.2 (1) is *{v.outcome}*."]
+    return "\n".join(lines)
+
+
+def show_rule(profile: str = "cpu") -> None:
+    """The verdict rule in plain words, then worked through on the records (chapter 2)."""
+    display.md(rule_md())
+    display.md(rule_example(profile))
+
+
 def show_claims(profile: str = "cpu"):
-    """The verdicts at a glance (a narrow table), then each claim with its deciding comparison and runs."""
+    """The verdicts at a glance (a narrow table), then each claim with its deciding comparison, its interval and
+    degrees of freedom, Holm's count, and its runs."""
     t = claims_table(profile, links=True)
     counts = t["verdict"].value_counts().to_dict()
+    decided = [f"{m} {i}" + (f", df {d}" if d else "") if m else ""
+               for m, i, d in zip(t["margin (pts)"], t["95 % interval (pts)"], t["df"])]
     display.show_table(pd.DataFrame({"claim": t["claim"], "the paper says": t["the paper says"],
                                      "verdict (paper's baselines)": t["verdict"].map(lambda v: f"**{v}**"),
-                                     "margin ± seed noise (pts)": t["margin ± seed noise (pts)"],
+                                     "deciding margin [95 % interval] (pts)": decided,
+                                     "after Holm": t["after Holm"],
                                      "verdict at equal bytes (ch. 7)": t["at equal bytes"].map(
                                          lambda v: f"**{v}**" if v and v != "n/a" else v)}))
     df = load(profile)
@@ -76,19 +186,25 @@ def show_claims(profile: str = "cpu"):
                                          ).drop_duplicates("run_id")
     per_axis = {}
     for claim, axis, v in evaluate_sizes(df):
-        per_axis.setdefault(claim, []).append(f"{axis} *{v.outcome}*")
+        per_axis.setdefault(claim, []).append(f"{axis} *{v.outcome}*" + (f" ({_tally(v)} after Holm)"
+                                                                          if v.comparisons else ""))
     display.md("*" + caption(used, profile, f"Claims check ({', '.join(f'{n} {k}' for k, n in counts.items())}). "
                              f"Each verdict is computed from the runs by `pemn.report.claims`; points are means over "
                              f"seeds, accuracies are final-epoch test accuracies, compression uses the paper's "
                              f"accounting. Margin: how far the deciding comparison clears its threshold (negative: "
-                             f"falls short); seed noise: {NOISE_SIGMAS:g} standard errors of that difference. Within "
-                             f"it the verdict is *{INCONCLUSIVE}*; *{NOT_TESTED}* means the runs are missing.") + "*")
+                             f"falls short), with its {100 * (1 - ALPHA):.0f} % Welch interval and degrees of freedom "
+                             f"(df); after Holm: how many of the claim's comparisons hold once Holm's correction at "
+                             f"{100 * ALPHA:.0f} % is applied to the family. *{NOT_TESTED}* means the runs are "
+                             f"missing. The rule: chapter {{doc}}`02_method`.") + "*")
     blocks = []
     for _, r in t.iterrows():
         lines = [f"**{r['claim']}: {r['verdict']}.** *Our test:* {r['our test']}."]
-        if r["margin ± seed noise (pts)"]:
-            lines.append(f"*Deciding comparison:* {r['deciding comparison']}, margin {r['margin ± seed noise (pts)']} "
-                         f"points ({r['comparisons']}).")
+        if r["margin (pts)"]:
+            df_ = f", Welch df {r['df']}" if r["df"] else ""
+            p_ = f"; one-sided p {r['p, one-sided (raw → Holm)']}" if r["p, one-sided (raw → Holm)"] else ""
+            lines.append(f"*Deciding comparison:* {r['deciding comparison']}; margin {r['margin (pts)']} points, "
+                         f"{100 * (1 - ALPHA):.0f} % interval {r['95 % interval (pts)']}{df_}{p_}.")
+            lines.append(f"*After Holm over the claim's comparisons:* {r['after Holm']}.")
             lines.append(f"*Its runs:* {r['deciding runs']}.")
         else:
             lines.append(f"*Why:* {r['deciding comparison']}.")
@@ -107,15 +223,20 @@ def size_claims_table(profile: str = "cpu", links: bool = False) -> pd.DataFrame
     notebooks = notebook_paths(df) if links else {}
     return pd.DataFrame([{"claim": claim, "axis": axis, "verdict": v.outcome,
                           "deciding comparison": v.deciding.text if v.deciding else v.evidence,
-                          "margin ± seed noise (pts)": _margin(v), "comparisons": _tally(v),
-                          "deciding runs": display.run_links(v.runs, notebooks) if links else ", ".join(v.runs)}
+                          **_columns(v), "deciding runs": display.run_links(v.runs, notebooks) if links else ", ".join(v.runs)}
                          for claim, axis, v in evaluate_sizes(df)])
 
 
 def show_size_claims(profile: str = "cpu") -> None:
     """The size claims judged along width and along depth apart, with their deciding runs."""
     t = size_claims_table(profile, links=True)
-    display.show_table(t.assign(verdict=t["verdict"].map(lambda v: f"**{v}**")).drop(columns="comparisons"),
+    decided = [f"{m} {i}" + (f", df {d}" if d else "") if m else ""
+               for m, i, d in zip(t["margin (pts)"], t["95 % interval (pts)"], t["df"])]
+    t = pd.DataFrame({"claim": t["claim"], "axis": t["axis"], "verdict": t["verdict"].map(lambda v: f"**{v}**"),
+                      "deciding comparison": t["deciding comparison"], "margin [95 % interval] (pts)": decided,
+                      "after Holm": t["after Holm"], "deciding runs": t["deciding runs"]})
+    display.show_table(t,
                        "Size claims, width and depth apart: each verdict compares the smallest and the largest size "
-                       "of a series trained at one budget (series of unequal budgets are not compared). Verdicts "
-                       "from `pemn.report.claims.evaluate_sizes`.")
+                       "of a series trained at one budget (series of unequal budgets are not compared), by the rule of "
+                       "chapter 5 (Welch intervals, Holm over each claim's comparisons). Verdicts from "
+                       "`pemn.report.claims.evaluate_sizes`.")
