@@ -14,29 +14,36 @@ PEMN_DATA ?= $(if $(wildcard ../shared/data/cifar10-jpeg.tar.gz),$(abspath ../sh
 export PEMN_DATA
 
 .PHONY: help setup test test-unit test-notebooks reproduce runs run-all check-profile book bench bench-paper custom \
-	clean-book gpu-prepare gpu-wheels gpu-dry-run gpu-unpack
+	plumbing clean-book gpu-prepare gpu-wheels gpu-dry-run gpu-unpack
 
 help:
 	@echo "make reproduce [PROFILE=smoke|cpu|cpu20k|gpu|paper] [FORCE=1] [RUNNER='srun --gres=gpu:1'] [-j N]"
 	@echo "                  run every missing run of the profile into runs/<profile>/, then build the book"
 	@echo "make test         unit tests, notebook tests (nbval) and the book build"
 	@echo "make book         build the book from runs/ into _build/html"
-	@echo "make custom ARGS='strategy=rp ratio=0.003'   one configuration into runs/custom/"
+	@echo "make custom ARGS='strategy=rp ratio=0.003' [FORCE=1]   one configuration into runs/custom/"
+	@echo "make plumbing     train every smoke run for real in a scratch folder (runs/ untouched; a few minutes)"
 	@echo "make bench        speed benchmark (bench/results.json)"
 	@echo "make bench-paper  what the gpu profile and the paper grid cost on one GPU (measured there on CUDA: bench/paper.json)"
 
-setup: $(STAMP)
+# The kernels' configuration (scripts/ipython_kernel_config.py: no "running over TCP without encryption" warning at
+# every notebook execution, whatever executes it) lives in the environment, where every kernel of it reads it.
+KERNEL_CONFIG := $(VENV)/etc/ipython/ipython_kernel_config.py
+setup: $(STAMP) $(KERNEL_CONFIG)
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	@touch $@
+$(KERNEL_CONFIG): scripts/ipython_kernel_config.py $(STAMP)
+	@mkdir -p $(@D) && cp $< $@
 
 test: setup
 	$(PY) -m pytest -q -p no:cacheprovider tests book/index.ipynb book/0*.ipynb book/appendix.ipynb --nbval-lax --nbval-current-env
 
 reproduce: setup
-	@$(PY) -m pemn list --profile $(PROFILE) > /dev/null
+	@$(PY) -m pemn list --profile $(PROFILE) --summary
+	$(if $(FORCE),@echo "FORCE=1: every run of the $(PROFILE) profile is made again")
 	@status=0; $(MAKE) --no-print-directory -k run-all PROFILE=$(PROFILE) || status=$$?; \
 	  $(MAKE) --no-print-directory book || status=$$?; \
 	  if [ $$status -ne 0 ]; then echo "some runs or the book failed: see runs/$(PROFILE)/*/error.json"; fi; \
@@ -61,7 +68,14 @@ book: setup
 	@echo "book: $(CURDIR)/_build/html/index.html"
 
 custom: setup
-	$(PY) -m pemn custom $(ARGS)
+	$(PY) -m pemn custom $(ARGS) $(if $(FORCE),--force)
+
+# The plumbing check: every smoke run trained for real (its committed runs would all be skipped) into a scratch runs
+# folder that is removed afterwards, so runs/ and the book stay as they are. RUNNER and -j N apply as for reproduce.
+plumbing: setup
+	@scratch=$$(mktemp -d); trap 'rm -rf "$$scratch"' EXIT; \
+	  PEMN_RUNS=$$scratch/runs $(MAKE) --no-print-directory -k run-all PROFILE=smoke \
+	  && echo "plumbing check passed: every smoke run trained, exported and recorded (in $$scratch, now removed)"
 
 bench: setup
 	$(PY) -m pemn.bench
@@ -73,33 +87,29 @@ bench-paper: setup
 	  else echo "no CUDA here: estimating from the measurements stored in bench/paper.json"; fi
 	$(PY) -m pemn.gpu_estimate $(if $(SLOTS),--slots $(SLOTS))
 
-# --- the gpu profile on a lent GPU machine (torch there, no papermill, no network): scripts/gpu_run.py ---------
-# `make gpu-prepare` here; on the machine, one call per part of CIFAR-10 (.gpu/parts: the repository alone is
-# near the 64 MiB a call carries), the last one `bash scripts/gpu_check.sh` (see that file); then here
-# `make gpu-unpack ARCHIVE=.../gpu-runs.tar.gz`.
+# --- the gpu profile on a lent GPU machine (torch there, no papermill, no network): one job per call -----------
+# `make gpu-prepare` fills .gpu/ (CIFAR-10, wheels, checkpoints to resume, the plan) and prints the call: command
+# `bash scripts/gpu_job.sh`, carrying .gpu; then `make gpu-unpack FILES=<folder of the files it sent back>`.
 GPU_DIR := .gpu
-GPU_PARTS ?= 2
-gpu-prepare:
-	@rm -rf $(GPU_DIR)/parts && mkdir -p $(GPU_DIR)/parts
-	split -n $(GPU_PARTS) -d -a 1 $(PEMN_DATA)/cifar10-jpeg.tar.gz $(GPU_DIR)/parts/cifar10-jpeg.tar.gz.part
-	@echo $(GPU_PARTS) > $(GPU_DIR)/parts/count && ls -l $(GPU_DIR)/parts
+gpu-prepare: setup
+	@$(MAKE) --no-print-directory gpu-wheels || echo "warning: no wheels (the GPU machine must have safetensors and tqdm)"
+	$(PY) scripts/gpu_prepare.py
 
 # Wheels for a GPU machine that lacks what export and the progress bar import (its Python is 3.12, x86-64):
-# safetensors is compiled (abi3), tqdm pure Python. The machines seen so far have both; scripts/gpu_run.sh
-# installs these only where an import fails.
+# safetensors is compiled (abi3), tqdm pure Python. scripts/gpu_job.sh installs these only where an import fails.
 gpu-wheels:
-	$(PY) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	@$(PY) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 	  --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d $(GPU_DIR)/wheels \
 	  safetensors==0.8.0 tqdm==4.70.1
 
-# The script on this CPU with the smoke profile, into a scratch runs folder (the committed runs stay as they are).
+# scripts/gpu_run.py on this CPU with the smoke profile, into a scratch runs folder (the committed runs stay).
 gpu-dry-run: setup
 	@tmp=$$(mktemp -d); PEMN_RUNS=$$tmp/runs flock /tmp/pemn-train.lock $(PY) scripts/gpu_run.py --profile smoke \
 	  --limit $(or $(LIMIT),300) --out $$tmp/out && ls -l $$tmp/out && rm -rf $$tmp
 
-gpu-unpack:
-	@test -n "$(ARCHIVE)" || { echo "usage: make gpu-unpack ARCHIVE=path/to/gpu-runs.tar.gz"; exit 2; }
-	$(PY) scripts/gpu_run.py --unpack $(ARCHIVE)
+gpu-unpack: setup
+	@test -n "$(FILES)" || { echo "usage: make gpu-unpack FILES=folder/of/the/files/a/job/sent/back"; exit 2; }
+	$(PY) scripts/gpu_prepare.py --unpack $(FILES)
 
 clean-book:
 	rm -rf _build

@@ -14,6 +14,7 @@ import functools
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -25,7 +26,7 @@ from typing import Any, Mapping
 
 import torch
 
-from .grids import PROFILES, Run, custom_run, grid
+from .grids import PROFILES, Run, custom_arch, custom_run, grid
 from .paths import REPO, write_json_atomic
 from .train import RESULTS_VERSION, TrainConfig, is_masked, pick_device, train
 TRAIN_NOTEBOOK = REPO / "book" / "notebooks" / "train.ipynb"
@@ -242,6 +243,22 @@ def is_complete(path: Path, cfg: TrainConfig | None = None) -> bool:
     return why_pending(path, cfg) is None
 
 
+def pending_kind(reason: str | None) -> str:
+    """What ``why_pending``'s answer means in one word: complete, missing, failed (or unfinished), or stale
+    (recorded with another configuration or by an older results version)."""
+    if reason is None:
+        return "complete"
+    return {"not made yet": "missing", "not complete": "failed"}.get(reason, "stale")
+
+
+def profile_status(profile: str) -> dict[str, int]:
+    """How many runs of a profile's grid are complete, missing, failed (or unfinished) and stale."""
+    counts = dict.fromkeys(("complete", "missing", "failed", "stale"), 0)
+    for run_id, run in grid(profile).items():
+        counts[pending_kind(why_pending(run_dir(profile, run_id), run.config))] += 1
+    return counts
+
+
 def _portable(path: Path) -> str:
     """``path`` relative to the repository when inside it: tracked records hold no host-specific prefix."""
     try:
@@ -257,16 +274,46 @@ def notebook_parameters(run: Run, profile: str, out: Path) -> dict:
 
 
 def config_from_parameters(namespace: dict) -> TrainConfig:
-    """The TrainConfig of a notebook's parameters: every field the namespace defines (the rest default)."""
-    return TrainConfig.from_dict({f.name: namespace[f.name] for f in fields(TrainConfig) if f.name in namespace})
+    """The TrainConfig of a notebook's parameters: every field the namespace defines (the rest default). For a
+    custom run (the notebook by hand), a partial ``arch`` completes as ``make custom`` completes it."""
+    settings = {f.name: namespace[f.name] for f in fields(TrainConfig) if f.name in namespace}
+    if namespace.get("profile", "custom") == "custom" and "arch" in settings:
+        settings["arch"] = custom_arch(settings.get("backbone", "convmixer"), settings["arch"])
+    return TrainConfig.from_dict(settings)
 
 
-def execute(run: Run, profile: str, force: bool = False, progress: bool = True) -> bool:
-    """Execute one run's notebook unless it is complete and current; True on success (or skip).
+def notebook_settings(path: str | Path) -> dict:
+    """The TrainConfig fields a training notebook's ``parameters`` cell sets (a copy edited by hand, say): what
+    ``pemn custom --notebook`` trains. A ValueError, in one line, for a file that is no such notebook."""
+    import nbformat
+    path = Path(path)
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path}: not a readable notebook ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    if not cells:
+        raise ValueError(f"{path}: no cell tagged 'parameters' (book/notebooks/train.ipynb has one)")
+    namespace: dict = {}
+    try:
+        exec(compile(cells[0].source, f"{path}:parameters", "exec"), namespace)
+    except Exception as e:
+        raise ValueError(f"{path}: its parameters cell fails ({type(e).__name__}: {e})") from None
+    return {f.name: namespace[f.name] for f in fields(TrainConfig) if f.name in namespace}
 
-    With ``progress`` the kernel's output (one line per epoch) streams to this terminal.
+
+def execute(run: Run, profile: str, force: bool = False, progress: bool = True,
+            notebook: str | Path = TRAIN_NOTEBOOK) -> bool:
+    """Execute one run's notebook (the training notebook, or a copy of it edited by hand) unless the run is
+    complete and current; True on success (or skip).
+
+    With ``progress`` the kernel's output (one line per epoch) streams to this terminal. Bad input stops before
+    anything is created: a config the device cannot run, or data that cannot be found or read (DataError, also
+    when the kernel finds it; the folder it made is removed, no ``error.json``: nothing was run).
     """
     import papermill
+
+    from . import data as data_mod
     out = run_dir(profile, run.run_id)
     reason = why_pending(out, run.config)
     if reason is None and not force:
@@ -275,6 +322,8 @@ def execute(run: Run, profile: str, force: bool = False, progress: bool = True) 
     if reason and _metrics(out) is not None and not force:
         print(f"rerun {profile}/{run.run_id}: {reason}", flush=True)
     pick_device(run.config.device)  # 'cuda' on a machine without it: say so before creating anything
+    data_mod.locate(run.config.dataset)  # no data (or a corrupt archive): bad input, before anything is created
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     if force:
         (out / "checkpoint.pt").unlink(missing_ok=True)
@@ -283,11 +332,15 @@ def execute(run: Run, profile: str, force: bool = False, progress: bool = True) 
     t0 = time.time()
     stream = {"stdout_file": sys.stdout, "stderr_file": sys.stderr} if progress else {}
     try:
-        papermill.execute_notebook(str(TRAIN_NOTEBOOK), str(out / "train.ipynb"),
+        papermill.execute_notebook(str(notebook), str(out / "train.ipynb"),
                                    parameters=notebook_parameters(run, profile, out), progress_bar=False,
                                    cwd=str(REPO / "book" / "notebooks"), kernel_name="python3",
                                    extra_arguments=KERNEL_ARGUMENTS, **stream)
     except Exception as e:  # papermill raises on any failing cell: record it, do not stop the others
+        if getattr(e, "ename", None) == "DataError":  # the data, not the run: bad input, leave no run behind
+            if created:
+                shutil.rmtree(out, ignore_errors=True)
+            raise data_mod.DataError(re.sub(r"\x1b\[[0-9;]*m", "", str(e.evalue)).strip()) from None
         write_json_atomic({"status": "failed", "run_id": run.run_id, "profile": profile,
                            "config": asdict(run.config), "error": _error_text(e),
                            "seconds": time.time() - t0}, out / "error.json")
@@ -438,9 +491,13 @@ def execute_profile(profile: str, ids=None, force: bool = False) -> int:
     return failures
 
 
-def execute_custom(overrides: dict, force: bool = False) -> tuple[bool, Path]:
+def execute_custom(overrides: dict, force: bool = False, notebook: str | Path | None = None) -> tuple[bool, Path]:
+    """One configuration into ``runs/custom/<run id>/``; with ``notebook`` (an edited copy of the training
+    notebook), its parameters cell's values under ``overrides``, and that notebook is the one executed."""
+    if notebook is not None:
+        overrides = {**notebook_settings(notebook), **overrides}
     run = custom_run(overrides)
-    return execute(run, "custom", force), run_dir("custom", run.run_id)
+    return execute(run, "custom", force, notebook=notebook or TRAIN_NOTEBOOK), run_dir("custom", run.run_id)
 
 
 IN_PROCESS_NOTE = """# {run_id}
@@ -467,32 +524,70 @@ def train_in_process(run: Run, profile: str, progress: bool = False) -> Path:
     return out
 
 
+def _changed_folders(profile: str, since: float) -> list[Path]:
+    return sorted(p for p in (runs_root() / profile).glob("*") if p.is_dir()
+                  and max((f.stat().st_mtime for f in p.iterdir()), default=0) >= since)
+
+
+def _packed_files(folder: Path) -> list[Path]:
+    """What of a run folder travels: everything but ``model.pt`` (the export holds the model) and torn files."""
+    return [f for f in sorted(folder.iterdir()) if f.is_file() and f.name != "model.pt" and not f.name.endswith(".tmp")]
+
+
+def _pack(profile: str, folders: list[Path], archive: Path, extra: dict | None = None) -> None:
+    import tarfile
+    with tarfile.open(archive, "w:gz") as tar:
+        for folder in folders:
+            for f in _packed_files(folder):
+                tar.add(f, arcname=f"runs/{profile}/{folder.name}/{f.name}")
+        for name, path in (extra or {}).items():
+            tar.add(path, arcname=name)
+
+
 def archive_runs(profile: str, since: float, archive: Path, extra: dict | None = None) -> list[str]:
     """Pack the run folders of ``profile`` changed since ``since`` (a time stamp) into a ``.tar.gz``.
 
-    Everything of a folder but ``model.pt`` (the export holds the model): a stopped run's checkpoint travels,
-    so the next machine resumes it. ``extra`` maps names inside the archive (``bench/gpu.json``) to files.
-    Returns the run ids packed.
+    A stopped run's checkpoint travels, so the next machine resumes it. ``extra`` maps names inside the
+    archive (``bench/gpu.json``) to files. Returns the run ids packed.
     """
-    import tarfile
-    root = runs_root()
-    folders = sorted(p for p in (root / profile).glob("*") if p.is_dir()
-                     and max((f.stat().st_mtime for f in p.iterdir()), default=0) >= since)
-    with tarfile.open(archive, "w:gz") as tar:
-        for folder in folders:
-            for f in sorted(folder.iterdir()):
-                if f.is_file() and f.name != "model.pt" and not f.name.endswith(".tmp"):
-                    tar.add(f, arcname=f"runs/{profile}/{folder.name}/{f.name}")
-        for name, path in (extra or {}).items():
-            tar.add(path, arcname=name)
+    folders = _changed_folders(profile, since)
+    _pack(profile, folders, archive, extra)
     return [f.name for f in folders]
 
 
-def unpack_runs(archive: Path) -> list[str]:
+def archive_runs_in_parts(profile: str, since: float, out_dir: Path, max_part_bytes: int, max_parts: int,
+                          extra: dict | None = None) -> list[Path]:
+    """``archive_runs`` into ``gpu-runs-1.tar.gz``, ``-2``, ... of at most ``max_part_bytes`` each (whole run
+    folders, counted before compression: model values and checkpoints hardly compress), the extra files in the
+    first. Folders beyond ``max_parts`` parts are left out, and said so on stderr (their runs are made again)."""
+    parts: list[list[Path]] = [[]]
+    size = sum(Path(p).stat().st_size for p in (extra or {}).values())
+    for folder in _changed_folders(profile, since):
+        n = sum(f.stat().st_size for f in _packed_files(folder))
+        if parts[-1] and size + n > max_part_bytes:
+            parts.append([])
+            size = 0
+        parts[-1].append(folder)
+        size += n
+    if len(parts) > max_parts:
+        left = [f.name for part in parts[max_parts:] for f in part]
+        print(f"not sent back (over {max_parts} files): {', '.join(left)}", file=sys.stderr, flush=True)
+        parts = parts[:max_parts]
+    written = []
+    for i, folders in enumerate(parts, 1):
+        written.append(Path(out_dir) / f"gpu-runs-{i}.tar.gz")
+        _pack(profile, folders, written[-1], extra if i == 1 else None)
+    return written
+
+
+def unpack_runs(archive: Path, resume_dir: Path | None = None) -> list[str]:
     """Unpack an ``archive_runs`` archive: run folders into ``runs/``, ``bench/*.json`` into ``bench/``.
 
-    Any other member is refused before anything is written. Returns the paths written.
+    With ``resume_dir`` a cut run's checkpoint goes there (``<profile>/<run id>/checkpoint.pt``, for the next
+    job to carry) and a finished run's old one is removed from there. Any other member is refused before
+    anything is written. Returns the paths written.
     """
+    import shutil
     import tarfile
     with tarfile.open(archive, "r:gz") as tar:
         members = tar.getmembers()
@@ -506,6 +601,11 @@ def unpack_runs(archive: Path) -> list[str]:
         for m in members:
             parts = Path(m.name).parts
             dest = runs_root().joinpath(*parts[1:]) if parts[0] == "runs" else REPO.joinpath(*parts)
+            if resume_dir is not None and parts[0] == "runs":
+                if parts[3] == "checkpoint.pt":
+                    dest = Path(resume_dir).joinpath(*parts[1:])
+                elif parts[3] == "metrics.json":
+                    shutil.rmtree(Path(resume_dir).joinpath(*parts[1:3]), ignore_errors=True)
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(tar.extractfile(m).read())
             written.append(m.name)

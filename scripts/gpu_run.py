@@ -2,17 +2,18 @@
 
 On the GPU machine (torch preinstalled, no papermill, no network), from the repository root::
 
-    bash scripts/gpu_run.sh --limit 510 --bench 90 --slots 2     # writes $OUT/gpu-runs.tar.gz and a summary
+    bash scripts/gpu_job.sh     # what `make gpu-prepare` plans: writes $OUT/gpu-runs-*.tar.gz and summary.json
 
 Back here::
 
-    make gpu-unpack ARCHIVE=path/to/gpu-runs.tar.gz              # run folders into runs/gpu/, bench/gpu.json
+    make gpu-unpack FILES=folder/of/the/files       # run folders into runs/gpu/, bench/gpu.json
 
 The runs are trained in process (``pemn.runs.train_in_process``: metrics.json, model.pemn, and train.md in place
 of an executed notebook), seed by seed in grid order, by ``--slots`` worker processes at once that each claim the
 next pending run. At the limit the workers are stopped: a run stopped part-way keeps its last epoch's checkpoint,
-which the archive carries, so the next machine resumes it (carry ``runs/gpu`` there). With ``--bench S`` the first
-S seconds measure the device first (``pemn.gpu_bench``: augmentation, masked against dense steps, slots).
+which the archive carries; ``make gpu-unpack`` keeps it in ``.gpu/resume/`` and the next job resumes it.
+With ``--bench S`` the first S seconds measure the device (``pemn.gpu_bench``: augmentation, masked against dense
+steps, slots).
 """
 from __future__ import annotations
 
@@ -30,26 +31,44 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 NEEDED = ("torch", "numpy", "torchvision", "PIL", "safetensors", "tqdm")  # what training and export import
 PACK_MARGIN_S = 25.0  # stop the workers this long before the limit: packing and writing back
+MAX_ARCHIVE_BYTES = 15 * 2**20  # each file back at most 16 MiB; at most 8 files: 7 archives and summary.json
+MAX_ARCHIVES = 7
+
+
+def place_checkpoints(resume: Path, profile: str) -> list[str]:
+    """Copy the checkpoints a previous job left (``resume/<profile>/<id>/checkpoint.pt``) into their run
+    folders, where training resumes from them; returns the run ids."""
+    import shutil
+    from pemn.runs import run_dir
+    placed = []
+    for ckpt in sorted((resume / profile).glob("*/checkpoint.pt")):
+        dest = run_dir(profile, ckpt.parent.name)
+        if not (dest / "metrics.json").is_file():
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(ckpt, dest / "checkpoint.pt")
+            placed.append(ckpt.parent.name)
+    return placed
 
 
 def missing_modules() -> list[str]:
     return [m for m in NEEDED if importlib.util.find_spec(m) is None]
 
 
-def pending(profile: str) -> list:
-    """The profile's runs still to make, all of seed 0 first, then seed 1, ..., each seed in grid order."""
+def pending(profile: str, only: list[str] | None = None) -> list:
+    """The profile's runs still to make (of ``only``, given a list), all of seed 0 first, then seed 1, ...,
+    each seed in grid order."""
     from pemn.grids import grid
     from pemn.runs import is_complete, run_dir
-    runs = list(grid(profile).values())
+    runs = [r for r in grid(profile).values() if only is None or r.run_id in only]
     todo = [r for r in runs if not is_complete(run_dir(profile, r.run_id), r.config)]
     return sorted(todo, key=lambda r: r.config.seed)  # stable: grid order within a seed
 
 
-def worker(profile: str, claims: Path) -> int:
+def worker(profile: str, claims: Path, only: list[str] | None = None) -> int:
     """Train pending runs one after another; each is claimed first, so that several workers share the list."""
     from pemn.runs import train_in_process
     failures = 0
-    for run in pending(profile):
+    for run in pending(profile, only):
         try:
             os.close(os.open(claims / run.run_id, os.O_CREAT | os.O_EXCL))
         except FileExistsError:
@@ -86,22 +105,15 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=os.environ.get("OUT", "gpu-out"), help="folder for the archive ($OUT)")
     ap.add_argument("--bench", type=float, default=0.0, help="seconds of device measurements first (0: none)")
     ap.add_argument("--slots", type=int, default=1, help="runs at once on the GPU")
-    ap.add_argument("--unpack", metavar="ARCHIVE", help="here, after the machine: unpack its archive into runs/")
+    ap.add_argument("--only", metavar="FILE", help="a file of run ids, one a line: only these (default: all)")
+    ap.add_argument("--resume", metavar="DIR", help="checkpoints of runs a previous job cut (DIR/<profile>/<id>/)")
     ap.add_argument("--worker", metavar="CLAIMS", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    only = Path(args.only).read_text().split() if args.only else None
     t_start = time.time()
     sys.path.insert(0, str(REPO))
-    if args.unpack:
-        from pemn.runs import unpack_runs
-        try:
-            written = unpack_runs(Path(args.unpack))
-        except (OSError, ValueError) as e:
-            print(f"cannot unpack: {e}", file=sys.stderr)
-            return 2
-        print(f"unpacked {len(written)} files: " + ", ".join(sorted({'/'.join(w.split('/')[:3]) for w in written})))
-        return 0
     if args.worker:
-        return worker(args.profile, Path(args.worker))
+        return worker(args.profile, Path(args.worker), only)
     missing = missing_modules()
     if missing:
         print(f"missing Python packages: {', '.join(missing)}; build wheels here with `make gpu-wheels` and "
@@ -109,7 +121,7 @@ def main(argv=None) -> int:
         return 2
     from pemn import data
     from pemn.grids import get_profile
-    from pemn.runs import archive_runs
+    from pemn.runs import archive_runs_in_parts
     from pemn.train import ConfigError
     try:
         get_profile(args.profile)
@@ -119,10 +131,11 @@ def main(argv=None) -> int:
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    resumed = place_checkpoints(Path(args.resume), args.profile) if args.resume else []
     work = Path(tempfile.mkdtemp(prefix="pemn-gpu-run-"))
     (work / "claims").mkdir()
     summary = {"profile": args.profile, "limit_s": args.limit, "slots": args.slots, "pending_before":
-               len(pending(args.profile))}
+               len(pending(args.profile, only)), "resumed": resumed}
     extra = {}
     if args.bench > 0:
         bench_json = work / "gpu.json"
@@ -134,7 +147,8 @@ def main(argv=None) -> int:
     deadline = t_start + args.limit - PACK_MARGIN_S
     logs = [open(work / f"worker{i}.log", "w") for i in range(args.slots)]
     procs = [subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--worker", str(work / "claims"),
-                               "--profile", args.profile], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+                               "--profile", args.profile, *(["--only", args.only] if args.only else [])],
+                              cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
              for log in logs]
     while time.time() < deadline and any(p.poll() is None for p in procs):
         time.sleep(1)
@@ -145,9 +159,9 @@ def main(argv=None) -> int:
     log_text = "".join(f"--- worker {i}\n" + (work / f"worker{i}.log").read_text() for i in range(args.slots))
     (work / "workers.log").write_text(log_text)
     extra[f"bench/gpu-run-{time.strftime('%Y%m%d-%H%M%S')}.log.json"] = _log_json(work, log_text, summary)
-    packed = archive_runs(args.profile, t_start, out / "gpu-runs.tar.gz", extra)
-    summary |= {"stopped_at_limit": stopped, "runs_packed": packed, "pending_after": len(pending(args.profile)),
-                "seconds": time.time() - t_start, "archive": str(out / "gpu-runs.tar.gz")}
+    archives = archive_runs_in_parts(args.profile, t_start, out, MAX_ARCHIVE_BYTES, MAX_ARCHIVES, extra)
+    summary |= {"stopped_at_limit": stopped, "pending_after": len(pending(args.profile, only)),
+                "seconds": time.time() - t_start, "archives": [a.name for a in archives]}
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     print(log_text[-6000:])
     print(json.dumps(summary, indent=1))

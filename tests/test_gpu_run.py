@@ -10,6 +10,7 @@ from data_fixtures import cifar10  # noqa: F401  (fixture)
 from pemn import grids, runs
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gpu_run.py"
+PREPARE = SCRIPT.parent / "gpu_prepare.py"
 
 
 @pytest.fixture
@@ -111,6 +112,76 @@ def test_train_in_process_writes_a_run_folder_without_a_notebook(scratch, cifar1
     assert (out / "metrics.json").stat().st_mtime_ns == stamp
 
 
-def test_unpack_from_the_command_line_says_what_is_wrong(script, tmp_path, capsys):
-    assert script.main(["--unpack", str(tmp_path / "missing.tar.gz")]) == 2
-    assert "cannot unpack" in capsys.readouterr().err
+def test_unpack_from_the_command_line_says_what_is_wrong(prepare, tmp_path, capsys):
+    assert prepare.main(["--unpack", str(tmp_path / "nothing-here")]) == 2
+    assert "no gpu-runs" in capsys.readouterr().err
+
+
+@pytest.fixture
+def prepare():
+    spec = importlib.util.spec_from_file_location("gpu_prepare", PREPARE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_job_fits_one_call(prepare, tmp_path, monkeypatch):
+    """Tree + carried folder within 60 MiB, a short command, one carried path, 9 minutes at the H100 rates."""
+    data = prepare.REPO.parent / "shared" / "data"
+    if not (data / "cifar10-jpeg.tar.gz").is_file():
+        pytest.skip("no CIFAR-10 mirror beside the repository")
+    out = tmp_path / ".gpu"
+    job = prepare.prepare(data, out)
+    wheels = 1 * 2**20  # safetensors and tqdm: 0.6 MB, made by `make gpu-wheels` (not fetched in a test)
+    job = {**job, "total_bytes": job["total_bytes"] + wheels}
+    assert prepare.check_job(job) == []
+    assert job["carry"] == [".gpu"] and len(job["command"]) <= 2000
+    assert job["total_bytes"] <= 60 * 2**20
+    plan = json.loads((out / "plan.json").read_text())
+    assert (out / "only.txt").read_text().split() == plan["only"]
+    assert len(plan["only"]) == 9 and all(r.startswith("convmixer-w256d8k5p2-c10-") and r.endswith("-s0")
+                                          for r in plan["only"])
+    assert sum(plan["estimate_s"].values()) + plan["bench_s"] <= plan["job_limit_s"] <= 9 * 60
+    assert "carries" in prepare.describe(job) and '"carry": [".gpu"]' in prepare.describe(job)
+
+
+def test_a_job_over_the_limits_is_refused(prepare):
+    big = {"command": "x" * 2001, "carry": list("abcdefghi"), "total_bytes": 61 * 2**20}
+    assert len(prepare.check_job(big)) == 3
+
+
+def test_what_comes_back_is_at_most_eight_files_of_16_mib(scratch, script, tmp_path, monkeypatch):
+    assert script.MAX_ARCHIVES + 1 <= 8 and script.MAX_ARCHIVE_BYTES <= 16 * 2**20  # + summary.json
+    for i in range(4):
+        _folder(scratch, f"r{i}-s0", {"model.pemn": bytes(6 * 2**20), "metrics.json": b"{}"})
+    out = tmp_path / "out"
+    out.mkdir()
+    parts = runs.archive_runs_in_parts("gpu", 0.0, out, 13 * 2**20, 3)
+    assert [p.name for p in parts] == ["gpu-runs-1.tar.gz", "gpu-runs-2.tar.gz"]
+    with tarfile.open(parts[0]) as tar:
+        assert len(tar.getnames()) == 4  # two whole folders a part
+    assert all(p.stat().st_size <= 13 * 2**20 for p in parts)
+    few = runs.archive_runs_in_parts("gpu", 0.0, tmp_path, 7 * 2**20, 2)  # 4 parts needed, 2 allowed
+    assert len(few) == 2
+
+
+def test_a_cut_run_resumes_in_the_next_job(scratch, script, prepare, tmp_path, monkeypatch):
+    _folder(scratch, "cut-s0", {"checkpoint.pt": b"epoch 3"})
+    _folder(scratch, "done-s0", {"metrics.json": b"{}", "model.pemn": b"m"})
+    back = tmp_path / "back"
+    back.mkdir()
+    runs.archive_runs_in_parts("gpu", 0.0, back, 2**20, 7)
+    resume = tmp_path / ".gpu" / "resume"
+    (resume / "gpu" / "done-s0").mkdir(parents=True)
+    (resume / "gpu" / "done-s0" / "checkpoint.pt").write_bytes(b"old")
+    monkeypatch.setattr(prepare, "GPU_DIR", tmp_path / ".gpu")
+    here = tmp_path / "here"
+    monkeypatch.setenv("PEMN_RUNS", str(here / "runs"))
+    prepare.unpack(back)
+    assert (resume / "gpu" / "cut-s0" / "checkpoint.pt").read_bytes() == b"epoch 3"
+    assert not (resume / "gpu" / "done-s0").exists()  # finished: nothing left to resume
+    assert (here / "runs" / "gpu" / "done-s0" / "model.pemn").read_bytes() == b"m"
+    machine = tmp_path / "machine"
+    monkeypatch.setenv("PEMN_RUNS", str(machine / "runs"))
+    assert script.place_checkpoints(resume, "gpu") == ["cut-s0"]
+    assert (machine / "runs" / "gpu" / "cut-s0" / "checkpoint.pt").read_bytes() == b"epoch 3"
