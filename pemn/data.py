@@ -3,7 +3,7 @@ in whole batches.
 
 Sources, in order: an official ``cifar-10-batches-py`` folder, the offline JPEG
 mirror ``cifar10-jpeg.tar.gz`` (checked against its sha256), and a torchvision
-download where a network exists. The folder searched is ``$PEMN_DATA``
+download, only where the user asks for one (``PEMN_DOWNLOAD=1``). The folder searched is ``$PEMN_DATA``
 (default: ``../shared/data`` beside the checkout when the offline mirror is
 there, as the Makefile picks, else ``data/``); decoded arrays are cached under ``$PEMN_CACHE`` (default
 ``~/.cache/pemn``).
@@ -106,8 +106,14 @@ def _load_torchvision(name: str, root: Path, download: bool) -> dict:
     return arrays
 
 
+def download_allowed() -> bool:
+    """Whether the user asked for a torchvision download (``PEMN_DOWNLOAD=1``): never by default, so that a
+    mistyped ``PEMN_DATA`` is reported, not created and filled from the network."""
+    return os.environ.get("PEMN_DOWNLOAD", "").strip().lower() in ("1", "true", "yes")
+
+
 def _find(name: str, root: Path, allow_download: bool) -> tuple[dict, dict]:
-    """Locate a source and return (arrays loader thunk result, source record)."""
+    """Locate a source and return (source record, loader of its arrays); nothing is created or downloaded."""
     official = root / ("cifar-10-batches-py" if name == "cifar10" else "cifar-100-python")
     if official.is_dir():
         return {"kind": "official", "path": str(official), "sha256": None}, lambda: _load_torchvision(name, root, False)
@@ -118,9 +124,11 @@ def _find(name: str, root: Path, allow_download: bool) -> tuple[dict, dict]:
             raise DataError(f"{mirror} is corrupt: sha256 {digest[:16]}... differs from the expected "
                             f"{MIRROR_SHA256[:16]}...; copy the archive again (see shared/data/README.md)")
         return {"kind": "jpeg-mirror", "path": str(mirror), "sha256": digest}, lambda: _decode_mirror(mirror)
+    downloaded = {"kind": "official-download", "path": str(root), "sha256": None}
     if allow_download:
-        return ({"kind": "official-download", "path": str(root), "sha256": None},
-                lambda: _load_torchvision(name, root, True))
+        return downloaded, lambda: _load_torchvision(name, root, True)
+    if _cache_file(name, downloaded).is_file():  # downloaded before (PEMN_DOWNLOAD=1): decoded arrays at hand
+        return downloaded, lambda: _load_torchvision(name, root, False)
     raise DataError(_missing_message(name, root))
 
 
@@ -128,18 +136,32 @@ def _missing_message(name: str, root: Path) -> str:
     looked = [str(root / ("cifar-10-batches-py" if name == "cifar10" else "cifar-100-python"))]
     if name == "cifar10":
         looked.append(str(root / MIRROR))
-    return (f"{name} not found. Looked for: {', '.join(looked)} (PEMN_DATA={root}). Fix: set PEMN_DATA to a folder "
-            f"holding one of these, or allow a torchvision download on a machine with internet.")
+    where = f"PEMN_DATA={root}" + ("" if root.is_dir() else ", which does not exist")
+    return (f"{name} not found. Looked for: {', '.join(looked)} ({where}). Fix: set PEMN_DATA to a folder "
+            f"holding one of these, or set PEMN_DOWNLOAD=1 to let torchvision download it (needs internet).")
 
 
-def load(name: str = "cifar10", allow_download: bool = True) -> Data:
-    """Load ``name`` into memory, decoding and caching it on first use."""
+def _cache_file(name: str, source: dict) -> Path:
+    key = source["sha256"][:16] if source["sha256"] else source["kind"]
+    return cache_dir() / f"{name}-{key}.npz"
+
+
+def locate(name: str = "cifar10", allow_download: bool | None = None) -> dict:
+    """The source ``load`` would read (``{"kind", "path", "sha256"}``), or a DataError saying where it looked; reads
+    no images, creates nothing. ``allow_download`` None: as ``PEMN_DOWNLOAD`` says (off unless set)."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")
+    return _find(name, data_dir(), download_allowed() if allow_download is None else allow_download)[0]
+
+
+def load(name: str = "cifar10", allow_download: bool | None = None) -> Data:
+    """Load ``name`` into memory, decoding and caching it on first use. A torchvision download is tried only with
+    ``allow_download`` (None: as ``PEMN_DOWNLOAD`` says, off unless set)."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")
     root = data_dir()
-    source, loader = _find(name, root, allow_download)
-    key = source["sha256"][:16] if source["sha256"] else source["kind"]
-    cache = cache_dir() / f"{name}-{key}.npz"
+    source, loader = _find(name, root, download_allowed() if allow_download is None else allow_download)
+    cache = _cache_file(name, source)
     if cache.is_file():
         arrays = dict(np.load(cache))
     else:

@@ -56,14 +56,17 @@ class _FakeCIFAR100:
 
 def test_cifar100_goes_through_torchvision_download(empty_dirs, monkeypatch):
     import torchvision
+    monkeypatch.setenv("PEMN_DOWNLOAD", "1")  # asked for: never by default (tests/test_first_use.py)
     _FakeCIFAR100.calls = []
     monkeypatch.setattr(torchvision.datasets, "CIFAR100", _FakeCIFAR100)
     d = data.load("cifar100")
     assert [c[1:] for c in _FakeCIFAR100.calls] == [(True, True), (False, True)]
     assert d.num_classes == 100 and d.x_train.shape == (200, 3, 32, 32) and d.source["kind"] == "official-download"
     assert int(d.y_train.max()) == 99
-    # second load comes from the cache, without calling torchvision again
+    # second load comes from the cache, without calling torchvision again, even once the download is not allowed
     _FakeCIFAR100.calls = []
+    assert torch.equal(data.load("cifar100").x_test, d.x_test) and _FakeCIFAR100.calls == []
+    monkeypatch.delenv("PEMN_DOWNLOAD")
     assert torch.equal(data.load("cifar100").x_test, d.x_test) and _FakeCIFAR100.calls == []
 
 
@@ -73,6 +76,7 @@ def test_cifar100_without_network_gives_one_clear_error(empty_dirs, monkeypatch)
     def offline(*a, **k):
         raise RuntimeError("Failed to download (no network)")
     monkeypatch.setattr(torchvision.datasets, "CIFAR100", offline)
+    monkeypatch.setenv("PEMN_DOWNLOAD", "1")
     with pytest.raises(data.DataError, match="cifar100 not found.*no network"):
         data.load("cifar100")
 
