@@ -177,3 +177,21 @@ def test_frontier_and_size_claims_share_the_rule():
     a, b = side(0.50, 0.52), side(0.40, 0.41)
     assert C._noise(0.5, a, b) == pytest.approx(S.welch(a, b).half)
     assert C._noise(0.5, a, b).df == pytest.approx(S.welch(a, b).df)
+
+
+# --- the book's statements of the rule ---------------------------------------------------------------------------
+
+def test_the_worked_example_is_the_engines_own_comparison(tmp_path, monkeypatch):
+    from test_book import _write
+    from pemn.report import verdicts
+    monkeypatch.setenv("PEMN_RUNS", str(tmp_path))
+    assert "has no Fig. 3 dense and mask runs" in verdicts.rule_example("cpu")
+    results = [_result("convmixer", CM, "mask", s, a) for s, a in enumerate((0.53, 0.55))]
+    results += [_result("convmixer", CM, "dense", s, a) for s, a in enumerate((0.60, 0.62, 0.64))]
+    _write(tmp_path, "cpu", results)
+    text = verdicts.rule_example("cpu")
+    e = S.welch(side(0.53, 0.55), side(0.60, 0.62, 0.64), c=0.85)  # as in test_margin_against_a_fraction_of_dense
+    assert f"= {100 * e.margin:+.2f} points" in text and f"= {e.df:.2f} degrees of freedom" in text
+    assert f"[{100 * e.low:+.2f}, {100 * e.high:+.2f}] points" in text and "is *inconclusive*" in text
+    assert "After Holm 0 of 1 hold: claim 4.2 (1) is *inconclusive*" in text
+    assert "Welch–Satterthwaite" in verdicts.rule_md() and "Holm" in verdicts.rule_md()
