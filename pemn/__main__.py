@@ -15,7 +15,13 @@ BAD_INPUT, FAILURE, SUCCESS = 2, 1, 0
 
 def _list(args) -> int:
     from .grids import grid
-    from .runs import run_dir, why_pending
+    from .runs import profile_status, run_dir, why_pending
+    if args.summary:
+        n = profile_status(args.profile)
+        todo = n["missing"] + n["failed"] + n["stale"]
+        print(f"{args.profile}: {sum(n.values())} runs in the grid: {n['complete']} complete, {todo} to make "
+              f"({n['missing']} not made yet, {n['failed']} failed or unfinished, {n['stale']} stale)", flush=True)
+        return SUCCESS
     for run_id, run in grid(args.profile).items():
         reason = why_pending(run_dir(args.profile, run_id), run.config) if args.pending else None
         if args.pending and reason is None:
@@ -40,7 +46,7 @@ def _run(args) -> int:
 def _custom(args) -> int:
     from .grids import parse_overrides
     from .runs import execute_custom
-    ok, out = execute_custom(parse_overrides(args.settings), args.force)
+    ok, out = execute_custom(parse_overrides(args.settings), args.force, notebook=args.notebook)
     print(f"{'done' if ok else 'failed'}: {out}")
     return SUCCESS if ok else FAILURE
 
@@ -65,9 +71,11 @@ def _recalibrate(args) -> int:
 
 def _export(args) -> int:
     from .export import export_run
-    r = export_run(args.run_dir, seed_mode=args.seed_mode, out=args.out)
+    r = export_run(args.run_dir, seed_mode=args.seed_mode, out=args.out, in_place=args.in_place)
     if "seed_mode_declined" in r:
         print(r["seed_mode_declined"])
+    if "replaced" in r:
+        print(r["replaced"])
     print(f"wrote {r['file']}: {r['file_bytes']:,} B = header {r['header_bytes']:,} B + data {r['data_bytes']:,} B; "
           f"accounting ({r['accounting_scheme']}) {r['accounting_bytes']['total']:,.1f} B, deviation "
           f"{r['deviation']:+.3%}; logits verified identical")
@@ -108,6 +116,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="cpu")
     p.add_argument("--pending", action="store_true",
                    help="only runs not yet complete with the grid's configuration and the current results version")
+    p.add_argument("--summary", action="store_true",
+                   help="one line instead of ids: how many runs are complete, not made yet, failed and stale")
     p.set_defaults(func=_list)
     p = sub.add_parser("run", help="execute a profile's runs (all, or --id ...) with papermill into runs/")
     p.add_argument("--profile", default="cpu")
@@ -116,7 +126,10 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_run)
     p = sub.add_parser("custom", help="run one configuration into runs/custom/, e.g. strategy=rp ratio=0.003")
     p.add_argument("settings", nargs="*", help="key=value pairs of pemn.train.TrainConfig fields")
-    p.add_argument("--force", action="store_true")
+    p.add_argument("--force", action="store_true", help="rerun the configuration even if it is complete")
+    p.add_argument("--notebook", metavar="NOTEBOOK",
+                   help="a copy of book/notebooks/train.ipynb edited by hand: train its parameters cell's values "
+                        "(settings given here win) and execute that notebook into the run folder")
     p.set_defaults(func=_custom)
     p = sub.add_parser("export", help="write a run's model as a compact .pemn file",
                        description="Write a run's model (RUN_DIR/model.pt, else the committed RUN_DIR/model.pemn) "
@@ -125,7 +138,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", help="run folder holding model.pt or model.pemn")
     p.add_argument("--seed-mode", action="store_true",
                    help="store the PRNG seed instead of the prototype values, where that file is the smaller")
-    p.add_argument("--out", help="output file (default RUN_DIR/model.pemn, or model-seed.pemn in seed mode)")
+    p.add_argument("--out", help="output file (required unless --in-place)")
+    p.add_argument("--in-place", action="store_true",
+                   help="replace RUN_DIR/model.pemn (RUN_DIR/model-seed.pemn in seed mode), saying so")
     p.set_defaults(func=_export)
     p = sub.add_parser("inspect", help="storage breakdown of a .pemn file vs the Eq. 10 accounting")
     p.add_argument("file")

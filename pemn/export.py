@@ -269,24 +269,44 @@ def size_report(model: nn.Module, encoding: str, tensors: dict, file_bytes: int,
     return report
 
 
-def export_run(run_dir, seed_mode: bool = False, out=None, verify: bool = True) -> dict:
-    """Export a run folder's model to ``out`` (default in the run folder): from ``model.pt``
-    (``{"config", "state_dict"}``, written locally by training) or else from the committed ``model.pemn``.
+def export_run(run_dir, seed_mode: bool = False, out=None, verify: bool = True, in_place: bool = False) -> dict:
+    """Export a run folder's model to ``out``: from ``model.pt`` (``{"config", "state_dict"}``, written locally by
+    training) or else from the committed ``model.pemn``.
 
-    In seed mode the seed file is written only where it is the smaller (see :func:`export_model`).
+    A run folder's model file is replaced only when asked (``in_place``: ``model.pemn``, or ``model-seed.pemn`` in
+    seed mode); the report's ``replaced`` then says what the file was. In seed mode the seed file is written only
+    where it is the smaller (see :func:`export_model`).
     """
     run_dir = Path(run_dir)
     src = run_dir / "model.pt"
+    if not run_dir.is_dir():
+        raise ExportError(f"{run_dir}: no such run folder")
+    if not src.is_file() and not (run_dir / "model.pemn").is_file():
+        raise ExportError(f"{run_dir}: neither model.pt nor model.pemn here (a run folder of runs/ holds model.pemn)")
+    own = run_dir / ("model-seed.pemn" if seed_mode else "model.pemn")
+    if (out is None) != in_place:
+        raise ExportError(f"{run_dir}: say where to write: an output file (--out FILE), or --in-place to replace "
+                          f"{own.name} there" + (" (not both)" if in_place else ""))
+    out = Path(out) if out is not None else own
+    before = _file_summary(out) if out.is_file() else None
     if src.is_file():
         cfg, model = _checkpoint_model(src)
-    elif (run_dir / "model.pemn").is_file():
-        model, cfg = load_model(run_dir / "model.pemn")
-    elif not run_dir.is_dir():
-        raise ExportError(f"{run_dir}: no such run folder")
     else:
-        raise ExportError(f"{run_dir}: neither model.pt nor model.pemn here (a run folder of runs/ holds model.pemn)")
-    out = Path(out) if out else run_dir / ("model-seed.pemn" if seed_mode else "model.pemn")
-    return export_model(model, cfg, out, seed_mode=seed_mode, verify=verify, smallest=True)
+        model, cfg = load_model(run_dir / "model.pemn")
+    report = export_model(model, cfg, out, seed_mode=seed_mode, verify=verify, smallest=True)
+    if before is not None:
+        report["replaced"] = f"replaced {out} ({before}; now format {FORMAT_VERSION}, {report['file_bytes']:,} B)"
+    return report
+
+
+def _file_summary(path: Path) -> str:
+    """What a model file about to be replaced was: its format version and bytes."""
+    size = path.stat().st_size
+    try:
+        version = read_file(path)[0].get("format_version", "?")
+    except (ExportError, OSError):
+        return f"was an unreadable file of {size:,} B"
+    return f"was format {version}, {size:,} B"
 
 
 def _checkpoint_model(src: Path):

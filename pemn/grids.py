@@ -349,14 +349,32 @@ def _tweak(name: str, value) -> str:
     return f"{name}{value}" if isinstance(value, int) else f"{name}-{value}"
 
 
+def profile_arch(p: Profile, backbone: str) -> dict:
+    """A profile's architecture for ``backbone`` (its first model of that backbone), ``{}`` where it has none."""
+    for b, arch in (*p.fig3, *p.frontier, *p.width):
+        if b == backbone:
+            return dict(arch)
+    return {}
+
+
+def custom_arch(backbone, arch, base_profile: str = "cpu"):
+    """A custom run's ``arch``: the profile's for that backbone with the given fields on top, so that a partial
+    arch (``{"dim": 32}``) never falls back to the backbone's paper-size defaults unseen. Anything but a mapping
+    is left as it is, for TrainConfig to refuse in one line."""
+    if not isinstance(arch, dict) or not isinstance(backbone, str):
+        return arch
+    return {**profile_arch(get_profile(base_profile), backbone), **arch}
+
+
 def custom_run(overrides: dict, base_profile: str = "cpu") -> Run:
-    """A single configuration: the ``cpu`` profile's ConvMixer settings changed by ``overrides``."""
+    """A single configuration: the ``cpu`` profile's ConvMixer settings changed by ``overrides``; a partial
+    ``arch`` completes from the profile's model of that backbone (the run id then names every field)."""
     p = get_profile(base_profile)
     backbone = overrides.get("backbone", "convmixer")
-    arch = dict(p.fig3[0][1]) if backbone == "convmixer" and "arch" not in overrides else {}
+    arch = custom_arch(backbone, overrides.get("arch", {}), base_profile)
     per_backbone = p.per_backbone.get(backbone, {}) if isinstance(backbone, str) else {}  # else TrainConfig says why
     fields = {"backbone": backbone, "arch": arch, **p.base, **per_backbone}
-    cfg = TrainConfig.from_dict(fields | overrides)
+    cfg = TrainConfig.from_dict(fields | overrides | {"arch": arch})
     # Fields outside run_id's name (epochs, subset, lr, ...) go into the id when they differ from the profile, so
     # that two custom runs never share a folder (a different config in an existing folder would be rerun over it).
     base = TrainConfig.from_dict({**fields, **{k: getattr(cfg, k) for k in _NAMED_FIELDS}})

@@ -50,7 +50,12 @@ class ConfigError(ValueError):
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite."""
+    """The loss became NaN or infinite, or exploded (above ``EXPLODED_LOSS`` times chance level)."""
+
+
+# A step's loss above this many times chance level (ln of the classes: 2.3 for CIFAR-10) has exploded: every
+# committed run's epochs stay under 3, and a learning rate far too large reaches 1e14 while staying finite.
+EXPLODED_LOSS = 100
 
 
 @dataclass(frozen=True)
@@ -199,6 +204,16 @@ def is_masked(strategy: str) -> bool:
 def default_learning_rate(strategy: str) -> float:
     """The peak learning rate when a config leaves ``lr`` unset: masks' scores need a larger one than weights."""
     return 0.05 if is_masked(strategy) else 0.01
+
+
+def diverged_message(cfg: TrainConfig, loss: float, epoch: int, step: int, lr: float) -> str:
+    """One line for a run whose loss went non-finite or exploded: where, and a smaller learning rate to try."""
+    what = f"became {loss}" if not math.isfinite(loss) else f"exploded to {loss:.3g}"
+    default = default_learning_rate(cfg.strategy)
+    hint = (f"lr={default:g} (the default for {cfg.strategy})" if cfg.learning_rate > default
+            else f"lr={cfg.learning_rate / 10:g}")
+    return (f"training diverged at epoch {epoch + 1}/{cfg.epochs}, step {step + 1}: the loss {what} (learning rate "
+            f"{lr:.3g} there, peak {cfg.learning_rate:g}); try a smaller lr, e.g. {hint}")
 
 
 def memory_format_for(backbone: str) -> torch.memory_format:
@@ -414,7 +429,9 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
         gen.set_state(state["data_rng"])
         torch.set_rng_state(state["torch_rng"])
         history, start_epoch, elapsed = state["history"], state["epoch"], state["elapsed"]
+        print(f"resuming from {ckpt}: {start_epoch} of {cfg.epochs} epochs done", flush=True)
 
+    loss_limit = EXPLODED_LOSS * math.log(data.num_classes)
     augment = _augment(cfg)
     # on a GPU every layer's mask in one batched sort per step (the same masks; fewer kernel launches)
     batched_masks = BatchedMasks(model) if device.type == "cuda" and cfg.masked else None
@@ -438,9 +455,8 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
                 out = model(xb.contiguous(memory_format=fmt))
                 loss = F.cross_entropy(out.float(), yb, label_smoothing=cfg.label_smoothing)
             if (device.type == "cpu" or i % GPU_CHECK_EVERY == 0 or i == steps_per_epoch - 1) and \
-                    not torch.isfinite(loss):
-                raise TrainingDiverged(f"loss became {loss.item()} at epoch {epoch + 1}, step {i + 1} "
-                                       f"(lr {opt.param_groups[0]['lr']:.3g}); lower the learning rate")
+                    not loss <= loss_limit:  # NaN fails every comparison
+                raise TrainingDiverged(diverged_message(cfg, loss.item(), epoch, i, opt.param_groups[0]["lr"]))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -315,9 +315,9 @@ def test_cli_export_inspect_evaluate_run_folder(tmp_path, capsys, monkeypatch):
     run = tmp_path / "run"
     run.mkdir()
     torch.save({"config": asdict(cfg), "state_dict": model.state_dict()}, run / "model.pt")
-    assert cli(["export", str(run)]) == 0
+    assert cli(["export", str(run), "--in-place"]) == 0
     assert "deviation" in capsys.readouterr().out
-    assert cli(["export", str(run), "--seed-mode"]) == 0
+    assert cli(["export", str(run), "--seed-mode", "--in-place"]) == 0
     for name in ("model.pemn", "model-seed.pemn"):
         loaded, _ = load_model(run / name)
         assert torch.equal(logits(model), logits(loaded))

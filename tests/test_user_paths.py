@@ -75,7 +75,7 @@ def test_export_works_from_a_committed_run_folder(tmp_path):
     (again, cfg), (original, cfg0) = export.load_model(tmp_path / "again.pemn"), export.load_model(committed / "model.pemn")
     x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     assert cfg == cfg0 and torch.equal(again(x), original(x))
-    assert cli.main(["export", str(run), "--seed-mode"]) == 0
+    assert cli.main(["export", str(run), "--seed-mode", "--in-place"]) == 0
     seed_file, full = export.read_file(run / "model-seed.pemn"), export.read_file(run / "model.pemn")
     assert seed_file[2] <= full[2]  # the smaller of the two
 
