@@ -117,6 +117,18 @@ def magnitude_step(model: nn.Module, keep) -> None:
         current.copy_(new)
 
 
+PRUNE_EVERY = 10  # steps between gradual magnitude-pruning updates
+
+
+def magnitude_schedule(model: nn.Module, final):
+    """The per-step hook of gradual magnitude pruning towards ``final`` (a fraction, or per-layer (count, size)
+    pairs): every ``PRUNE_EVERY`` steps and at the last one."""
+    def hook(step: int, total: int) -> None:
+        if step % PRUNE_EVERY == 0 or step == total - 1:
+            magnitude_step(model, scheduled_keep(step, total, final))
+    return hook
+
+
 def cubic_keep(step: int, total: int, final_keep: float, start: float = 0.0, end: float = 0.6) -> float:
     """Zhu & Gupta (2017): sparsity rises as ``s_f (1 - (1 - t)^3)`` between ``start`` and ``end`` of training."""
     t = min(max((step / max(total, 1) - start) / (end - start), 0.0), 1.0)

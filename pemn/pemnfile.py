@@ -127,7 +127,8 @@ def other_keys(model: nn.Module) -> list[str]:
             skip |= {p + "weight", p + "weight_orig", p + "weight_mask"}
         elif isinstance(m, nn.modules.batchnorm._BatchNorm):
             skip.add(p + "num_batches_tracked")
-    return [k for k in model.state_dict() if k not in skip]
+    # a parametrized weight's machinery (PRANC's coefficients, the unused original) is the method's to store
+    return [k for k in model.state_dict() if k not in skip and "parametrizations." not in k]
 
 
 def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module, tuple]]:

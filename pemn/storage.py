@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from torch import nn
+from torch.nn.utils import parametrize
 
 from .baselines import FAIR_METHODS, value_bits_of
 from .codec import coded_mask_bits, packed_code_bits
@@ -40,7 +41,11 @@ class Counts:
 def count(model: nn.Module, include_running_stats: bool = True) -> Counts:
     weights = kept = other = scaled = mask_bits = 0
     layers = []
+    # a parametrized weight (PRANC's combination) is counted as the weight it gives; its machinery is not stored
+    derived = {id(d) for m in model.modules() if isinstance(m, parametrize.ParametrizationList) for d in m.modules()}
     for m in model.modules():
+        if id(m) in derived:
+            continue
         if isinstance(m, MASKED_TYPES):
             n = m.source.numel
             k = int(m.mask().sum())

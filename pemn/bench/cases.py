@@ -29,6 +29,7 @@ VARIANTS = {
     "masked_nchw": dict(strategy="mask", layout="nchw", label="masked, NCHW (before)"),
     "masked_fused": dict(strategy="mask", fused=True, label="masked, fused AdamW"),
     "masked_rp": dict(strategy="rp", ratio=1e-3, label="masked, RP 1e-3 (tiled weights)"),
+    "pranc": dict(strategy="pranc", budget_bits=1.002, label="PRANC at PEMN keep 0.5's bytes (1.002 bits/weight)"),
 }
 
 
@@ -53,8 +54,9 @@ CM8 = dict(dim=64, depth=8, kernel_size=5, patch_size=4)
 VIT = dict(dim=64, depth=6, heads=4, mlp_ratio=2, patch_size=4)
 
 CPU_CASES = (
-    Case("convmixer", CM6, 128, ("dense", "masked", "masked_sort", "baseline", "dense_nchw", "masked_nchw"), 1.5),
-    Case("resnet32", {}, 128, ("dense", "masked", "masked_sort", "baseline", "dense_nchw"), 3.5),
+    Case("convmixer", CM6, 128, ("dense", "masked", "masked_sort", "baseline", "dense_nchw", "masked_nchw", "pranc"),
+         1.5),
+    Case("resnet32", {}, 128, ("dense", "masked", "masked_sort", "baseline", "dense_nchw", "pranc"), 3.5),
     Case("vit", VIT, 128, ("dense", "masked", "masked_sort"), 0.8),
     Case("convmixer", CM8, 128, ("dense", "masked", "baseline"), 0.5),
     Case("resnet56", {}, 128, ("dense", "masked", "masked_sort"), 1.2),
@@ -75,7 +77,8 @@ PAPER_CHECK = ("convmixer", dict(dim=256, depth=8, kernel_size=5, patch_size=2))
 
 def case_config(case: Case, spec: dict) -> T.TrainConfig:
     return T.TrainConfig(backbone=case.backbone, arch=dict(case.arch), strategy=spec["strategy"],
-                         ratio=spec.get("ratio"), compression=spec.get("compression"), batch_size=case.batch)
+                         ratio=spec.get("ratio"), compression=spec.get("compression"),
+                         budget_bits=spec.get("budget_bits"), batch_size=case.batch)
 
 
 def case_layout(case: Case, spec: dict):

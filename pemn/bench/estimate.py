@@ -5,6 +5,7 @@ import statistics
 
 import torch
 
+from .. import methods
 from .. import train as T
 from ..grids import grid
 from ..runs import current_records, notebook_duration_s
@@ -15,9 +16,8 @@ STUDY_IDLE_CONVMIXER_MS = 68.0
 
 
 def step_kind(strategy: str) -> str:
-    if strategy == "dense":
-        return "dense"
-    return "baseline" if strategy in ("random_sparse", "magnitude_sparse") else "masked"
+    """The measured step variant a method's runs cost (the method says which)."""
+    return methods.get(strategy).step_kind
 
 
 def _step_s(steps: dict, cfg: T.TrainConfig) -> tuple[float, str]:
@@ -30,11 +30,10 @@ def _step_s(steps: dict, cfg: T.TrainConfig) -> tuple[float, str]:
     v = entry["variants"]
     if kind in v:
         return v[kind]["median"] / 1e3, "measured"
-    # baseline not measured at this size: the dense step times the baseline/dense ratio of the nearest backbone
-    ref = next((e for e in steps.values() if e["backbone"][:6] == cfg.backbone[:6] and "baseline" in e["variants"]),
-               None)
-    factor = ref["ratio_vs_dense"]["baseline"]["median"] if ref else v["masked"]["median"] / v["dense"]["median"]
-    return v["dense"]["median"] / 1e3 * factor, "dense x baseline ratio of " + (ref["backbone"] if ref else "masked")
+    # not measured at this size: the dense step times that kind's ratio to dense on the nearest backbone
+    ref = next((e for e in steps.values() if e["backbone"][:6] == cfg.backbone[:6] and kind in e["variants"]), None)
+    factor = ref["ratio_vs_dense"][kind]["median"] if ref else v["masked"]["median"] / v["dense"]["median"]
+    return v["dense"]["median"] / 1e3 * factor, f"dense x {kind} ratio of " + (ref["backbone"] if ref else "masked")
 
 
 def measured_runs(profile: str) -> dict:

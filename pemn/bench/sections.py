@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import data as data_mod
+from .. import methods
 from .. import train as T
 from ..grids import grid
 from ..masking import topk_mask
@@ -200,7 +201,7 @@ def paper_epoch_check(device, data, estimate: dict) -> dict:
     """
     backbone, arch = PAPER_CHECK
     run = next(r for r in grid("paper").values()
-               if r.config.backbone == backbone and r.config.arch == arch and r.config.strategy == "dense")
+               if r.config.backbone == backbone and r.config.arch == arch and methods.get(r.config.strategy).reference)
     cfg = dataclasses.replace(run.config, epochs=1)
     result = T.train(cfg, progress=False, data=data)
     per_run = estimate["per_run"][run.run_id]

@@ -5,7 +5,7 @@ import pandas as pd
 
 from . import display
 from .frame import caption, for_figure, grid_runs, load, notebook_paths, points
-from .labels import FIG3_ORDER, arch_label, method_label
+from .labels import FIG3_ORDER, REFERENCE, arch_label, method_label
 
 
 def _fig3_methods(profile: str, df: pd.DataFrame) -> dict[str, list[str]]:
@@ -60,12 +60,12 @@ def fig3_figure(profile: str = "cpu"):
         methods = list(dict.fromkeys(alias.get(m, m) for m in axis_methods[arch]))
         xs = {m: i for i, m in enumerate(methods)}
         d = df[df["arch"] == arch].assign(method=lambda x: x["method"].map(lambda m: alias.get(m, m)))
-        sp = p[p["method"] != "dense"].sort_values("method", key=lambda s: s.map(xs))
+        sp = p[p["method"] != REFERENCE].sort_values("method", key=lambda s: s.map(xs))
         if not sp.empty:
             ax.errorbar([xs[m] for m in sp["method"]], sp["mean"], yerr=sp["std"], marker="o", capsize=3,
                         color="C0", zorder=3, label="masks over fixed random values: mean ± std")
         ax.scatter([xs[m] for m in d["method"]], d["final_acc"], s=10, color="0.45", zorder=4, label="one seed")
-        dense = p[p["method"] == "dense"]
+        dense = p[p["method"] == REFERENCE]
         if not dense.empty:
             ax.axhline(dense["mean"].iloc[0], color="C3", ls="--", lw=1, label="dense (trained weights)")
             ax.errorbar([xs["dense"]], dense["mean"], yerr=dense["std"], marker="s", color="C3", capsize=3, zorder=3)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .frame import points, records_frame
-from .labels import BASELINE_LABEL, EXTREME_SET, SPARSE_ORDER, STABLE_SET, dataset_label, pct
+from .labels import EXTREME_SET, PAPER_BASELINES, REFERENCE, SPARSE_ORDER, STABLE_SET, dataset_label, pct
 from .size import AXES, budget_note, size_series
 from .stats import (HELD, INCONCLUSIVE, NOT_HELD, NOT_TESTED, Comparison, Estimate, Noise, Verdict, contrast,  # noqa: F401
                     decide, welch)
@@ -28,7 +28,7 @@ PROMISING = 0.85        # claim 4.2(1): "promising" = mask reaches 85 % of dense
 RANK_CORR = -0.5        # claim 4.2(2): "gradually drops" = Spearman correlation <= -0.5
 MARGIN = 0.01           # claim 4.3(1): "significant margin" = more than 1 point
 
-BASELINES = tuple(BASELINE_LABEL.values())
+BASELINES = PAPER_BASELINES
 
 
 # --- comparisons -----------------------------------------------------------------------------------------------
@@ -143,11 +143,11 @@ def _size_comparisons(s: pd.DataFrame, title: str, accuracies: bool = True) -> l
     """Smallest against largest size of one series: dense and masked accuracy rise, the gap to dense shrinks."""
     sizes = sorted(s["size"].unique())
     small, large = (points(s[s["size"] == z]) for z in (sizes[0], sizes[-1]))
-    common = sorted((set(small["method"]) & set(large["method"])) - {"dense"})
-    if "dense" not in set(small["method"]) or "dense" not in set(large["method"]) or not common:
+    common = sorted((set(small["method"]) & set(large["method"])) - {REFERENCE})
+    if REFERENCE not in set(small["method"]) or REFERENCE not in set(large["method"]) or not common:
         return []
     names = [small["arch"].iloc[0], large["arch"].iloc[0]]
-    ds, dl = (q[q["method"] == "dense"].iloc[0] for q in (small, large))
+    ds, dl = (q[q["method"] == REFERENCE].iloc[0] for q in (small, large))
     ms, ml = (q[q["method"].isin(common)] for q in (small, large))
     gap_s, gap_l = ds["mean"] - ms["mean"].mean(), dl["mean"] - ml["mean"].mean()
     out = [compare(f"{title}: gap to dense of {', '.join(common)}: {names[0]} {100 * gap_s:.1f} → {names[1]} "
@@ -287,7 +287,7 @@ def claim_larger_loses_less(p: pd.DataFrame, sizes: pd.DataFrame | None = None, 
     (depth, Fig. 4 points ``p``) and, given the width runs as ``sizes``, the narrowest against the widest."""
     out, skipped = [], []
     for ds, q in (p.groupby("dataset") if "depth" in axes and not p.empty else []):
-        d = {b: q[(q["backbone"] == b) & (q["family"] == "dense")] for b in ("resnet32", "resnet56")}
+        d = {b: q[(q["backbone"] == b) & (q["family"] == REFERENCE)] for b in ("resnet32", "resnet56")}
         m = {b: q[(q["backbone"] == b) & (q["family"] == "PEMN")] for b in ("resnet32", "resnet56")}
         common = set(m["resnet32"]["method"]) & set(m["resnet56"]["method"])
         if any(x.empty for x in d.values()) or not common:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from . import display
 from .frame import caption, for_figure, grid_runs, load, notebook_paths, points, run_status
-from .labels import (ACCOUNT_COLUMNS, ACCOUNTING_SHORT, ACCOUNTINGS, FIG3_ORDER, PEMN_STRATEGIES, arch_label,
+from .labels import (ACCOUNT_COLUMNS, ACCOUNTING_SHORT, ACCOUNTINGS, FIG3_ORDER, PEMN_METHODS, REFERENCE, arch_label,
                      dataset_label, method_label, pct)
 from .storage_tables import STORAGE_GROUPS, storage_table
 
@@ -28,7 +28,7 @@ def compression_axes(ax, p: pd.DataFrame, accounting: str, groups: list[str] | N
     groups = groups or _groups(p)
     for i, g in enumerate(groups):
         q = p[p["group"] == g]
-        d = q[q["family"] == "dense"]
+        d = q[q["family"] == REFERENCE]
         if not d.empty:
             ax.axhline(d["mean"].iloc[0], color=f"C{i}", lw=1.2, alpha=0.8)
         for fam in ("random pruning", "magnitude pruning", "PEMN"):
@@ -52,7 +52,7 @@ def compression_legend(ax, p: pd.DataFrame, groups: list[str] | None = None):
     fams = [f for f in ("PEMN", "random pruning", "magnitude pruning") if (p["family"] == f).any()]
     handles = [Line2D([], [], color=f"C{i}", lw=2, label=g) for i, g in enumerate(groups)]
     handles += [Line2D([], [], color="0.3", marker=MARKERS[f], ls=LINESTYLES[f], label=f) for f in fams]
-    if (p["family"] == "dense").any():
+    if (p["family"] == REFERENCE).any():
         handles.append(Line2D([], [], color="0.3", lw=1.2, label="dense (horizontal line)"))
     ax.legend(handles=handles, fontsize=6, loc="best")
 
@@ -94,7 +94,7 @@ def compression_figure(profile: str = "cpu", figure: str = "fig4"):
     """Accuracy against compression ratio under the four accountings; None without a compressed (non-dense) run."""
     import matplotlib.pyplot as plt
     df = compression_runs(profile, figure)
-    if df.empty or (df["family"] == "dense").all():
+    if df.empty or (df["family"] == REFERENCE).all():
         return None
     datasets = list(dict.fromkeys(df["dataset"]))
     fig, axes = plt.subplots(2 * len(datasets), 2, figsize=(10, 7.6 * len(datasets)), squeeze=False, sharey=True)
@@ -115,7 +115,7 @@ def show_compression(profile: str = "cpu", figure: str = "fig4"):
     missing = _missing_compression(profile, figure, df)
     if df.empty:
         return display.note_no_runs(profile, name, missing)
-    if (df["family"] == "dense").all():
+    if (df["family"] == REFERENCE).all():
         dense = ", ".join(f"{g} {pct(a)}" for g, a in points(df)[["group", "mean"]].itertuples(index=False))
         return display.md(f"**No compressed run yet.** {name} has only its dense reference so far (profile `{profile}`: "
                           f"{dense}), so there is no accuracy-against-compression point to draw. Missing: "
@@ -180,11 +180,11 @@ def storage_check(profile: str = "cpu") -> pd.DataFrame:
         for (backbone, arch_key, ds), g in d.groupby(["backbone", "arch_key", "dataset"]):
             arch = json.loads(arch_key)
             pemn_pts = tuple(sorted({(s, None if (r is None or (isinstance(r, float) and math.isnan(r))) else r)
-                                     for s, r in zip(g["strategy"], g["ratio"]) if s in PEMN_STRATEGIES}, key=str))
+                                     for s, r in zip(g["strategy"], g["ratio"]) if s in PEMN_METHODS}, key=str))
             targets = tuple(sorted({t for t in g["target"].dropna()}))
             t = storage_table(backbone, arch, ds, pemn_pts or None, targets or None)
             for _, r in g.drop_duplicates("run_id").iterrows():
-                if r["family"] == "dense":
+                if r["family"] == REFERENCE:
                     continue
                 label = r["method"] if r["family"] == "PEMN" else f"sparse {round(r['target'] * 100)}%"
                 if label not in t.index:

@@ -5,24 +5,19 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from .. import methods
 from ..runs import current_records, recalibrations
 from . import display
 from .frontier import collapsed, layer_kept_counts, means, pareto, points, verdict, verdicts
-
-STYLE = {  # method: (colour, marker)
-    "rp": ("tab:red", "*"), "erk_random": ("tab:gray", "v"), "erk_magnitude": ("tab:blue", "s"),
-    "quantized4": ("tab:green", "D"), "binary": ("tab:purple", "o"),
-    "random_sparse": ("tab:brown", "x"), "magnitude_sparse": ("tab:olive", "+"),
-}
-
 
 def frontier_figure(p: pd.DataFrame, title: str):
     """Test accuracy against measured file bytes (log scale): seeds as dots, seed means joined per method,
     dense as a line, the Pareto front of the means as a dashed step."""
     fig, ax = plt.subplots(figsize=(8.2, 5.6), layout="constrained")
     m = means(p)
-    dense = m[m["method"] == "dense"]
-    for method, (colour, marker) in STYLE.items():
+    dense = m[m["role"] == "reference"]
+    for method, first in m[m["role"] != "reference"].groupby("method", sort=False).first().iterrows():
+        colour, marker = first["colour"], first["marker"]
         pts, mm = p[p["method"] == method], m[m["method"] == method].sort_values("file_bytes")
         if pts.empty:
             continue
@@ -30,7 +25,7 @@ def frontier_figure(p: pd.DataFrame, title: str):
         ax.plot(mm["file_bytes"], mm["test_acc"], color=colour, marker=marker, ms=8 if marker != "*" else 12,
                 lw=1.4, label=mm["label"].iloc[0] + (" *" if pts["bn"].eq("recalibrated from the file").any()
                                                      else ""))
-    front = pareto(m[m["frontier"] | m["method"].isin(["random_sparse", "magnitude_sparse"])])
+    front = pareto(m[m["frontier"] | (m["role"] == "paper")])
     if not front.empty:
         ax.step(front["file_bytes"], front["test_acc"], where="post", color="black", ls="--", lw=1,
                 label="Pareto front (seed means)")
@@ -146,16 +141,19 @@ def show_kept_counts(profile: str = "cpu", compression: float = 0.94, budget_ind
     g = grid(profile)
     which = frontier_backbone(profile, 0)
     arch = which[1] if which else None
-    papers = sorted((r.config for r in g.values() if r.config.strategy == "random_sparse" and r.config.arch == arch
+    def sparsity(cfg) -> str | None:
+        m = methods.get(cfg.strategy)
+        return m.sparsity if m.value_bits(cfg) == 32 else None
+
+    papers = sorted((r.config for r in g.values() if sparsity(r.config) == "uniform" and r.config.arch == arch
                      and r.config.compression <= compression and r.config.seed == 0), key=lambda c: c.compression)
     if not papers:
         display.md(f"Profile `{profile}` has no paper's baseline on its frontier backbone to compare with.")
         return
     paper = papers[-1]
-    budgets = sorted({r.config.budget_bits for r in g.values() if r.config.strategy == "erk_random"
-                      and r.config.arch == arch}, reverse=True)
-    erk = next(r.config for r in g.values() if r.config.strategy == "erk_random" and r.config.arch == arch
-               and r.config.budget_bits == budgets[budget_index] and r.config.seed == 0)
+    erks = [r.config for r in g.values() if sparsity(r.config) == "erk" and r.config.arch == arch and r.config.seed == 0]
+    budgets = sorted({c.budget_bits for c in erks}, reverse=True)
+    erk = next(c for c in erks if c.budget_bits == budgets[budget_index])
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         models = {f"paper's uniform rule, {paper.compression:.0%} compression": make_model(paper, 10),

@@ -9,9 +9,10 @@ from typing import Mapping
 import pandas as pd
 
 from ..paths import REPO
+from .. import methods
 from ..runs import (RunRecord, config_matches, current_records, profiles_on_disk, read_failure, read_record,
                     run_folders, runs_root)
-from .labels import (ACCOUNT_COLUMNS, FIG3_ORDER, PEMN_STRATEGIES, arch_label, dataset_label, full_arch, method_family,
+from .labels import (ACCOUNT_COLUMNS, FIG3_ORDER, arch_label, dataset_label, full_arch, method_family,
                      method_label)
 
 
@@ -75,8 +76,8 @@ def _notebook(rec: RunRecord) -> str | None:
 
 def _compressions(rec: RunRecord) -> dict:
     """The compression ratio under the four accountings of the figures (``ACCOUNTINGS``)."""
-    strategy = rec.config["strategy"]
-    if strategy == "dense":
+    method = methods.get(rec.config["strategy"])
+    if method.reference:
         return dict.fromkeys(ACCOUNT_COLUMNS, 0.0)
     st = rec.storage
     dense_w = (st.get("dense") or {}).get("weights")
@@ -87,7 +88,7 @@ def _compressions(rec: RunRecord) -> dict:
         if wo is None and dense_w:
             wo = 1.0 - (terms["weights"] + terms["masks"]) / dense_w
         comp_wo[scheme] = wo
-    paper, bitmap = ("pemn", "pemn") if strategy in PEMN_STRATEGIES else ("csr", "bitmap")
+    paper, bitmap = ("pemn", "pemn") if method.masked else ("csr", "bitmap")
     return {"c_paper": comp_wo.get(paper), "c_wo_bitmap": comp_wo.get(bitmap), "c_all_csr": comp.get(paper),
             "c_all_bitmap": comp.get(bitmap)}
 
@@ -248,7 +249,8 @@ def merge_identical(p: pd.DataFrame) -> pd.DataFrame:
     everywhere, so the two configurations build identical weights and, with the same seeds, train identically.
     Such points are drawn and counted once, labelled with both ratios (``RP 1e-4/1e-5``).
     """
-    rp = p[(p["strategy"] == "rp") & p["unique_values"].notna()]
+    ratio_placed = p["strategy"].map(lambda s: methods.get(s).placement == "ratio")
+    rp = p[ratio_placed & p["unique_values"].notna()]
     drop, rows = [], {}
     for _, same in rp.groupby(["group", "unique_values", "seeds", "accs"], sort=False):
         if len(same) < 2:

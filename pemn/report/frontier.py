@@ -1,7 +1,7 @@
 """Accuracy against real file bytes: the fair-compression comparison (pure: run records in, tables out).
 
 Every point is a trained run and its measured ``model.pemn`` size. PEMN (RP 1e-2 at several keep
-ratios) sets the budgets; each competitor of :data:`pemn.baselines.FAIR_METHODS` was sized to the
+ratios) sets the budgets; each equal-bytes method of the registry (:mod:`pemn.methods`) was sized to the
 bytes of one PEMN point (``budget_bits``). All frontier runs recalibrate BatchNorm alike. The verdict
 compares, at each PEMN point, PEMN's seed mean with the best seed mean among the competitors whose
 files are within 5 % of its bytes, with the claims engine's seed noise (:mod:`.claims`): *held* when
@@ -13,19 +13,17 @@ import math
 
 import pandas as pd
 
-from ..baselines import BASELINES, FAIR_METHODS
+from .. import methods
 from .claims import Comparison, Verdict, decide, seed_sigma
 from .claims import _noise as seed_noise
-LABELS = {"rp": "PEMN (RP 1e-2)", "erk_random": "ERK random sparse (float32)",
-          "erk_magnitude": "ERK magnitude sparse (float32)", "quantized": "ERK magnitude, 4-bit values",
-          "binary": "binary weights (sign x scale)", "random_sparse": "paper's random sparse",
-          "magnitude_sparse": "paper's magnitude sparse", "dense": "dense (float32)"}
+COMPETITORS = methods.where(equal_bytes=True)  # every method sized to a PEMN file's bytes
 
 
-def label_of(method: str) -> str:
-    if method.startswith("quantized"):
-        return f"ERK magnitude, {method[len('quantized'):]}-bit values"
-    return LABELS.get(method, method)
+def role(strategy: str) -> str:
+    """A point's part in the comparison: the PEMN points, their competitors, the paper's baselines, dense."""
+    m = methods.get(strategy)
+    return ("reference" if m.reference else "pemn" if m.family == "PEMN" else "paper" if m.paper_baseline
+            else "competitor")
 
 
 def _as_dict(r) -> dict:
@@ -45,31 +43,29 @@ def points(records, backbone: str, arch: dict | None = None, recalibrated=None) 
         if cfg["backbone"] != backbone or (arch is not None and cfg["arch"] != arch) or cfg["dataset"] != "cifar10":
             continue
         frontier = "frontier" in r.get("figures", ())
-        paper_baseline = cfg["strategy"] in BASELINES
-        if not (frontier or paper_baseline or cfg["strategy"] == "dense") or not r.get("export"):
+        part = role(cfg["strategy"])
+        paper_baseline = part == "paper"
+        if not (frontier or part in ("paper", "reference")) or not r.get("export"):
             continue  # a point needs its measured file
         acc, bn = r["final_test_acc"], "recalibrated in training" if cfg.get("bn_recalibration") else "as trained"
         if paper_baseline and recalibrated and r["run_id"] in recalibrated:
             acc, bn = recalibrated[r["run_id"]]["test_acc"], "recalibrated from the file"
-        rows.append({"run_id": r["run_id"], "method": cfg["strategy"] if cfg["strategy"] != "quantized"
-                     else f"quantized{cfg.get('value_bits', 4)}",
-                     "seed": cfg["seed"], "keep_ratio": cfg.get("keep_ratio"), "budget_bits": cfg.get("budget_bits"),
+        method = methods.get(cfg["strategy"])
+        rows.append({"run_id": r["run_id"], "method": method.variant(cfg), "role": part, "label": method.title_of(cfg),
+                     "colour": method.colour, "marker": method.marker, "seed": cfg["seed"], "keep_ratio": cfg.get("keep_ratio"), "budget_bits": cfg.get("budget_bits"),
                      "compression": cfg.get("compression"), "file_bytes": r["export"]["file_bytes"],
                      "test_acc": acc, "as_trained_acc": r["final_test_acc"], "bn": bn,
                      "kept_fraction": r.get("kept_fraction"), "frontier": frontier})
-    df = pd.DataFrame(rows)
-    if not df.empty:
-        df["label"] = df["method"].map(label_of)
-    return df
+    return pd.DataFrame(rows)
 
 
 def budget_key(row) -> str:
     """The group a point belongs to: a PEMN keep ratio, a competitor's budget, a paper's compression target."""
-    if row["method"] == "rp":
+    if row["role"] == "pemn":
         return f"keep {row['keep_ratio']:g}"
-    if row["method"] in ("random_sparse", "magnitude_sparse"):
+    if row["role"] == "paper":
         return f"{row['compression']:.0%}"
-    if row["method"] == "dense":
+    if row["role"] == "reference":
         return "dense"
     return f"{row['budget_bits']:.4g} b/w"
 
@@ -79,7 +75,8 @@ def means(p: pd.DataFrame) -> pd.DataFrame:
     if p.empty:
         return p
     g = p.assign(budget=p.apply(budget_key, axis=1)).groupby(["method", "budget"], sort=False)
-    out = g.agg(label=("label", "first"), file_bytes=("file_bytes", "mean"), test_acc=("test_acc", "mean"),
+    out = g.agg(label=("label", "first"), role=("role", "first"), colour=("colour", "first"),
+                marker=("marker", "first"), file_bytes=("file_bytes", "mean"), test_acc=("test_acc", "mean"),
                 acc_min=("test_acc", "min"), acc_max=("test_acc", "max"), seeds=("seed", "nunique"),
                 std=("test_acc", "std"), runs=("run_id", ", ".join),
                 budget_bits=("budget_bits", "first"), keep_ratio=("keep_ratio", "first"),
@@ -93,7 +90,7 @@ def means(p: pd.DataFrame) -> pd.DataFrame:
 
 def pareto(m: pd.DataFrame) -> pd.DataFrame:
     """The non-dominated method means (no other has fewer bytes and higher accuracy), by bytes; dense excluded."""
-    m = m[m["method"] != "dense"].sort_values(["file_bytes", "test_acc"], ascending=[True, False])
+    m = m[m["role"] != "reference"].sort_values(["file_bytes", "test_acc"], ascending=[True, False])
     keep, best = [], -1.0
     for i, row in m.iterrows():
         if row["test_acc"] > best:
@@ -102,7 +99,7 @@ def pareto(m: pd.DataFrame) -> pd.DataFrame:
     return m.loc[keep]
 
 
-def verdicts(p: pd.DataFrame, competitors=FAIR_METHODS, tolerance: float = 0.05,
+def verdicts(p: pd.DataFrame, competitors=COMPETITORS, tolerance: float = 0.05,
              sigma: float | None = None) -> pd.DataFrame:
     """Per PEMN point: the strongest competitor within ``tolerance`` of its file bytes, margin, noise, outcome.
 
@@ -113,8 +110,8 @@ def verdicts(p: pd.DataFrame, competitors=FAIR_METHODS, tolerance: float = 0.05,
     if m.empty:
         return pd.DataFrame(rows)
     sigma = seed_sigma(m) if sigma is None else sigma
-    pemn = m[(m["method"] == "rp") & m["frontier"]]
-    rivals = m[m["method"].str.replace(r"\d+$", "", regex=True).isin(competitors)]
+    pemn = m[(m["role"] == "pemn") & m["frontier"]]
+    rivals = m[(m["role"] == "competitor") & m["method"].str.replace(r"\d+$", "", regex=True).isin(competitors)]
     for _, row in pemn.sort_values("keep_ratio", ascending=False).iterrows():
         near = rivals[(rivals["file_bytes"] - row["file_bytes"]).abs() <= tolerance * row["file_bytes"]]
         base = {"pemn_point": row["budget"], "pemn_bytes": row["file_bytes"], "pemn_acc": row["test_acc"],

@@ -7,22 +7,21 @@ from . import display
 from .claims import HELD, INCONCLUSIVE, NOT_HELD, NOT_TESTED
 from .compression import LINESTYLES, MARKERS, compression_axes
 from .frame import caption, for_figure, load, points
-from .labels import FIG3_ORDER
-from .labels import pct
+from .labels import FIG3_ORDER, REFERENCE, pct
 from .verdicts import claims_table, claims_verdicts
 
 
 def _capacity_panel(ax, p: pd.DataFrame) -> None:
     """Accuracy along the strategy axis per backbone; a merged point (identical networks) sits between its ticks."""
-    ticks = [m for m in FIG3_ORDER if m != "dense" and p["merged"].map(lambda ms: m in ms).any()]
+    ticks = [m for m in FIG3_ORDER if m != REFERENCE and p["merged"].map(lambda ms: m in ms).any()]
     pos = {m: i for i, m in enumerate(ticks)}
     for i, (arch, q) in enumerate(p.groupby("arch", sort=True)):
-        s = q[q["method"] != "dense"].assign(x=lambda d: d["merged"].map(lambda ms: sum(pos[m] for m in ms) / len(ms)))
+        s = q[q["method"] != REFERENCE].assign(x=lambda d: d["merged"].map(lambda ms: sum(pos[m] for m in ms) / len(ms)))
         s = s.sort_values("x")
         if not s.empty:
             ax.errorbar(s["x"], s["mean"], yerr=s["std"], marker="o", ms=4, capsize=2, color=f"C{i}",
                         label=f"{arch.split(' (')[0]}, masks only")
-        d = q[q["method"] == "dense"]
+        d = q[q["method"] == REFERENCE]
         if not d.empty:
             ax.axhline(d["mean"].iloc[0], color=f"C{i}", ls="--", lw=1, label=f"{arch.split(' (')[0]}, dense")
     ax.set_xticks(range(len(ticks)))
@@ -57,7 +56,7 @@ def answer_figure(profile: str = "cpu"):
         return None
     f3 = points(for_figure(df, "fig3"))
     comp = points(pd.concat([for_figure(df, "fig4"), for_figure(df, "fig5")]))
-    panels = [x for x in (("fig3", f3), ("comp", comp)) if not x[1].empty and (x[1]["family"] != "dense").any()]
+    panels = [x for x in (("fig3", f3), ("comp", comp)) if not x[1].empty and (x[1]["family"] != REFERENCE).any()]
     if not panels:
         return None
     with plt.rc_context({"font.size": 9, "svg.fonttype": "none"}):
@@ -123,7 +122,7 @@ def _capacity_sentence(df: pd.DataFrame, verdicts) -> str:
         by = {m: r for _, r in q.iterrows() for m in r["merged"]}
         if "mask" not in by or "dense" not in by:
             continue
-        fewest = q[q["method"] != "dense"].sort_values("unique_values").iloc[0]
+        fewest = q[q["method"] != REFERENCE].sort_values("unique_values").iloc[0]
         mid = by.get("RP 1e-3")
         facts.append(f"{arch.split(' (')[0]}: dense {pct(by['dense']['mean'])}, masks alone {pct(by['mask']['mean'])}"
                      + (f", {mid['unique_values']:,.0f} distinct values (RP 1e-3) {pct(mid['mean'])}" if mid is not None

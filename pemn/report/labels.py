@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from ..grids import short_float
+from .. import methods
 
 
 # Order of the strategies on the x axis of Fig. 3 (left to right: fewer unique values).
@@ -15,9 +15,14 @@ STABLE_SET = ("one-layer", "MP", "RP 1e-1", "RP 1e-2", "RP 1e-3")
 
 EXTREME_SET = ("RP 1e-4", "RP 1e-5")
 
-BASELINE_LABEL = {"random_sparse": "random pruning", "magnitude_sparse": "magnitude pruning"}
+# the paper's sparse baselines' families, and the methods of PEMN, as the registry defines them
+PAPER_BASELINES = tuple(methods.get(n).family for n in methods.where(paper_baseline=True))
 
-PEMN_STRATEGIES = ("mask", "one_layer", "mp", "rp")
+PEMN_METHODS = methods.where(family="PEMN")
+
+REFERENCE = next(m.label({}) for m in methods.REGISTRY.values() if m.reference)  # "dense", as the book labels it
+
+MASK = methods.get("mask").label({})  # the paper's first claim is about masks over independent random weights
 
 # The four storage accountings of the compression figures: (column, title). "paper" is Eq. 10 as the paper
 # computes it (conv/linear weights only; sparse positions as CSR, 2 indices per kept weight); the others change
@@ -37,18 +42,11 @@ ACCOUNTING_SHORT = ("paper", "bitmap", "paper, all params", "bitmap, all params"
 
 def method_label(cfg: dict) -> str:
     """Readable method name: dense, mask, one-layer, MP, RP 1e-2, random pruning 90%, ..."""
-    s = cfg["strategy"]
-    if s == "rp":
-        return f"RP {short_float(cfg['ratio'])}"
-    if s in BASELINE_LABEL:
-        return f"{BASELINE_LABEL[s]} {round(cfg['compression'] * 100)}%"
-    return {"one_layer": "one-layer", "mp": "MP"}.get(s, s)
+    return methods.get(cfg["strategy"]).label(cfg)
 
 
 def method_family(strategy: str) -> str:
-    if strategy == "dense":
-        return "dense"
-    return "PEMN" if strategy in PEMN_STRATEGIES else BASELINE_LABEL.get(strategy, strategy)
+    return methods.get(strategy).family
 
 
 def full_arch(backbone: str, arch: dict) -> dict:

@@ -95,7 +95,7 @@ def plan_figure(backbone: str = "convmixer", arch: dict | None = None,
         img = np.ones((len(layers) + 2, width, 4))
         pos = (np.arange(width) + 0.5) * d_max / width
         # top row: the stored values (prototype 0 for MP/RP; all prototypes side by side for one-layer)
-        if plan.strategy == "one_layer":
+        if len(plan.prototypes) > 1:  # one-layer: every prototype side by side
             total = sum(p.numel for p in plan.prototypes)
             start = 0
             for k, proto in enumerate(plan.prototypes):
@@ -111,7 +111,7 @@ def plan_figure(backbone: str = "convmixer", arch: dict | None = None,
             proto = plan.prototypes[lp.prototype]
             inside = pos < lp.numel
             idx = pos % proto.numel if lp.mode == "tile" else pos
-            if plan.strategy == "one_layer":
+            if len(plan.prototypes) > 1:
                 cm = colormaps[cmaps[lp.prototype % len(cmaps)]]
                 col = cm(0.35 + 0.6 * np.clip(idx / proto.numel, 0, 1))
             else:
@@ -124,10 +124,8 @@ def plan_figure(backbone: str = "convmixer", arch: dict | None = None,
                                                      for i, lp in enumerate(layers)], fontsize=7)
         else:
             ax.set_yticklabels([])
-        name = {"one_layer": "one-layer", "mp": "MP"}.get(plan.strategy, plan.strategy.upper())
-        if plan.strategy == "rp":
-            name += f" {short_float(strategies[list(axes).index(ax)][1])}"
-        if plan.strategy == "one_layer":
+        name = method_label({"strategy": plan.strategy, "ratio": strategies[list(axes).index(ax)][1]})
+        if len(plan.prototypes) > 1:
             name += f" ({len(plan.prototypes)} prototypes)"
         ax.set_title(f"{name}: {plan.unique_values:,} unique values", fontsize=9)
         ax.set_xlabel("position in the flattened weight")

@@ -7,7 +7,7 @@ import pandas as pd
 
 from . import display
 from .frame import grid_runs, load, profiles_present, progress_counts, run_status
-from .labels import arch_label, dataset_label, full_arch, pct
+from .labels import MASK, REFERENCE, arch_label, dataset_label, full_arch, pct
 
 
 def profiles_table() -> pd.DataFrame:
@@ -59,7 +59,7 @@ def _budget(r) -> str:
 
 
 def _dense_rows(df: pd.DataFrame) -> pd.DataFrame:
-    d = df[(df["strategy"] == "dense") & (df["dataset"] == "cifar10")] if not df.empty else df
+    d = df[(df["strategy"] == REFERENCE) & (df["dataset"] == "cifar10")] if not df.empty else df
     if d.empty:
         return d
     d = d.assign(budget=d.apply(_budget, axis=1), train_size=d["train_size"].fillna(0).astype(int))
@@ -133,13 +133,13 @@ def mask_recipe_check(profile: str = "cpu", calibration: str = "custom") -> pd.D
     if frames[profile].empty:
         return pd.DataFrame()
     both = pd.concat([f for f in frames.values() if not f.empty])
-    archs = set(frames[profile].loc[frames[profile]["strategy"] == "mask", "arch"])
+    archs = set(frames[profile].loc[frames[profile]["strategy"] == MASK, "arch"])
     dense = {(r["arch"], r["train_size"], r["epochs"]): r["mean"] for _, r in _dense_rows(both).iterrows()}
     rows = []
     for source, df in frames.items():
         if df.empty:
             continue
-        m = df[(df["strategy"] == "mask") & (df["dataset"] == "cifar10") & df["arch"].isin(archs)]
+        m = df[(df["strategy"] == MASK) & (df["dataset"] == "cifar10") & df["arch"].isin(archs)]
         if m.empty:
             continue
         m = m.assign(budget=m.apply(_budget, axis=1), train_size=m["train_size"].fillna(0).astype(int))

@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import display
 from .frame import caption, figure_progress, for_figure, load
-from .labels import FIG3_ORDER, arch_label, pct
+from .labels import FIG3_ORDER, REFERENCE, arch_label, pct
 
 AXES = {"width": "dim", "depth": "depth"}  # axis name -> the arch field it varies
 SIZE_FIGURES = ("fig3", "fig5", "width")   # runs whose sizes vary along an axis of one backbone
@@ -76,7 +76,7 @@ def gap_points(rows: pd.DataFrame) -> pd.DataFrame:
 
     Columns: size, arch, method, mean, std, n, gap, gap_std, seeds, runs. Dense rows have a gap of 0.
     """
-    dense = rows[rows["strategy"] == "dense"].set_index(["size", "seed"])["final_acc"]
+    dense = rows[rows["strategy"] == REFERENCE].set_index(["size", "seed"])["final_acc"]
     out = []
     for (size, arch, method), g in rows.groupby(["size", "arch", "method"], sort=False):
         gaps = [dense[(size, s)] - a for s, a in zip(g["seed"], g["final_acc"]) if (size, s) in dense.index]
@@ -120,12 +120,12 @@ def size_figure(profile: str = "cpu"):
                 continue
             style = dict(marker="o", ms=4, lw=1.4, label=method,  # one colour per method in every panel
                          color=plt.cm.tab10(FIG3_ORDER.index(method) % 10) if method in FIG3_ORDER else None)
-            if method == "dense":
+            if method == REFERENCE:
                 style.update(color="black", lw=2)
             line = axes[0, col].plot(q["size"], q["mean"] * 100, **style)[0]
             for _, r in s[s["method"] == method].iterrows():
                 axes[0, col].plot(r["size"], r["final_acc"] * 100, ".", color=line.get_color(), alpha=0.45)
-            if method != "dense":
+            if method != REFERENCE:
                 axes[1, col].errorbar(q["size"], q["gap"] * 100, yerr=q["gap_std"] * 100, marker="o", ms=4, lw=1.4,
                                       capsize=2, color=line.get_color(), label=method)
         sizes = sorted(s["size"].unique())

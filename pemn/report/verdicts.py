@@ -9,6 +9,7 @@ from ..runs import current_records
 from . import display
 from .claims import CLAIMS, INCONCLUSIVE, NOT_HELD, NOT_TESTED, PROMISING, Verdict, evaluate, evaluate_sizes
 from .frame import caption, for_figure, load, notebook_paths, points
+from .labels import MASK, REFERENCE
 from .stats import ALPHA, LEVEL, Comparison, t_quantile, welch
 
 
@@ -138,7 +139,7 @@ def rule_example(profile: str = "cpu") -> str:
         return f"Profile `{profile}` has no Fig. 3 dense and mask runs yet to work the rule through."
     c = v.comparisons[0]  # the first backbone's comparison, worked through from its seeds
     g = next(x for x in p["group"].unique() if c.text.startswith(f"{x}:"))
-    d, m = (p[(p["group"] == g) & (p["method"] == k)].iloc[0] for k in ("dense", "mask"))
+    d, m = (p[(p["group"] == g) & (p["method"] == k)].iloc[0] for k in (REFERENCE, MASK))
     e = welch(m, d, c=PROMISING)  # the same estimate as the engine's ``c`` (the tests check it)
     va, vb = m["std"] ** 2 / m["n"], PROMISING ** 2 * d["std"] ** 2 / d["n"]
     side = {"held": "wholly above zero", "not held": "wholly below zero", INCONCLUSIVE: "across zero"}[c.outcome]
