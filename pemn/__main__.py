@@ -100,10 +100,12 @@ def _inspect(args) -> int:
 
 def _evaluate(args) -> int:
     from .export import evaluate_file
+    from .runs import recorded_accuracy
     r = evaluate_file(_committed_file(args.file), full_test=args.full_test, device=args.device)
     line = f"{r['file']}: {r['dataset']} test accuracy {r['test_acc']:.4f} on {r['test_size']:,} images"
-    if "recorded_final_test_acc" in r:
-        line += f" (recorded at training: {r['recorded_final_test_acc']:.4f})"
+    recorded = recorded_accuracy(args.file, r["config"])
+    if recorded is not None and not args.full_test:
+        line += f" (recorded at training: {recorded:.4f})"
     print(line)
     return SUCCESS
 

@@ -27,20 +27,12 @@ from torch.nn.utils import prune
 from .codec import coded_mask_bits, packed_code_bits
 from .masking import plain_layers
 
-BASELINES = ("random_sparse", "magnitude_sparse")
-FAIR_METHODS = ("erk_random", "erk_magnitude", "quantized", "binary")
-MAGNITUDE_METHODS = ("magnitude_sparse", "erk_magnitude", "quantized", "binary")
 SCALE_BITS = 32  # one float32 scale per quantized layer
 
 
 def prunable(model: nn.Module) -> list[nn.Module]:
     """The layers sparse training prunes: every ordinary conv and linear layer."""
     return [m for _, m in plain_layers(model)]
-
-
-def value_bits_of(strategy: str, value_bits: int) -> int:
-    """Bits per kept value: float32 for the ERK baselines, 1 for binary, the config's for quantized."""
-    return {"erk_random": 32, "erk_magnitude": 32, "binary": 1}.get(strategy, value_bits)
 
 
 def erk_scale(shape) -> float:
@@ -147,21 +139,10 @@ def scheduled_keep(step: int, total: int, final):
 
 # --- sizing a baseline from its TrainConfig --------------------------------------------------
 
-def fair_kept_counts(model: nn.Module, cfg) -> list[int]:
+def fair_kept_counts(model: nn.Module, budget_bits: float, value_bits: int) -> list[int]:
     """Per-layer kept counts of a storage-aware baseline: ERK densities that spend ``budget_bits`` per weight."""
     shapes = [tuple(m.weight.shape) for m in prunable(model)]
-    bits = value_bits_of(cfg.strategy, cfg.value_bits)
-    return kept_counts(model, densities_for_budget(shapes, cfg.budget_bits, bits))
-
-
-def magnitude_target(model: nn.Module, cfg):
-    """Final keep of a magnitude-pruned run: one fraction (the paper's) or per-layer (count, size) pairs; else None."""
-    if cfg.strategy == "magnitude_sparse":
-        return baseline_keep(model, cfg)
-    if cfg.strategy in MAGNITUDE_METHODS:
-        sizes = [m.weight.numel() for m in prunable(model)]
-        return list(zip(fair_kept_counts(model, cfg), sizes))
-    return None
+    return kept_counts(model, densities_for_budget(shapes, budget_bits, value_bits))
 
 
 def baseline_keep(model: nn.Module, cfg) -> float:

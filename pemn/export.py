@@ -16,7 +16,8 @@ import torch
 from torch import nn
 
 from . import codec, data as data_mod
-from .baselines import FAIR_METHODS, codes_of, prunable, value_bits_of
+from . import methods
+from .baselines import codes_of, prunable
 from .masking import masked_layers, plain_layers, topk_mask
 from .paths import write_atomic
 from .pemnfile import (BITORDER, FORMAT, FORMAT_VERSION, LZMA_FILTERS, SEED_RECIPE, TOLERANCE, ZSTD_LEVEL, _checksum,
@@ -106,7 +107,7 @@ def _plain_tensors(model: nn.Module, tensors: dict) -> dict:
 
 def _coded_tensors(model: nn.Module, cfg, tensors: dict) -> dict:
     """Storage-aware baselines: entropy-coded positions, then float32 kept values or packed codes + scales."""
-    bits = value_bits_of(cfg.strategy, cfg.value_bits)
+    bits = methods.get(cfg.strategy).value_bits(cfg)
     words, kept, codes, scales, counts = [], [], [], [], []
     for m in prunable(model):
         mask = m.weight_mask.detach().cpu()
@@ -142,9 +143,9 @@ def export_model(model: nn.Module, cfg, path, seed_mode: bool = False, verify: b
     """
     cfg = _config(cfg)
     path = Path(path)
-    kind = "coded" if cfg.strategy in FAIR_METHODS else encoding_of(model)
-    if (kind == "pemn") != cfg.masked:
-        raise ExportError(f"the model ({kind}) does not fit its config (strategy {cfg.strategy!r})")
+    kind, found = methods.get(cfg.strategy).encoding, encoding_of(model)
+    if (found == "pemn") != cfg.masked:
+        raise ExportError(f"the model ({found}) does not fit its config (strategy {cfg.strategy!r})")
     if seed_mode and kind != "pemn":
         raise ExportError(f"seed mode needs a PEMN model with fixed random weights; this one is {kind} "
                           f"(strategy {cfg.strategy!r}): its weights were trained")
@@ -157,7 +158,8 @@ def export_model(model: nn.Module, cfg, path, seed_mode: bool = False, verify: b
                         f"header outweighs the values it replaces), with the prototype values {len(plain[0]):,} B")
             blob, tensors, layout, meta = plain
     write_atomic(path, lambda tmp: tmp.write_bytes(blob))
-    report = size_report(model, layout["encoding"], tensors, len(blob), _header_bytes(blob), layout.get("value_bits"))
+    report = size_report(model, cfg, layout["encoding"], tensors, len(blob), _header_bytes(blob),
+                         layout.get("value_bits"))
     report.update({"file": str(path), "sha256": meta["sha256"], "verified": False})
     if declined:
         report["seed_mode_declined"] = declined
@@ -172,8 +174,12 @@ def _serialize(model: nn.Module, cfg, kind: str, seed_mode: bool) -> tuple[bytes
     tensors: dict[str, np.ndarray] = {}
     if kind == "pemn":
         layout = _pemn_tensors(model, cfg, seed_mode, tensors)
-    else:
-        layout = _coded_tensors(model, cfg, tensors) if kind == "coded" else _plain_tensors(model, tensors)
+    elif kind == "coded":
+        layout = _coded_tensors(model, cfg, tensors)
+    elif kind in ("dense", "sparse"):
+        layout = _plain_tensors(model, tensors)
+    else:  # a method with an encoding of its own
+        layout = methods.get(cfg.strategy).encode(model, cfg, tensors)
     layout.update({"encoding": "pemn_seed" if seed_mode else kind, "num_classes": num_classes_of(cfg),
                    "bitorder": BITORDER, "structure": structure(model)})
     state = model.state_dict()
@@ -232,23 +238,26 @@ def tensor_terms(tensors: dict) -> dict:
     return out
 
 
-def accounting(model: nn.Module, encoding: str, value_bits: int | None = None) -> dict:
+def accounting(model: nn.Module, cfg, encoding: str, value_bits: int | None = None) -> dict:
     """The accounting a file of ``encoding`` is measured against, in bits (plus references for sparse)."""
     if encoding in ("pemn", "pemn_seed", "dense"):
         return storage_bits(model, encoding)
     if encoding == "coded":
         return storage_bits(model, "coded", value_bits=value_bits)
-    return sparse_file_bits(model)
+    if encoding == "sparse":
+        return sparse_file_bits(model)
+    method = methods.get(cfg.strategy)  # a method with an encoding of its own accounts for it
+    return method.storage_summary(model, cfg)[method.headline_scheme(cfg)]
 
 
-def size_report(model: nn.Module, encoding: str, tensors: dict, file_bytes: int, header_bytes: int,
+def size_report(model: nn.Module, cfg, encoding: str, tensors: dict, file_bytes: int, header_bytes: int,
                 value_bits: int | None = None) -> dict:
     """Measured bytes (total, header, data by Eq. 10 term) next to the accounting of ``encoding``."""
     fine = tensor_terms(tensors)
     measured = {"weights": 0, "masks": 0, "other": 0}
     for prefix, b in fine.items():
         measured[_TERM_OF_PREFIX[prefix]] += b
-    acc = accounting(model, encoding, value_bits)
+    acc = accounting(model, cfg, encoding, value_bits)
     data_bytes = file_bytes - header_bytes
     acc_bytes = acc["total"] / 8
     report = {
@@ -349,7 +358,7 @@ def file_report(path) -> dict:
     meta, tensors, size, header = read_file(path)
     model, cfg = load_model(path)
     layout = json.loads(meta["layout"])
-    report = size_report(model, layout["encoding"], tensors, size, header, layout.get("value_bits"))
+    report = size_report(model, cfg, layout["encoding"], tensors, size, header, layout.get("value_bits"))
     masks = b"".join(tensors[k].tobytes() for k in sorted(tensors)
                      if k.split(".", 1)[0] in ("mask", "masks", "index", "positions"))
     report.update({"file": str(path), "config": asdict(cfg), "sha256": meta["sha256"], "tensors": len(tensors),
@@ -369,7 +378,7 @@ def format_report(r: dict) -> str:
     t = r["tensor_bytes"]
     acc = r["accounting_bytes"]
     head = {"pemn": "prototype values", "pemn_seed": "seed", "dense": "weights", "sparse": "kept values",
-            "coded": "kept values (quantized)"}[r["encoding"]]
+            "coded": "kept values (quantized)"}.get(r["encoding"]) or methods.get(cfg["strategy"]).weights_term
     w_detail = " + ".join(f"{k} {v:,}" for k, v in t.items() if _TERM_OF_PREFIX[k] == "weights")
     lines = [
         f"{r['file']}: pemn format v{r['format_version']}, encoding {r['encoding']}, checksum ok "
@@ -413,13 +422,8 @@ def evaluate_file(path, full_test: bool = False, device: str = "cpu", data=None)
     # exactly as training evaluates (its layout, batch size and precision), so a CPU run's record and its file agree
     fmt = memory_format_for(cfg.backbone)
     acc, loss = evaluate(model.to(dev, memory_format=fmt), x, y, mean, std, dev, memory_format=fmt)
-    out = {"file": str(path), "dataset": cfg.dataset, "test_size": len(y), "test_acc": acc, "test_loss": loss,
-           "device": str(dev)}
-    from .runs import config_matches, read_record
-    rec = read_record(Path(path).parent)
-    if rec is not None and config_matches(rec.config, cfg):  # older records lack fields that default alike
-        out["recorded_final_test_acc"] = rec.final_test_acc
-    return out
+    return {"file": str(path), "dataset": cfg.dataset, "test_size": len(y), "test_acc": acc, "test_loss": loss,
+            "device": str(dev), "config": cfg}
 
 
 # --- masks under entropy coding (beyond the paper) ----------------------------

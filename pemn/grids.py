@@ -17,7 +17,8 @@ import math
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from .baselines import FAIR_METHODS
+from . import methods
+from .methods import short_float
 from .train import ConfigError, TrainConfig
 
 PROFILES = ("smoke", "cpu", "cpu20k", "gpu", "paper")
@@ -27,6 +28,8 @@ COMPRESSIONS = (0.90, 0.92, 0.94, 0.96)
 BASELINE_METHODS = ("random_sparse", "magnitude_sparse")
 FRONTIER_KEEPS = (0.5, 0.3, 0.2, 0.1)  # PEMN keep ratios whose file sizes set the competitors' budgets
 FRONTIER_PEMN = ("rp", 1e-2)
+FRONTIER_METHODS = ("erk_random", "erk_magnitude", "quantized", "binary")  # at the budget of every PEMN point
+PRANC_KEEPS = (0.5, 0.1)  # PRANC at the bytes of PEMN RP 1e-2 at these keep ratios
 WIDTH_STRATEGIES = (("dense", None), ("mask", None), ("mp", None), ("rp", 1e-1), ("rp", 1e-2), ("rp", 1e-3))
 BUDGET_STRATEGIES = WIDTH_STRATEGIES  # plus the two equal-bytes competitors (budget_runs)
 BUDGET_PROBE_EPOCHS = (10, 20, 30, 40)  # dense alone, seed 0, all 50k images: the top budget is the fewest >= 78 %
@@ -61,7 +64,8 @@ class Profile:
     note: str
     frontier: tuple[tuple[str, dict], ...] = ()   # accuracy vs real file bytes: (backbone, arch) pairs
     frontier_keeps: tuple[float, ...] = FRONTIER_KEEPS
-    frontier_methods: tuple[str, ...] = FAIR_METHODS
+    frontier_methods: tuple[str, ...] = FRONTIER_METHODS
+    pranc: tuple[tuple[str, dict], ...] = ()   # PRANC on the frontier: (backbone, arch) pairs, at PRANC_KEEPS' bytes
     bn_recalibration: int = 0                  # training images for precise BN statistics in the frontier runs
     frontier_seeds: tuple[int, ...] = field(default=(0, 1))
     figure_seeds: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (figure, seeds) where they differ from ``seeds``
@@ -81,10 +85,6 @@ _ARCH_KEYS = {"dim": "w", "depth": "d", "kernel_size": "k", "patch_size": "p", "
 _ARCH_ORDER = list(_ARCH_KEYS)
 
 
-def short_float(x: float) -> str:
-    return f"{x:.0e}".replace("e-0", "e-").replace("e+0", "e")
-
-
 # TrainConfig fields that run_id spells out; a custom run adds the others when they differ from its profile.
 _NAMED_FIELDS = ("backbone", "arch", "dataset", "strategy", "ratio", "compression", "keep_ratio", "rescale",
                  "budget_bits", "value_bits", "bn_recalibration", "seed")
@@ -94,13 +94,7 @@ def run_id(cfg: TrainConfig) -> str:
     """A readable name: backbone, arch, dataset, method, seed (unique within a profile's grid)."""
     arch = "".join(f"{_ARCH_KEYS.get(k, k)}{v}" for k, v in sorted(cfg.arch.items(), key=lambda kv: _ARCH_ORDER.index(kv[0])
                                                                     if kv[0] in _ARCH_ORDER else 99))
-    method = cfg.strategy
-    if cfg.ratio is not None:
-        method += short_float(cfg.ratio)
-    if cfg.compression is not None:
-        method += f"{round(cfg.compression * 100)}"
-    if cfg.strategy == "quantized":
-        method += f"{cfg.value_bits}"
+    method = methods.get(cfg.strategy).id_part(cfg)
     parts = [cfg.backbone + (f"-{arch}" if arch else ""), cfg.dataset.replace("cifar", "c"), method]
     if cfg.budget_bits is not None:
         parts.append(f"b{cfg.budget_bits:.4g}")
@@ -146,6 +140,7 @@ _CPU = Profile(
     figure_seeds=(("fig3", (0, 1, 2)), ("fig5", (0, 1, 2))),
     width=tuple(("convmixer", {**_CPU_CONVMIXER, "dim": w}) for w in (32, 64, 128, 256)),
     width_strategies=WIDTH_STRATEGIES,
+    pranc=(("convmixer", _CPU_CONVMIXER),),
     budget_model=("convmixer", _CPU_CONVMIXER), budget_probe_epochs=BUDGET_PROBE_EPOCHS,
     budgets=((None, 10, (0, 1)),) + (((None, BUDGET_TOP_EPOCHS, (0, 1, 2)),) if BUDGET_TOP_EPOCHS else ()),
 )
@@ -157,7 +152,7 @@ _CPU20K = replace(
                                                                            "resnet56": dict(epochs=5)},
     note="the cpu grid on 20k stratified training images, both ResNets 5 epochs: the smallest budgets measured to "
          "clear 60 % dense accuracy (ConvMixer, ResNets); about 15 h on 2 cores, estimated; not run here",
-    figure_seeds=(), width=(), budget_model=None, budgets=(), budget_probe_epochs=(),
+    figure_seeds=(), width=(), budget_model=None, budgets=(), budget_probe_epochs=(), pranc=(),
 )
 
 _PAPER = Profile(
@@ -245,10 +240,16 @@ def frontier_runs(p: Profile):
             arch_json = json.dumps(arch, sort_keys=True)
             for method in p.frontier_methods:
                 budgets = [budget_for_keep(backbone, arch_json, keep) for keep in p.frontier_keeps]
-                if method == "binary":  # the direct competitor of a 1-bit mask: every weight kept, 1 bit each
+                if methods.get(method).every_weight_point:  # a 1-bit mask's direct competitor: every weight kept
                     budgets.insert(0, dense_binary_budget(backbone, arch_json))
                 for budget in budgets:
                     yield _config(p, backbone, arch, "cifar10", method, seed, budget_bits=budget, **common)
+    for backbone, arch in p.pranc:
+        arch_json = json.dumps(arch, sort_keys=True)
+        for seed in p.frontier_seeds:
+            for keep in PRANC_KEEPS:
+                yield _config(p, backbone, arch, "cifar10", "pranc", seed, bn_recalibration=p.bn_recalibration,
+                              budget_bits=budget_for_keep(backbone, arch_json, keep))
 
 
 def budget_tag(subset: int | None, epochs: int) -> str:
@@ -278,6 +279,11 @@ def budget_runs(p: Profile):
                           budget_bits=dense_binary_budget(backbone, arch_json), **fields), "budget", tag
             yield _config(p, backbone, arch, "cifar10", "quantized", seed,
                           budget_bits=budget_for_keep(backbone, arch_json, 0.5), **fields), "budget", tag
+        if len(p.budgets) > 1 and (subset, epochs) == p.budgets[-1][:2]:  # PRANC at the top budget
+            for seed in seeds:
+                for keep in PRANC_KEEPS:
+                    yield _config(p, backbone, arch, "cifar10", "pranc", seed,
+                                  budget_bits=budget_for_keep(backbone, arch_json, keep), **fields), "budget", tag
 
 
 def grid(profile: str) -> dict[str, Run]:

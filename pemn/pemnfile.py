@@ -65,7 +65,8 @@ from torch import nn
 from torch.nn.utils import prune
 
 from . import codec
-from .baselines import FAIR_METHODS, prunable, values_from_codes
+from . import methods
+from .baselines import prunable, values_from_codes
 from .backbones import build_model
 from .masking import MASKED_TYPES, WeightSource, kept_count, masked_layers, plain_layers
 from .storage import count
@@ -291,6 +292,9 @@ def load_model(path, expect=None) -> tuple[nn.Module, object]:
             _load_plain(path, cfg, model, layout, tensors, used)
         elif layout["encoding"] == "coded":
             _load_coded(path, cfg, model, layout, tensors, used)
+        elif layout["encoding"] == methods.get(cfg.strategy).encoding:  # the method's own encoding
+            methods.get(cfg.strategy).decode(model, cfg, layout,
+                                             lambda name, shape: _tensor(path, cfg, tensors, name, shape, used))
         else:
             raise ExportError(f"{path}: unknown encoding {layout['encoding']!r}")
         _load_other(path, cfg, model, tensors, used)
@@ -418,7 +422,7 @@ def _decode(path, cfg, words, n, k) -> np.ndarray:
 
 
 def _load_coded(path, cfg, model, layout, tensors, used):
-    if cfg.strategy not in FAIR_METHODS:
+    if methods.get(cfg.strategy).encoding != "coded":
         raise _mismatch(path, cfg, f"coded layers stored for strategy {cfg.strategy!r}")
     layers = prunable(model)
     counts, bits = layout["layer_kept"], int(layout["value_bits"])

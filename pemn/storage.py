@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from torch import nn
 from torch.nn.utils import parametrize
 
-from .baselines import FAIR_METHODS, value_bits_of
 from .codec import coded_mask_bits, packed_code_bits
 from .masking import MASKED_TYPES, WeightSource
 from .strategies import has_masked_layers, unique_weight_count
@@ -150,21 +149,3 @@ def keep_fraction_for(model: nn.Module, target_compression: float, scheme: str =
         raise ValueError(f"compression {target_compression:.1%} is out of reach under {scheme!r} for this model "
                          f"(would need keep fraction {frac:.4f})")
     return frac
-
-
-def storage_summary(model: nn.Module, cfg) -> dict:
-    if cfg.masked:
-        schemes = ("dense", "pemn", "pemn_seed")
-    elif cfg.strategy == "dense":
-        schemes = ("dense",)
-    else:
-        schemes = ("dense", "csr", "bitmap") + (("coded",) if cfg.strategy in FAIR_METHODS else ())
-    bits = value_bits_of(cfg.strategy, cfg.value_bits)
-    return {s: storage_bits(model, s, value_bits=bits) if s == "coded" else storage_bits(model, s) for s in schemes}
-
-
-def headline_scheme(cfg) -> str:
-    """The accounting a run is plotted under: PEMN's for PEMN, the one that set the sparsity for baselines."""
-    if cfg.strategy in FAIR_METHODS:
-        return "coded"
-    return "pemn" if cfg.masked else ("dense" if cfg.strategy == "dense" else cfg.sparse_scheme)

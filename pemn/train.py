@@ -19,20 +19,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import baselines, data as data_mod, storage as storage_mod
+from . import data as data_mod
+from . import methods
 from .augment import ConvMixerRecipe
 from .backbones import arch_options, build_model, check_backbone
 from .masking import BatchedMasks, check_keep_ratio
 from .paths import REPO, write_atomic
 from .storage import storage_bits
-from .strategies import STRATEGIES, apply_strategy, check_strategy, unique_weight_count
+from .strategies import unique_weight_count
 
-METHODS = STRATEGIES + baselines.BASELINES + baselines.FAIR_METHODS
+METHODS = methods.names()
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("piecewise", "cosine", "constant")
 AUGMENTS = ("none", "crop_flip", "crop_flip_erase", "convmixer")
 DEVICES = ("auto", "cpu", "cuda")
-PRUNE_EVERY = 10  # steps between gradual magnitude-pruning updates
 GPU_CHECK_EVERY = 50  # steps between divergence checks on a GPU (each waits for the device; the CPU checks each)
 # The version of the code that shapes results. Bump it in any change that moves a run's numbers (a test,
 # tests/test_user_paths.py::test_reference_run_is_pinned, pins a small run exactly): records and checkpoints of
@@ -102,28 +102,11 @@ class TrainConfig:
         for name in ("backbone", "dataset", "strategy", "optimizer", "schedule", "augment", "device", "sparse_scheme"):
             if not isinstance(getattr(self, name), str):
                 raise ConfigError(f"{name} must be a name (a string), got {getattr(self, name)!r}")
-        if self.strategy not in METHODS:
-            raise ConfigError(f"unknown strategy {self.strategy!r}; valid: {', '.join(METHODS)}")
+        method = methods.get(self.strategy)
         _check_arch(self.backbone, self.arch)
         if self.dataset not in data_mod.DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r}; valid: {', '.join(data_mod.DATASETS)}")
-        if self.strategy in STRATEGIES:
-            check_strategy(self.strategy, self.ratio)
-            if self.compression is not None:
-                raise ConfigError("compression is set by the strategy for PEMN runs; give it only to baselines")
-        elif self.strategy in baselines.BASELINES:
-            if self.ratio is not None:
-                raise ConfigError(f"{self.strategy} takes a compression target, not a ratio")
-            if not isinstance(self.compression, (int, float)) or not 0 < self.compression < 1:
-                raise ConfigError(f"{self.strategy} needs compression in (0, 1), e.g. 0.9; got {self.compression!r}")
-        else:
-            if self.ratio is not None or self.compression is not None:
-                raise ConfigError(f"{self.strategy} takes a storage budget (budget_bits), not a ratio or compression")
-            b = self.budget_bits
-            if isinstance(b, bool) or not isinstance(b, (int, float)) or not 0 < b < 32:
-                raise ConfigError(f"{self.strategy} needs budget_bits in (0, 32) bits per weight, e.g. 1.0; got {b!r}")
-        if self.budget_bits is not None and self.strategy not in baselines.FAIR_METHODS:
-            raise ConfigError(f"budget_bits is for {', '.join(baselines.FAIR_METHODS)} only, not {self.strategy!r}")
+        method.validate(self)
         v = self.value_bits
         if isinstance(v, bool) or not isinstance(v, int) or not 2 <= v <= 8:
             raise ConfigError(f"value_bits must be an integer from 2 to 8, got {v!r}")
@@ -198,12 +181,12 @@ def _check_arch(backbone: str, arch) -> None:
 
 def is_masked(strategy: str) -> bool:
     """Whether the strategy learns masks over fixed random values (the rest train weights)."""
-    return strategy in STRATEGIES and strategy != "dense"
+    return methods.get(strategy).masked
 
 
 def default_learning_rate(strategy: str) -> float:
-    """The peak learning rate when a config leaves ``lr`` unset: masks' scores need a larger one than weights."""
-    return 0.05 if is_masked(strategy) else 0.01
+    """The peak learning rate when a config leaves ``lr`` unset (the method's: masks' scores need a larger one)."""
+    return methods.get(strategy).lr
 
 
 def diverged_message(cfg: TrainConfig, loss: float, epoch: int, step: int, lr: float) -> str:
@@ -236,16 +219,7 @@ def pick_device(name: str = "auto") -> torch.device:
 def make_model(cfg: TrainConfig, num_classes: int) -> nn.Module:
     """The model of a config, before training (baseline masks attached)."""
     model = build_model(cfg.backbone, num_classes=num_classes, masked=cfg.masked, keep_ratio=cfg.keep_ratio, **cfg.arch)
-    if cfg.strategy in STRATEGIES:
-        apply_strategy(model, cfg.strategy, cfg.ratio, seed=cfg.seed, rescale=cfg.rescale)
-    elif cfg.strategy == "random_sparse":
-        baselines.prune_random(model, baselines.baseline_keep(model, cfg))
-    elif cfg.strategy == "erk_random":
-        baselines.prune_random(model, baselines.fair_kept_counts(model, cfg))
-    else:
-        baselines.start_magnitude(model)
-    if cfg.strategy in ("quantized", "binary"):
-        baselines.attach_quantizers(model, baselines.value_bits_of(cfg.strategy, cfg.value_bits))
+    methods.get(cfg.strategy).prepare(model, cfg)
     return model
 
 
@@ -412,7 +386,8 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
     gen = torch.Generator().manual_seed(cfg.seed)
     steps_per_epoch = len(x_train) // cfg.batch_size or 1
     total_steps = steps_per_epoch * cfg.epochs
-    final_keep = baselines.magnitude_target(model, cfg)
+    method = methods.get(cfg.strategy)
+    step_hook = method.step_hook(model, cfg)  # magnitude pruning's schedule, say
     history, start_epoch, elapsed = [], 0, 0.0
 
     ckpt = Path(out_dir) / "checkpoint.pt" if out_dir else None
@@ -449,8 +424,8 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
             step = epoch * steps_per_epoch + i
             for g in opt.param_groups:
                 g["lr"] = lr_at(cfg, step / total_steps)
-            if final_keep is not None and (step % PRUNE_EVERY == 0 or step == total_steps - 1):
-                baselines.magnitude_step(model, baselines.scheduled_keep(step, total_steps, final_keep))
+            if step_hook is not None:
+                step_hook(step, total_steps)
             with _autocast(device):
                 out = model(xb.contiguous(memory_format=fmt))
                 loss = F.cross_entropy(out.float(), yb, label_smoothing=cfg.label_smoothing)
@@ -486,8 +461,8 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
                          **precise_bn(model, cfg, data, cfg.bn_recalibration, device, fmt)}
     model = model.cpu().to(memory_format=torch.contiguous_format)  # the usual layout for export and callers
     best = max(history, key=lambda h: h["test_acc"])
-    storage = storage_mod.storage_summary(model, cfg)
-    head = storage_mod.headline_scheme(cfg)
+    storage = method.storage_summary(model, cfg)
+    head = method.headline_scheme(cfg)
     result = {
         "config": asdict(cfg),
         "status": "complete",

@@ -1,4 +1,5 @@
 """Fair compression: ERK densities, bit budgets, entropy-coded masks, quantized/binary files, precise BN."""
+import json
 import math
 
 import numpy as np
@@ -6,11 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-from pemn import baselines, codec
+from pemn import baselines, codec, methods
 from pemn.export import export_model, load_model
 from pemn.grids import budget_for_keep, grid
 from pemn.storage import storage_bits
-from pemn.baselines import magnitude_target
 from pemn.train import ConfigError, TrainConfig, make_model, recalibrate_bn
 
 TINY = {"dim": 8, "depth": 1, "patch_size": 4, "kernel_size": 3}  # conv 8x3x4x4, dw 8x1x3x3, pw 8x8x1x1, fc 10x8
@@ -25,9 +25,9 @@ def trained_like(cfg):
     """The model of ``cfg`` at the end of its pruning schedule, with BatchNorm statistics that are not the init's."""
     torch.manual_seed(0)
     model = make_model(cfg, 10)
-    target = magnitude_target(model, cfg)
-    if target is not None:
-        baselines.magnitude_step(model, baselines.scheduled_keep(9, 10, target))
+    hook = methods.get(cfg.strategy).step_hook(model, cfg)
+    if hook is not None:
+        hook(9, 10)  # the last step of ten: the schedule's final keep
     model.train()
     with torch.no_grad():
         model(torch.randn(16, 3, 32, 32))
@@ -97,7 +97,7 @@ def test_fair_methods_reload_bit_identical_and_meet_their_budget(tmp_path, strat
     x = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     with torch.inference_mode():
         assert torch.equal(model(x), loaded(x))
-    bits = storage_bits(model, "coded", value_bits=baselines.value_bits_of(strategy, cfg.value_bits))
+    bits = storage_bits(model, "coded", value_bits=methods.get(strategy).value_bits(cfg))
     weights = sum(m.weight.numel() for m in baselines.prunable(model))
     spent = (bits["weights"] + bits["masks"]) / weights
     if all(bool(m.weight_mask.all()) for m in baselines.prunable(model)):  # every weight kept: cheaper than budget
@@ -184,7 +184,12 @@ def test_frontier_grid_matches_every_pemn_point():
     for r in runs:
         by_backbone.setdefault(r.config.backbone, []).append(r.config)
     assert set(by_backbone) == {"convmixer", "resnet32"}
-    for cfgs in by_backbone.values():
+    pranc = {b: [c for c in cfgs if c.strategy == "pranc"] for b, cfgs in by_backbone.items()}
+    assert {b: len(c) for b, c in pranc.items()} == {"convmixer": 2 * 2, "resnet32": 0}  # 2 seeds x keep 0.5, 0.1
+    assert {c.budget_bits for c in pranc["convmixer"]} == {budget_for_keep("convmixer", json.dumps(
+        pranc["convmixer"][0].arch, sort_keys=True), k) for k in (0.5, 0.1)}
+    for b, cfgs in by_backbone.items():
+        cfgs = [c for c in cfgs if c.strategy != "pranc"]
         assert len(cfgs) == 2 * (4 + 4 * 4 + 1)  # 2 seeds x (PEMN at 4 keeps + 4 methods at 4 budgets + dense binary)
         assert all(c.bn_recalibration == 10000 for c in cfgs)
         assert sorted({c.keep_ratio for c in cfgs if c.strategy == "rp"}) == [0.1, 0.2, 0.3, 0.5]

@@ -198,9 +198,9 @@ def test_evaluate_recognises_a_record_made_before_newer_fields(tmp_path):
     export.export_model(model, cfg, run / "model.pemn")
     older = {k: v for k, v in asdict(cfg).items() if k not in ("value_bits", "budget_bits", "bn_recalibration")}
     (run / "metrics.json").write_text(json.dumps({"config": older, "final_test_acc": 0.125}))
-    assert export.evaluate_file(run / "model.pemn", data=synthetic_data())["recorded_final_test_acc"] == 0.125
+    assert runs.recorded_accuracy(run / "model.pemn", cfg) == 0.125
     (run / "metrics.json").write_text(json.dumps({"config": {**older, "seed": 1}, "final_test_acc": 0.125}))
-    assert "recorded_final_test_acc" not in export.evaluate_file(run / "model.pemn", data=synthetic_data())
+    assert runs.recorded_accuracy(run / "model.pemn", cfg) is None
 
 
 # --- 7. every command of the README exists as written ------------------------------------------------

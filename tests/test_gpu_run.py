@@ -24,7 +24,7 @@ def script():
 @pytest.fixture
 def scratch(tmp_path, monkeypatch):
     monkeypatch.setenv("PEMN_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setattr(runs, "REPO", tmp_path)
+    monkeypatch.setattr(runs.transfer, "REPO", tmp_path)
     return tmp_path
 
 
@@ -49,7 +49,7 @@ def test_archive_carries_results_and_checkpoints_and_unpacks_them(scratch, tmp_p
                                           "runs/gpu/a-s0/train.md", "runs/gpu/b-s0/checkpoint.pt"]
     assert runs.archive_runs("gpu", 4e9, tmp_path / "none.tar.gz") == []  # nothing changed since then
     elsewhere = tmp_path / "elsewhere"
-    monkeypatch.setattr(runs, "REPO", elsewhere)
+    monkeypatch.setattr(runs.transfer, "REPO", elsewhere)
     monkeypatch.setenv("PEMN_RUNS", str(elsewhere / "runs"))
     written = runs.unpack_runs(archive)
     assert len(written) == 5

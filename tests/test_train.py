@@ -126,7 +126,8 @@ def test_every_grid_config_is_valid_and_ids_are_unique():
         runs = grid(profile)
         assert len({repr(r.config) for r in runs.values()}) == len(runs)
         assert get_profile(profile).note
-    cpu = grid("cpu")
+    axes = {"budget", "budget_probe"}  # the training-budget axis (tests/test_budget.py)
+    cpu = {k: r for k, r in grid("cpu").items() if not axes & set(r.figures) and r.config.strategy != "pranc"}
     big = grid("cpu20k")  # the figure and frontier runs of cpu with more images (no width axis, no third seed)
     assert list(big) == [k for k in cpu if cpu[k].figures != ("width",) and cpu[k].config.seed < 2]
     assert {r.config.subset for r in big.values()} == {20000}
@@ -139,6 +140,7 @@ def test_every_grid_config_is_valid_and_ids_are_unique():
     assert len(third) == 38
     figs = {f for r in cpu.values() for f in r.figures}
     assert figs == {"fig3", "fig4", "fig5", "frontier", "width"}
+    assert {f for r in grid("cpu").values() for f in r.figures} == figs | axes
 
 
 def test_run_records_the_commit_it_started_from(cifar10, monkeypatch):

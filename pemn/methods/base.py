@@ -13,7 +13,10 @@ from typing import Callable
 
 from torch import nn
 
-PLACEMENTS = ("ratio", "compression", "budget_bits")  # the config fields that place a method's operating point
+from ..storage import storage_bits
+
+# the config fields that place a method's operating point, and who takes each
+PLACEMENTS = {"ratio": "rp", "compression": "baselines", "budget_bits": "the equal-bytes methods"}
 
 
 def short_float(x: float) -> str:
@@ -34,6 +37,7 @@ class Method:
     step_kind: str = "dense"  # what its training step costs, for the bench: dense, masked or baseline
     lr: float = 0.01          # the peak learning rate when the config leaves it unset
     encoding: str = "dense"   # the model file's encoding
+    weights_term: str = "weights"  # what a file of its own encoding stores as Eq. 10's C_w
     schemes: tuple[str, ...] = ("dense",)  # the storage accountings its record holds
     headline: str = "dense"   # the one a run is plotted under
     reference: bool = False   # the trained dense network every comparison is made against
@@ -62,13 +66,13 @@ class Method:
     # --- configuration --------------------------------------------------------------------------------------
     def validate(self, cfg) -> None:
         """Raise ValueError for a config this method cannot train; by default it takes its placement alone."""
-        for name in PLACEMENTS:
+        for name, holders in PLACEMENTS.items():
             value = getattr(cfg, name)
             if name == self.placement:
                 self.check_placement(value)
             elif value is not None:
-                takes = f"takes {self.placement}" if self.placement else "takes none of " + ", ".join(PLACEMENTS)
-                raise ValueError(f"{self.name} {takes}, not {name} (got {name}={value!r})")
+                raise ValueError(f"{self.name} takes no {name} (got {name}={value!r}); give it only to {holders}: "
+                                 + ", ".join(where(placement=name)))
 
     def check_placement(self, value) -> None:
         raise NotImplementedError
@@ -93,6 +97,14 @@ class Method:
     def storage_terms(self, model: nn.Module, cfg) -> dict | None:
         """The method's own accounting (``{scheme: terms}``) where ``pemn.storage``'s schemes do not describe it."""
         return None
+
+    def storage_summary(self, model: nn.Module, cfg) -> dict:
+        """Every accounting of ``schemes`` for the trained ``model`` (what a run records)."""
+        own = self.storage_terms(model, cfg)
+        if own is not None:
+            return own
+        return {s: storage_bits(model, s, value_bits=self.value_bits(cfg)) if s == "coded" else storage_bits(model, s)
+                for s in self.schemes}
 
     # --- file (only a method with its own encoding) ---------------------------------------------------------
     def encode(self, model: nn.Module, cfg, tensors: dict) -> dict | None:

@@ -20,6 +20,7 @@ class Pranc(EqualBytes):
     step_kind = "pranc"
     lr = 1e-3  # the authors' Adam rate for ResNet20; the study keeps its own optimiser and schedule (AdamW)
     encoding = "pranc"
+    weights_term = "coefficients (seed in header)"
     schemes = ("dense", "pranc")
     headline = "pranc"
     sparsity = None

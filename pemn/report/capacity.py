@@ -45,7 +45,7 @@ def fig3_points(profile: str = "cpu") -> pd.DataFrame:
 
 def fig3_figure(profile: str = "cpu"):
     """Accuracy against strategy (dense, mask ... RP 1e-5), one panel per backbone with runs; None without runs."""
-    import matplotlib.pyplot as plt
+    from . import style
     df = for_figure(load(profile), "fig3")
     if df.empty:
         return None
@@ -53,7 +53,8 @@ def fig3_figure(profile: str = "cpu"):
     axis_methods = _fig3_methods(profile, df)
     missing = _missing_fig3(profile, df)
     archs = sorted(set(pts["arch"]))
-    fig, axes = plt.subplots(1, len(archs), figsize=(4.6 * len(archs), 3.6), squeeze=False)
+    fig, axes = style.figure(1, len(archs), height=4.2, full=len(archs) > 1, sharey=True)
+    pemn, dense_c = style.family_colour("PEMN"), style.family_colour(REFERENCE)
     for ax, arch in zip(axes[0], archs):
         p = pts[pts["arch"] == arch]
         alias = identical_alias(p)  # identical networks share one x position
@@ -62,28 +63,28 @@ def fig3_figure(profile: str = "cpu"):
         d = df[df["arch"] == arch].assign(method=lambda x: x["method"].map(lambda m: alias.get(m, m)))
         sp = p[p["method"] != REFERENCE].sort_values("method", key=lambda s: s.map(xs))
         if not sp.empty:
-            ax.errorbar([xs[m] for m in sp["method"]], sp["mean"], yerr=sp["std"], marker="o", capsize=3,
-                        color="C0", zorder=3, label="masks over fixed random values: mean ± std")
+            ax.errorbar([xs[m] for m in sp["method"]], sp["mean"], yerr=sp["std"], marker="*", ms=9, capsize=3,
+                        color=pemn, zorder=3, label="masks over fixed random values (PEMN): mean ± std")
         ax.scatter([xs[m] for m in d["method"]], d["final_acc"], s=10, color="0.45", zorder=4, label="one seed")
         dense = p[p["method"] == REFERENCE]
         if not dense.empty:
-            ax.axhline(dense["mean"].iloc[0], color="C3", ls="--", lw=1, label="dense (trained weights)")
-            ax.errorbar([xs["dense"]], dense["mean"], yerr=dense["std"], marker="s", color="C3", capsize=3, zorder=3)
+            ax.axhline(dense["mean"].iloc[0], color=dense_c, ls="--", lw=1, label="dense (trained weights)")
+            ax.errorbar([xs["dense"]], dense["mean"], yerr=dense["std"], marker="s", color=dense_c, capsize=3,
+                        zorder=3)
         ax.set_xticks(range(len(methods)))
         ax.set_xticklabels([m + ("\n(no run)" if m in missing.get(arch, []) else "") for m in methods],
-                           rotation=45, ha="right", fontsize=8)
+                           rotation=45, ha="right")
         for t, m in zip(ax.get_xticklabels(), methods):
             if m in missing.get(arch, []):
-                t.set_color("0.55")
+                t.set_color("0.4")
         ax.set_xlim(-0.5, len(methods) - 0.5)
-        ax.axhline(0.1, color="0.6", lw=0.8, ls=":")
-        ax.text(-0.45, 0.1, "chance (10 classes)", color="0.45", fontsize=7, ha="left", va="bottom")
-        ax.set(title=arch, ylabel="final-epoch test accuracy")
+        ax.axhline(0.1, color="0.6", lw=0.8, ls=":", label="chance (10 classes)")
+        ax.set(title=arch)
         top = max(d["final_acc"].max(), p["mean"].max() + p["std"].max())
-        ax.set_ylim(0.0, min(1.0, top + 0.18))  # room for the legend above the points
+        ax.set_ylim(0.0, min(1.0, top + 0.05))
         display.percent_axis(ax)
-        ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
+    axes[0, 0].set_ylabel("final-epoch test accuracy")
+    style.legend_below(fig, ncols=2)
     return fig
 
 

@@ -18,43 +18,55 @@ MARKERS = {"PEMN": "*", "random pruning": "o", "magnitude pruning": "s"}
 
 LINESTYLES = {"PEMN": "-", "random pruning": ":", "magnitude pruning": "--"}
 
+FAMILIES = ("random pruning", "magnitude pruning", "PEMN")
+
 
 def _groups(p: pd.DataFrame) -> list[str]:
     return sorted(set(p["group"]))
 
 
 def compression_axes(ax, p: pd.DataFrame, accounting: str, groups: list[str] | None = None, labels: bool = True):
+    """One accounting's panel: colour is the method family's own (``pemn.methods``), the backbone is the line
+    style (and marker fill: the second backbone's markers are open)."""
+    from . import style
     xcol, title = ACCOUNTINGS[accounting]
     groups = groups or _groups(p)
     for i, g in enumerate(groups):
         q = p[p["group"] == g]
+        ls = style.LINESTYLES[i % len(style.LINESTYLES)]
         d = q[q["family"] == REFERENCE]
         if not d.empty:
-            ax.axhline(d["mean"].iloc[0], color=f"C{i}", lw=1.2, alpha=0.8)
-        for fam in ("random pruning", "magnitude pruning", "PEMN"):
+            ax.axhline(d["mean"].iloc[0], color=style.family_colour(REFERENCE), lw=1.2, ls=ls, alpha=0.8)
+        for fam in FAMILIES:
             s = q[q["family"] == fam].sort_values(xcol)
             if s.empty:
                 continue
-            ax.errorbar(100 * s[xcol], s["mean"], yerr=s["std"], marker=MARKERS[fam], ls=LINESTYLES[fam],
-                        color=f"C{i}", capsize=2, ms=10 if fam == "PEMN" else 5)
+            c = style.family_colour(fam)
+            ax.errorbar(100 * s[xcol], s["mean"], yerr=s["std"], marker=MARKERS[fam], ls=ls, color=c, capsize=2,
+                        ms=11 if fam == "PEMN" else 6, mfc=c if i == 0 else "white", mec=c)
             if fam == "PEMN" and labels and i == 0:  # the first backbone's stars only (the others repeat them),
                 # neighbouring points (96-97 %) alternately below and above
                 for k, (_, r) in enumerate(s.iterrows()):
                     ax.annotate(r["method"], (100 * r[xcol], r["mean"]), textcoords="offset points",
-                                xytext=(-4, 7) if k % 2 else (-4, -11), fontsize=6, color="0.3", ha="right")
+                                xytext=(-5, 8) if k % 2 else (-5, -14), fontsize=style.MIN_PT, color="0.25",
+                                ha="right")
     ax.set(xlabel=f"compression ratio, % ({title})", ylabel="final-epoch test accuracy")
     display.percent_axis(ax)
 
 
-def compression_legend(ax, p: pd.DataFrame, groups: list[str] | None = None):
+def compression_handles(p: pd.DataFrame, groups: list[str] | None = None) -> list:
+    """Legend entries: the backbones (line styles), then the method families (colours and markers), then dense."""
     from matplotlib.lines import Line2D
+
+    from . import style
     groups = groups or _groups(p)
-    fams = [f for f in ("PEMN", "random pruning", "magnitude pruning") if (p["family"] == f).any()]
-    handles = [Line2D([], [], color=f"C{i}", lw=2, label=g) for i, g in enumerate(groups)]
-    handles += [Line2D([], [], color="0.3", marker=MARKERS[f], ls=LINESTYLES[f], label=f) for f in fams]
+    handles = [Line2D([], [], color="0.3", lw=1.5, ls=style.LINESTYLES[i % len(style.LINESTYLES)],
+                      label=g.replace(" (k5, p4)", "")) for i, g in enumerate(groups)]
+    handles += [Line2D([], [], color=style.family_colour(f), marker=MARKERS[f], ls="none", ms=9 if f == "PEMN" else 6,
+                       label=f) for f in ("PEMN", "random pruning", "magnitude pruning") if (p["family"] == f).any()]
     if (p["family"] == REFERENCE).any():
-        handles.append(Line2D([], [], color="0.3", lw=1.2, label="dense (horizontal line)"))
-    ax.legend(handles=handles, fontsize=6, loc="best")
+        handles.append(Line2D([], [], color=style.family_colour(REFERENCE), lw=1.2, label="dense (horizontal line)"))
+    return handles
 
 
 def compression_runs(profile: str, figure: str) -> pd.DataFrame:
@@ -92,20 +104,19 @@ def _compact_methods(methods) -> str:
 
 def compression_figure(profile: str = "cpu", figure: str = "fig4"):
     """Accuracy against compression ratio under the four accountings; None without a compressed (non-dense) run."""
-    import matplotlib.pyplot as plt
+    from . import style
     df = compression_runs(profile, figure)
     if df.empty or (df["family"] == REFERENCE).all():
         return None
     datasets = list(dict.fromkeys(df["dataset"]))
-    fig, axes = plt.subplots(2 * len(datasets), 2, figsize=(10, 7.6 * len(datasets)), squeeze=False, sharey=True)
+    fig, axes = style.figure(2 * len(datasets), 2, height=8.4 * len(datasets), full=True, sharey=True)
     for i, ds in enumerate(datasets):
         p = points(df[df["dataset"] == ds])
         groups = _groups(p)
         for ax, acc in zip(axes[2 * i:2 * i + 2].flat, ACCOUNTINGS):
             compression_axes(ax, p, acc, groups)
             ax.set_title(f"{dataset_label(ds)}: {ACCOUNTINGS[acc][1]}")
-        compression_legend(axes[2 * i][0], p, groups)
-    fig.tight_layout()
+    style.legend_below(fig, compression_handles(points(df), _groups(points(df))), ncols=4)
     return fig
 
 
@@ -123,7 +134,8 @@ def show_compression(profile: str = "cpu", figure: str = "fig4"):
     pemn_pts = {"fig4": "MP, RP 1e-1, RP 1e-2", "fig5": "RP 1e-1, RP 1e-2, RP 1e-3"}[figure]
     text = caption(df, profile, f"Accuracy against compression ratio (paper {name}). Stars: PEMN ({pemn_pts}, "
                                 f"named on the first backbone); circles: sparse training with random pruning; squares: gradual magnitude "
-                                f"pruning; horizontal lines: dense, per backbone (colour). Top left: the paper's "
+                                f"pruning; horizontal lines: dense. Colour is the method, line style the backbone (the "
+                                f"second backbone's markers are open). Top left: the paper's "
                                 f"Eq. 10 (conv/linear weights only; a sparse model stores 2 indices per kept weight); "
                                 f"the baselines' sparsity was set to hit 90-96 % under it. Top right: the same trained "
                                 f"models with a 1-bit-per-weight bitmap for the positions, which moves the baselines "

@@ -11,10 +11,9 @@ from .frame import progress_counts
 
 
 def setup_notebook() -> None:
-    """Plot and table defaults for the book's notebooks."""
-    import matplotlib as mpl
-    mpl.rcParams.update({"figure.dpi": 110, "savefig.dpi": 110, "font.size": 9, "axes.titlesize": 10,
-                         "axes.grid": True, "grid.alpha": 0.3, "figure.max_open_warning": 0})
+    """Plot and table defaults for the book's notebooks (figures: :mod:`.style`)."""
+    from . import style
+    style.apply()
     pd.set_option("display.max_rows", 400)
     pd.set_option("display.max_colwidth", 200)
     pd.set_option("display.width", 200)
@@ -26,25 +25,15 @@ def md(text: str):
 
 
 def show_fig(fig, text: str):
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-    display(fig)
-    plt.close(fig)
-    md(f"*{text}*")
-
-
-def show_svg(fig, text: str):
-    """A figure as SVG with its text kept as text (a browser can measure the labels), then its caption."""
-    import io
-
-    import matplotlib.pyplot as plt
+    """A figure as SVG at its drawn size, its text kept as text (a browser measures the labels), then its caption."""
     from IPython.display import SVG, display
-    buf = io.StringIO()
-    with plt.rc_context({"svg.fonttype": "none"}):
-        fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
-    display(SVG(buf.getvalue()))
+
+    from . import style
+    display(SVG(style.svg(fig)))
     md(f"*{text}*")
+
+
+show_svg = show_fig  # every figure of the book is SVG
 
 
 def note_no_runs(profile: str, what: str, missing: list[str] | None = None):
@@ -55,14 +44,57 @@ def note_no_runs(profile: str, what: str, missing: list[str] | None = None):
     md(msg)
 
 
+# Every chapter's label (``(ch-NAME)=`` above its title): references are Sphinx's own numbered references, so
+# the number a reader sees is the one the table of contents gives the chapter, whatever the order of _toc.yml.
+CHAPTERS = ("introduction", "method", "capacity", "compression", "fair", "claims", "reproducibility", "appendix",
+            "budget")
+
+
+def ch(name: str, capital: bool = False) -> str:
+    """A reference to a chapter that renders as ``chapter N`` (N from the table of contents), linked."""
+    if name not in CHAPTERS:
+        raise ValueError(f"unknown chapter {name!r}; known: {', '.join(CHAPTERS)}")
+    return f"{{numref}}`{'Chapter' if capital else 'chapter'} %s <ch-{name}>`"
+
+
+def cell(x) -> str:
+    """One table cell as text: no ``nan`` (empty), no negative zero, no pipe that would end the cell."""
+    if x is None or (isinstance(x, float) and x != x):
+        return ""
+    try:
+        if pd.isna(x):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    if isinstance(x, float):
+        text = f"{x:,.6g}" if abs(x) >= 1e5 else f"{x:.6g}"
+        return "0" if text in ("-0", "-0.0") else text
+    text = str(x)
+    if text.startswith("-") and text.lstrip("-").replace(".", "").replace("0", "") == "" and any(c == "0" for c in text):
+        text = text[1:]  # "-0.0" written by an earlier rounding
+    if text.startswith("−0") and text[1:].replace(".", "").replace("0", "") == "":
+        text = text[1:]
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def table_md(df: pd.DataFrame) -> str:
-    """A Markdown table (MyST renders the links in it); the index becomes ordinary columns."""
-    return df.to_markdown(index=False)
+    """A Markdown table (MyST renders the links in it); the index becomes ordinary columns. Every cell goes through
+    :func:`cell`, so no ``nan``, negative zero or stray pipe reaches the page."""
+    head = [cell(c) for c in df.columns]
+    rows = [[cell(x) for x in r] for r in df.itertuples(index=False, name=None)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
 
 
-def show_table(df: pd.DataFrame, text: str | None = None):
-    """A table as Markdown, so that run ids in it are links and no code-formatted names show backticks."""
-    md(table_md(df.reset_index() if _named_index(df) else df))
+def show_table(df: pd.DataFrame, text: str | None = None, sortable: bool = False):
+    """A table as Markdown, so that run ids in it are links and no code-formatted names show backticks.
+
+    ``sortable``: a long table (the run index, every file): the book's table script (``_static/pemn-tables.js``,
+    the simple-datatables library) makes it sortable, filterable and paged, and its first column (run ids) never
+    breaks."""
+    body = table_md(df.reset_index() if _named_index(df) else df)
+    md(f":::{{container}} pemn-datatable\n{body}\n:::" if sortable else body)
     if text:
         md(f"*{text}*")
 

@@ -1,7 +1,6 @@
 """Chapter 7, fair compression: the collapse of the paper's baselines, kept counts, accuracy against file bytes."""
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
@@ -13,7 +12,9 @@ from .frontier import collapsed, layer_kept_counts, means, pareto, points, verdi
 def frontier_figure(p: pd.DataFrame, title: str):
     """Test accuracy against measured file bytes (log scale): seeds as dots, seed means joined per method,
     dense as a line, the Pareto front of the means as a dashed step."""
-    fig, ax = plt.subplots(figsize=(8.2, 5.6), layout="constrained")
+    from . import style
+    fig, axes = style.figure(height=5.6, full=True)
+    ax = axes[0, 0]
     m = means(p)
     dense = m[m["role"] == "reference"]
     for method, first in m[m["role"] != "reference"].groupby("method", sort=False).first().iterrows():
@@ -33,16 +34,16 @@ def frontier_figure(p: pd.DataFrame, title: str):
         acc = dense["test_acc"].mean()
         ax.axhline(acc, color="black", lw=1)
         ax.annotate(f"dense float32: {acc:.1%} at {dense['file_bytes'].mean() / 1024:,.0f} KiB",
-                    (0.01, acc), xycoords=("axes fraction", "data"), va="bottom", fontsize=9)
+                    (0.01, acc), xycoords=("axes fraction", "data"), va="bottom", fontsize=style.MIN_PT)
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1024:,.0f}"))
     ax.xaxis.set_minor_formatter(FuncFormatter(lambda x, _: f"{x / 1024:,.1f}"))
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_xlabel("measured model.pemn file size (KiB, log scale)")
     ax.set_ylabel("final test accuracy")
-    ax.set_title(title, fontsize=11)
+    ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
-    fig.legend(fontsize=8.5, loc="outside lower center", ncols=3, frameon=False)
+    style.legend_below(fig, ncols=3)
     return fig
 
 

@@ -5,25 +5,28 @@ import pandas as pd
 
 from . import display
 from .claims import HELD, INCONCLUSIVE, NOT_HELD, NOT_TESTED
-from .compression import LINESTYLES, MARKERS, compression_axes
+from .compression import compression_axes
 from .frame import caption, for_figure, load, points
 from .labels import FIG3_ORDER, REFERENCE, pct
 from .verdicts import claims_table, claims_verdicts
 
 
 def _capacity_panel(ax, p: pd.DataFrame) -> None:
-    """Accuracy along the strategy axis per backbone; a merged point (identical networks) sits between its ticks."""
+    """Accuracy along the strategy axis per backbone; a merged point (identical networks) sits between its ticks.
+    Colour is the method's own (PEMN, dense); the backbone is the line style and marker."""
+    from . import style
     ticks = [m for m in FIG3_ORDER if m != REFERENCE and p["merged"].map(lambda ms: m in ms).any()]
     pos = {m: i for i, m in enumerate(ticks)}
     for i, (arch, q) in enumerate(p.groupby("arch", sort=True)):
+        ls, name = style.LINESTYLES[i % len(style.LINESTYLES)], arch.split(" (")[0]
         s = q[q["method"] != REFERENCE].assign(x=lambda d: d["merged"].map(lambda ms: sum(pos[m] for m in ms) / len(ms)))
         s = s.sort_values("x")
         if not s.empty:
-            ax.errorbar(s["x"], s["mean"], yerr=s["std"], marker="o", ms=4, capsize=2, color=f"C{i}",
-                        label=f"{arch.split(' (')[0]}, masks only")
+            ax.errorbar(s["x"], s["mean"], yerr=s["std"], marker="*o"[i % 2], ms=9 if i % 2 == 0 else 6, capsize=2,
+                        ls=ls, color=style.family_colour("PEMN"), label=f"{name}, masks only (PEMN)")
         d = q[q["method"] == REFERENCE]
         if not d.empty:
-            ax.axhline(d["mean"].iloc[0], color=f"C{i}", ls="--", lw=1, label=f"{arch.split(' (')[0]}, dense")
+            ax.axhline(d["mean"].iloc[0], color=style.family_colour(REFERENCE), ls=ls, lw=1, label=f"{name}, dense")
     ax.set_xticks(range(len(ticks)))
     ax.set_xticklabels(ticks, rotation=35, ha="right")
     ax.set(ylabel="final-epoch test accuracy", title="Fewer random values (paper Fig. 3)")
@@ -33,44 +36,92 @@ def _capacity_panel(ax, p: pd.DataFrame) -> None:
 
 def _compression_panel(ax, p: pd.DataFrame) -> list:
     """Accuracy against the paper's compression ratio; returns the legend handles (drawn below the figure)."""
-    from matplotlib.lines import Line2D
+    from .compression import compression_handles
     compression_axes(ax, p, "paper", labels=False)
-    ax.set_title("Storage against accuracy (paper Fig. 4 and 5)")
+    ax.set_title("Storage against accuracy (paper Fig. 4 and 5, the paper's baselines)")
     ax.set_xlabel("compression ratio, % (paper's Eq. 10)")
-    groups = sorted(set(p["group"]))
-    handles = [Line2D([], [], color=f"C{i}", lw=2, label=g.replace(" (k5, p4)", "")) for i, g in enumerate(groups)]
-    handles += [Line2D([], [], color="0.3", marker=MARKERS[f], ls=LINESTYLES[f], label=f)
-                for f in ("PEMN", "random pruning", "magnitude pruning") if (p["family"] == f).any()]
-    return handles
+    return compression_handles(p)
+
+
+def _frontier_means(profile: str) -> list[tuple[str, pd.DataFrame]]:
+    """(backbone name, seed means of its frontier: PEMN and the equal-bytes competitors) per frontier backbone."""
+    from ..runs import current_records, recalibrations
+    from .fair import frontier_backbone
+    from .frontier import means, points as frontier_points
+    records, recal, out, index = None, None, [], 0
+    while (which := frontier_backbone(profile, index)) is not None:
+        index += 1
+        records = current_records(profile) if records is None else records
+        recal = recalibrations(profile) if recal is None else recal
+        m = means(frontier_points(records, which[0], which[1], recal))
+        if not m.empty:
+            m = m[m["frontier"] & m["role"].isin(["pemn", "competitor"])]
+        if not m.empty:
+            out.append((which[2].split(" (")[0], m))
+    return out
+
+
+def _frontier_panel(ax, fronts) -> list:
+    """Accuracy against the measured file size, PEMN against the competitors of equal bytes, per backbone."""
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter
+
+    from . import style
+    seen = {}
+    for i, (name, m) in enumerate(fronts):
+        ls = style.LINESTYLES[i % len(style.LINESTYLES)]
+        for method, q in m.groupby("method", sort=False):
+            q = q.sort_values("file_bytes")
+            first = q.iloc[0]
+            ax.plot(q["file_bytes"] / 1024, q["test_acc"], ls=ls, marker=first["marker"], color=first["colour"],
+                    ms=10 if first["marker"] == "*" else 5, lw=1.3)
+            seen.setdefault(first["label"], (first["colour"], first["marker"]))
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda x, _: ""))
+    ax.set(xlabel="measured model file size, KiB (log scale)", ylabel="final-epoch test accuracy",
+           title="Accuracy against real file bytes (precise BatchNorm statistics for all)")
+    display.percent_axis(ax)
+    handles = [Line2D([], [], color="0.3", ls=style.LINESTYLES[i % len(style.LINESTYLES)], label=name)
+               for i, (name, _) in enumerate(fronts)]
+    return handles + [Line2D([], [], color=c, marker=mk, ls="none", ms=9 if mk == "*" else 6, label=lab)
+                      for lab, (c, mk) in seen.items()]
 
 
 def answer_figure(profile: str = "cpu"):
-    """Left: accuracy along the strategy axis (Fig. 3 runs). Right: accuracy against compression (Fig. 4/5 runs).
+    """Top: accuracy along the strategy axis (Fig. 3 runs). Bottom: accuracy against real file bytes, PEMN against
+    the competitors of equal bytes (the frontier runs), or, for a profile without them, against the paper's
+    baselines under Eq. 10 (Fig. 4/5 runs).
 
-    A panel is drawn only when it has a masked (left) or a compressed (right) point; None when neither has.
+    A panel is drawn only when it has a masked (top) or a compressed (bottom) point; None when neither has.
     Legends sit below the panels so that no label covers a point.
     """
-    import matplotlib.pyplot as plt
+    from . import style
     df = load(profile)
     if df.empty:
         return None
     f3 = points(for_figure(df, "fig3"))
+    fronts = _frontier_means(profile)
     comp = points(pd.concat([for_figure(df, "fig4"), for_figure(df, "fig5")]))
     panels = [x for x in (("fig3", f3), ("comp", comp)) if not x[1].empty and (x[1]["family"] != REFERENCE).any()]
+    if fronts:
+        panels = [x for x in panels if x[0] == "fig3"] + [("frontier", fronts)]
     if not panels:
         return None
-    with plt.rc_context({"font.size": 9, "svg.fonttype": "none"}):
-        # one panel above the other, each as wide as the book's main column, so the labels are read at full size
-        fig, axes = plt.subplots(len(panels), 1, figsize=(7.0, 4.4 * len(panels)), squeeze=False)
-        for ax, (kind, p) in zip(axes[:, 0], panels):
-            if kind == "fig3":
-                _capacity_panel(ax, p)
-                ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False)
-            else:
-                handles = _compression_panel(ax, p)
-                ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2,
-                          frameon=False)
-        fig.tight_layout()
+    fig, axes = style.figure(len(panels), 1, height=4.6 * len(panels))
+    legends = []
+    for ax, (kind, p) in zip(axes[:, 0], panels):
+        if kind == "fig3":
+            _capacity_panel(ax, p)
+            handles = ax.get_legend_handles_labels()[0]
+        elif kind == "frontier":
+            handles = _frontier_panel(ax, p)
+        else:
+            handles = _compression_panel(ax, p)
+        legends.append(handles)
+    for ax, handles in zip(axes[:, 0], legends):  # each panel's legend below it, outside the data
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.3 if ax.get_xticklabels() and
+                  ax is axes[0, 0] and panels[0][0] == "fig3" else -0.16), ncols=2, frameon=False)
     return fig
 
 
@@ -92,8 +143,18 @@ def overall(verdicts) -> str:
     return "partly reproduced" if HELD in kinds else "not reproduced"
 
 
+def dense_range(df: pd.DataFrame) -> str:
+    """``52.2-61.6 % (ViT-64/6 52.2 %, ...)``: the dense networks' seed means of the paper's figures."""
+    d = points(pd.concat([for_figure(df, f) for f in ("fig3", "fig4", "fig5")]).drop_duplicates("run_id"))
+    d = d[d["family"] == REFERENCE].sort_values("mean")
+    if d.empty:
+        return ""
+    each = ", ".join(f"{a.split(' (')[0]} {pct(m)}" for a, m in zip(d["arch"], d["mean"]))
+    return f"{pct(d['mean'].min())}-{pct(d['mean'].max())} ({each})"
+
+
 def scale_sentence(profile: str, df: pd.DataFrame) -> str:
-    """What was reproduced, at which scale, in one sentence."""
+    """What was reproduced, at which scale, in one sentence: models, images, epochs, seeds, dense accuracy."""
     from .frame import profiles_present
     if df.empty:
         return f"Profile `{profile}` has no completed run yet."
@@ -103,9 +164,13 @@ def scale_sentence(profile: str, df: pd.DataFrame) -> str:
     per_config = df.groupby(df["run_id"].str.rsplit("-", n=1).str[0]).size()  # run ids end in the seed
     seeds = sorted(set(per_config))
     others = [p for p in profiles_present() if p not in (profile, "custom")]
+    dense = dense_range(df)
     return (f"**Reproduced:** the paper's Fig. 3, 4 and 5 in miniature, profile `{profile}`: {len(df)} runs of "
             f"{archs}, trained on {'/'.join(f'{x:,}' for x in sizes)} CIFAR images for {_span(epochs, 'epoch')}, "
-            f"{_span(seeds, 'seed')} per configuration. Not run: the paper's own scale (`paper` profile, GPU-days)"
+            f"{_span(seeds, 'seed')} per configuration"
+            + (f"; the dense networks reach {dense}, where the paper's, trained on all 50,000 images for 100-200 "
+               f"epochs, reach 90 % and more" if dense else "")
+            + ". Not run: the paper's own scale (`paper` profile, GPU-days)"
             + (f"; other profiles present: {', '.join(f'`{p}`' for p in others)}." if others else "."))
 
 
@@ -133,9 +198,11 @@ def _capacity_sentence(df: pd.DataFrame, verdicts) -> str:
             + f"Of the paper's {len(verdicts)} conclusions here: {_tally(verdicts)}.")
 
 
-def _compression_sentence(df: pd.DataFrame, verdicts) -> str:
+def paper_baseline_sentence(df: pd.DataFrame, verdicts) -> str:
+    """PEMN against the paper's own baselines at their highest compression (the paper's comparison), with what
+    it leaves out: those baselines keep one fraction per layer and their BatchNorm statistics as trained."""
     p = points(pd.concat([for_figure(df, "fig4"), for_figure(df, "fig5")]))
-    wins, gaps, total = 0, [], 0
+    wins, gaps, total, top = 0, [], 0, None
     for g, q in p.groupby("group", sort=True):
         ours, base = q[q["family"] == "PEMN"], q[q["family"].isin(["random pruning", "magnitude pruning"])]
         if ours.empty or base.empty:
@@ -147,20 +214,24 @@ def _compression_sentence(df: pd.DataFrame, verdicts) -> str:
             gap = eligible["mean"].max() - base[base["compression"] >= top - 1e-9]["mean"].max()
             gaps.append(gap)
             wins += gap > 0
-    fact = (f"At the baselines' highest compression ({pct(top, 0)}, paper's Eq. 10) or beyond, PEMN is more accurate "
-            f"than the better sparse baseline on {wins} of {total} backbone/data set pairs"
-            + (f" (by {100 * min(gaps):+.1f} to {100 * max(gaps):+.1f} points). " if gaps else ". ")) if total else ""
-    return f"**Compression (Fig. 4 and 5): {overall(verdicts)}.** {fact}Of the paper's {len(verdicts)} conclusions here: {_tally(verdicts)}."
+    fact = (f"at their highest compression ({pct(top, 0)}, Eq. 10) or beyond, PEMN is more accurate than the better "
+            f"of them on {wins} of {total} backbones"
+            + (f" (by {100 * min(gaps):+.1f} to {100 * max(gaps):+.1f} points)" if gaps else "")) if total else \
+        "no Fig. 4 or Fig. 5 run has finished"
+    return (f"**Against the paper's own baselines (Fig. 4 and 5): {overall(verdicts)}.** These keep the same fraction "
+            f"of every layer and their BatchNorm statistics as trained, and many of their runs end at chance: "
+            f"{fact}, a margin that mostly measures their collapse ({display.ch('fair')}). Of the paper's "
+            f"{len(verdicts)} conclusions here: {_tally(verdicts)}.")
 
 
-def fair_sentence(profile: str) -> str:
-    """Chapter 7 in one paragraph: per frontier backbone, PEMN against the strongest competitor at equal file bytes
-    and against float32 sparse networks alone ("" when the profile has no frontier run)."""
+def fair_facts(profile: str) -> list[dict]:
+    """Per frontier backbone: PEMN against the strongest competitor of equal file bytes (the claims engine's
+    verdict, the margins, the deciding runs) and against the best float32 sparse network alone."""
     from ..runs import current_records, recalibrations
     from .fair import frontier_backbone
     from .frontier import points as frontier_points, verdict, verdicts
     records, recal = current_records(profile), recalibrations(profile)
-    parts, index = [], 0
+    out, index = [], 0
     while (which := frontier_backbone(profile, index)) is not None:
         index += 1
         backbone, arch, name = which
@@ -169,62 +240,85 @@ def fair_sentence(profile: str) -> str:
         if v.empty or "margin" not in v:
             continue
         if p["test_acc"].max() < 0.2:  # a plumbing-scale profile (smoke): nothing to compare
-            parts.append(f"{name}: every run is near chance, nothing to compare")
+            out.append({"name": name, "chance": True})
             continue
-        seeds = int(v["seeds"].min())
         tested = v.dropna(subset=["margin"])
         strongest = verdict(v)
         f32 = verdicts(p, competitors=("erk_random", "erk_magnitude"))
         f32 = f32.dropna(subset=["margin"]) if "margin" in f32 else f32.iloc[0:0]
-        text = (f"{name} ({len(tested)} file size{'s' if len(tested) > 1 else ''}, {seeds} seed"
-                f"{'s' if seeds > 1 else ''}): against the strongest "
-                f"competitor of the same size *{strongest.outcome}* (PEMN minus it: "
-                f"{100 * tested['margin'].min():+.1f} to {100 * tested['margin'].max():+.1f} points)")
-        if not f32.empty:
-            text += (f"; against the best float32 sparse network alone {100 * f32['margin'].min():+.1f} to "
-                     f"{100 * f32['margin'].max():+.1f} points")
+        out.append({"name": name, "chance": False, "sizes": len(tested), "seeds": int(v["seeds"].min()),
+                    "outcome": strongest.outcome, "low": tested["margin"].min(), "high": tested["margin"].max(),
+                    "f32_low": f32["margin"].min() if not f32.empty else None,
+                    "f32_high": f32["margin"].max() if not f32.empty else None,
+                    "deciding": strongest.deciding.text if strongest.deciding else "", "runs": strongest.runs})
+    return out
+
+
+def fair_sentence(profile: str, links: bool = False) -> str:
+    """The headline: per frontier backbone, PEMN against the strongest competitor at equal file bytes (after
+    precise BatchNorm statistics) and against float32 sparse networks alone ("" without frontier runs).
+    ``links``: the deciding runs as links to their notebooks."""
+    parts = []
+    for f in fair_facts(profile):
+        if f["chance"]:
+            parts.append(f"{f['name']}: every run is near chance, nothing to compare")
+            continue
+        text = (f"{f['name']} ({f['sizes']} file size{'s' if f['sizes'] > 1 else ''}, {f['seeds']} seed"
+                f"{'s' if f['seeds'] > 1 else ''}): against the strongest competitor of the same size *{f['outcome']}* "
+                f"(PEMN minus it: {100 * f['low']:+.1f} to {100 * f['high']:+.1f} points)")
+        if f["f32_low"] is not None:
+            text += f"; against the best float32 sparse network alone {100 * f['f32_low']:+.1f} to {100 * f['f32_high']:+.1f} points"
+        if links and f["runs"]:
+            text += (f"; deciding comparison: {f['deciding']}, runs "
+                     + display.run_links(f["runs"], {r: f"runs/{profile}/{r}/train.ipynb" for r in f["runs"]}))
         parts.append(text)
     if not parts:
         return ""
-    return ("**At equal real file bytes (chapter 7)**, against ERK sparse networks with float32 or 4-bit values and "
-            "binary-weight networks sized to each PEMN file: " + "; ".join(parts) + ".")
+    return (f"**At equal real file bytes ({display.ch('fair')})**, against ERK sparse networks with float32 or "
+            "4-bit values and binary-weight networks sized to each PEMN file, every network with precise BatchNorm "
+            "statistics: " + "; ".join(parts) + ".")
 
 
 def show_answer(profile: str = "cpu"):
-    """The answer first: the scale, one sentence per question of the paper, and the summary figure."""
+    """The answer first: the scale, PEMN against the strongest competitor at equal bytes (the headline), the
+    capacity question, the paper's own comparison, and the summary figure."""
     df = load(profile)
     verdicts = claims_verdicts(profile)
     display.md(scale_sentence(profile, df))
     if not df.empty:
-        fair = fair_sentence(profile)
-        display.md(_capacity_sentence(df, verdicts[:5]) + "\n\n" + _compression_sentence(df, verdicts[5:])
-                   + " Chapter 5 gives each verdict with the comparison that decides it." + ("\n\n" + fair if fair
-                                                                                            else ""))
+        fair = fair_sentence(profile, links=True)
+        display.md("\n\n".join(x for x in (fair, _capacity_sentence(df, verdicts[:5]),
+                                               paper_baseline_sentence(df, verdicts[5:])) if x)
+                   + f" {display.ch('claims', True)} gives each verdict with the comparison that decides it.")
     fig = answer_figure(profile)
     if fig is None:
         return display.note_no_runs(profile, "The summary figure (it needs at least one masked or compressed run)")
-    used = pd.concat([for_figure(df, f) for f in ("fig3", "fig4", "fig5")]).drop_duplicates("run_id")
+    used = pd.concat([for_figure(df, f) for f in ("fig3", "fig4", "fig5", "frontier")]).drop_duplicates("run_id")
     left = ("final-epoch test accuracy of masked networks along the paper's strategy axis, mask to RP 1e-5 (fewer "
-            "unique random values to the right); dashed: the dense network. Where RP 1e-4 and RP 1e-5 leave the same "
-            "single value, they are one network and one point, drawn between their two ticks")
-    right = ("accuracy against compression ratio under the paper's Eq. 10, PEMN (stars) against sparse training "
-             "with random (circles) and magnitude (squares) pruning; solid horizontal lines: dense")
+            "unique random values to the right); horizontal lines: the dense networks. Where RP 1e-4 and RP 1e-5 leave "
+            "the same single value, they are one network and one point, drawn between their two ticks")
+    if _frontier_means(profile):
+        right = ("accuracy against the measured size of the model file, PEMN (stars) against the competitors sized to "
+                 "the same bytes, seed means; colour is the method, line style the backbone")
+    else:
+        right = ("accuracy against compression ratio under the paper's Eq. 10, PEMN (stars) against sparse training "
+                 "with random (circles) and magnitude (squares) pruning; horizontal lines: dense")
     kinds = [ax.get_title() for ax in fig.axes if ax.get_title()]
     if len(kinds) == 2:
         text = f"Top: {left}. Bottom: {right}."
     elif kinds and "Fig. 3" in kinds[0]:
-        text = f"{left}. The second panel (Fig. 4/5) is missing: no compressed run of this profile has finished yet."
+        text = f"{left}. The second panel is missing: no compressed run of this profile has finished yet."
     else:
         text = f"{right}. The first panel (Fig. 3) is missing: no masked Fig. 3 run of this profile has finished yet."
     display.show_svg(fig, caption(used, profile, text + " Error bars: ±1 standard deviation over the seeds."))
 
 
 def show_verdicts(profile: str = "cpu"):
-    """One sentence: how many of the paper's conclusions held, failed, were inconclusive or untested (chapter 5)."""
+    """One sentence: how many of the paper's conclusions held, failed, were inconclusive or untested."""
     t = claims_table(profile)
     c = t["verdict"].value_counts()
     names = {k: ", ".join(t.loc[t["verdict"] == k, "claim"]) for k in (HELD, NOT_HELD, INCONCLUSIVE)}
-    display.md(f"**Claims check** (profile `{profile}`, chapter 5): of the paper's {len(t)} conclusions in Sec. "
-               f"4.2-4.3, {c.get(HELD, 0)} held, {c.get(NOT_HELD, 0)} did not hold, {c.get(INCONCLUSIVE, 0)} were "
-               f"within seed noise (inconclusive) and {c.get(NOT_TESTED, 0)} could not be tested with the runs "
+    display.md(f"**Claims check** (profile `{profile}`, {display.ch('claims')}): of the paper's {len(t)} conclusions "
+               f"in Sec. 4.2-4.3, {c.get(HELD, 0)} held, {c.get(NOT_HELD, 0)} did not hold, {c.get(INCONCLUSIVE, 0)} "
+               f"were within seed noise (inconclusive) and {c.get(NOT_TESTED, 0)} could not be tested with the runs "
                f"present. " + " ".join(f"{k.capitalize()}: {v}." for k, v in names.items() if v))

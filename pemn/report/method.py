@@ -5,7 +5,6 @@ import json
 
 import pandas as pd
 
-from ..grids import short_float
 from . import display
 from .labels import arch_label, method_label
 
@@ -89,8 +88,13 @@ def plan_figure(backbone: str = "convmixer", arch: dict | None = None,
     d_max = max(lp.numel for lp in layers)
     width = 800
     cmaps = ["Blues", "Oranges", "Greens", "Purples", "Reds", "Greys", "YlOrBr", "BuGn", "RdPu", "PuBu"]
-    fig, axes = plt.subplots(1, len(plans), figsize=(4.6 * len(plans), 0.32 * (len(layers) + 2) + 1.6))
-    axes = np.atleast_1d(axes)
+    from . import style
+    ncols = min(2, len(plans))
+    nrows = -(-len(plans) // ncols)
+    fig, grid = style.figure(nrows, ncols, height=nrows * (0.2 * (len(layers) + 2) + 1.2), full=True)
+    for extra in grid.flat[len(plans):]:
+        extra.set_visible(False)
+    axes = grid.flat[:len(plans)]
     for ax, plan in zip(axes, plans):
         img = np.ones((len(layers) + 2, width, 4))
         pos = (np.arange(width) + 0.5) * d_max / width
@@ -119,18 +123,17 @@ def plan_figure(backbone: str = "convmixer", arch: dict | None = None,
             img[i + 2] = np.where(inside[:, None], col, 1.0)
         ax.imshow(img, aspect="auto", interpolation="nearest", extent=(0, d_max, len(layers) + 1.5, -0.5))
         ax.set_yticks([0] + [i + 2 for i in range(len(layers))])
-        if ax is axes[0]:
+        if list(axes).index(ax) % ncols == 0:
             ax.set_yticklabels(["stored values"] + [f"L{i + 1} {_layer_kind(lp.shape)} {'×'.join(map(str, lp.shape))}"
-                                                     for i, lp in enumerate(layers)], fontsize=7)
+                                                     for i, lp in enumerate(layers)])
         else:
             ax.set_yticklabels([])
         name = method_label({"strategy": plan.strategy, "ratio": strategies[list(axes).index(ax)][1]})
         if len(plan.prototypes) > 1:
             name += f" ({len(plan.prototypes)} prototypes)"
-        ax.set_title(f"{name}: {plan.unique_values:,} unique values", fontsize=9)
+        ax.set_title(f"{name}: {plan.unique_values:,} unique values")
         ax.set_xlabel("position in the flattened weight")
         ax.grid(False)
-    fig.tight_layout()
     return fig
 
 

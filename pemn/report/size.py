@@ -107,27 +107,24 @@ def size_rows(profile: str = "cpu") -> pd.DataFrame:
 
 def size_figure(profile: str = "cpu"):
     """Accuracy (top) and gap to dense (bottom) against size, one column per series, one line per method."""
-    import matplotlib.pyplot as plt
+    from . import style
     rows = size_rows(profile)
     series = [(f"{t}", s) for axis in AXES for t, s in size_series(rows, axis)]
     if not series:
         return None
-    fig, axes = plt.subplots(2, len(series), figsize=(4.3 * len(series), 6.4), squeeze=False)
+    fig, axes = style.figure(2, len(series), height=6.4, full=len(series) > 2)
     for col, (title, s) in enumerate(series):
         p = gap_points(s)
         for method, q in p.groupby("method", sort=False):
             if q["size"].nunique() < 2:  # a method run at one size only (e.g. Fig. 3's at depth 6) has no trend
                 continue
-            style = dict(marker="o", ms=4, lw=1.4, label=method,  # one colour per method in every panel
-                         color=plt.cm.tab10(FIG3_ORDER.index(method) % 10) if method in FIG3_ORDER else None)
-            if method == REFERENCE:
-                style.update(color="black", lw=2)
-            line = axes[0, col].plot(q["size"], q["mean"] * 100, **style)[0]
+            look = style.method_style(method)  # one look per method in every panel and every figure
+            look.update(ms=5, lw=2 if method == REFERENCE else 1.4, label=method)
+            axes[0, col].plot(q["size"], q["mean"] * 100, **look)
             for _, r in s[s["method"] == method].iterrows():
-                axes[0, col].plot(r["size"], r["final_acc"] * 100, ".", color=line.get_color(), alpha=0.45)
+                axes[0, col].plot(r["size"], r["final_acc"] * 100, ".", color=look["color"], alpha=0.45)
             if method != REFERENCE:
-                axes[1, col].errorbar(q["size"], q["gap"] * 100, yerr=q["gap_std"] * 100, marker="o", ms=4, lw=1.4,
-                                      capsize=2, color=line.get_color(), label=method)
+                axes[1, col].errorbar(q["size"], q["gap"] * 100, yerr=q["gap_std"] * 100, capsize=2, **look)
         sizes = sorted(s["size"].unique())
         for r in (0, 1):
             ax = axes[r, col]
@@ -135,21 +132,14 @@ def size_figure(profile: str = "cpu"):
                 ax.set_xscale("log", base=2)
             ax.set_xticks(sizes, [f"{x:g}" for x in sizes])  # 32, not 32.0 (sizes may be floats)
             ax.minorticks_off()
-            ax.grid(alpha=0.3)
         axes[1, col].axhline(0, color="black", lw=0.8)
-        axes[0, col].set_title(title, fontsize=10)
+        axes[0, col].set_title(title.replace(": ", ":\n", 1))
         axes[1, col].set_xlabel(title.rsplit(": ", 1)[1])
-        note = budget_note(s)
-        if note:
-            axes[0, col].text(0.02, 0.02, "unequal budgets", transform=axes[0, col].transAxes, color="crimson",
-                              fontsize=8)
+        if budget_note(s):
+            axes[0, col].set_title(axes[0, col].get_title() + " (unequal budgets)", color="#D55E00")
     axes[0, 0].set_ylabel("test accuracy (%)")
     axes[1, 0].set_ylabel("dense − method (pts)")
-    handles = {h.get_label(): h for ax in axes[0] for h in ax.get_lines() if not h.get_label().startswith("_")}
-    ncol = min(len(handles), 3 * len(series) + 1)
-    rows = -(-len(handles) // max(ncol, 1))
-    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=ncol, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.035 * rows + 0.01, 1, 1))
+    style.legend_below(fig, ncols=4)
     return fig
 
 
