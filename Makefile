@@ -14,13 +14,14 @@ PEMN_DATA ?= $(if $(wildcard ../shared/data/cifar10-jpeg.tar.gz),$(abspath ../sh
 export PEMN_DATA
 
 .PHONY: help setup test test-unit test-notebooks reproduce runs run-all check-profile book bench bench-paper custom \
-	plumbing clean-book gpu-prepare gpu-wheels gpu-dry-run gpu-unpack
+	plumbing clean-book publish publish-built gpu-prepare gpu-wheels gpu-dry-run gpu-unpack
 
 help:
 	@echo "make reproduce [PROFILE=smoke|cpu|cpu20k|gpu|paper] [FORCE=1] [RUNNER='srun --gres=gpu:1'] [-j N]"
 	@echo "                  run every missing run of the profile into runs/<profile>/, then build the book"
 	@echo "make test         unit tests, notebook tests (nbval) and the book build"
 	@echo "make book         build the book from runs/ into _build/html"
+	@echo "make publish      build the book and push it to the gh-pages branch of PUBLISH_REMOTE (default: origin)"
 	@echo "make custom ARGS='strategy=rp ratio=0.003' [FORCE=1]   one configuration into runs/custom/"
 	@echo "make plumbing     train every smoke run for real in a scratch folder (runs/ untouched; a few minutes)"
 	@echo "make bench        speed benchmark (bench/results.json)"
@@ -66,6 +67,22 @@ runs: reproduce
 book: setup
 	$(VENV)/bin/jupyter-book build --all -W -n --keep-going .
 	@echo "book: $(CURDIR)/_build/html/index.html"
+
+# Publishing (Jupyter Book 1's documented route): the built HTML becomes the whole tree of the gh-pages branch, with a
+# .nojekyll file so that GitHub Pages serves the _static/ and _images/ folders, and is pushed to PUBLISH_REMOTE.
+# `make publish-built` publishes what _build/html holds without building (tests/test_publish.py runs it against a
+# local bare repository).
+PUBLISH_REMOTE ?= origin
+PUBLISH_BRANCH ?= gh-pages
+BOOK_HTML ?= _build/html
+GHP_IMPORT ?= $(VENV)/bin/ghp-import
+publish: book
+	@$(MAKE) --no-print-directory publish-built
+publish-built:
+	@test -f $(BOOK_HTML)/index.html || { echo "no built book in $(BOOK_HTML) (make book first)"; exit 2; }
+	$(GHP_IMPORT) --no-jekyll --push --force --remote $(PUBLISH_REMOTE) --branch $(PUBLISH_BRANCH) \
+	  --message "book: built from $$(git rev-parse --short HEAD 2>/dev/null || echo 'a working tree')" $(BOOK_HTML)
+	@echo "published $(BOOK_HTML) to the $(PUBLISH_BRANCH) branch of $(PUBLISH_REMOTE)"
 
 custom: setup
 	$(PY) -m pemn custom $(ARGS) $(if $(FORCE),--force)

@@ -4,7 +4,9 @@ One module per chapter (``introduction``, ``method``, ``capacity``,
 ``compression`` with ``storage_tables``, ``verdicts``, ``reproducibility``
 with ``benchmark``), on three shared layers: ``frame`` (records to rows and
 points), ``claims`` (the claims engine: records in, verdicts out, pure) and
-``display`` (Markdown, figures, tables). The book's notebooks call one
+``display`` (Markdown, figures, tables), ``style`` (the one figure style: sizes at the book's width, type of
+at least 9 pt, legends outside the data, each method's own colour) and ``facts`` (the numbers the chapters' prose
+quotes, glued into the pages at build time; ``readme`` does the same for the README). The book's notebooks call one
 ``show_*`` function (or a table function) per figure or table; this package
 re-exports them so that a chapter reads ``report.show_fig3(profile)``.
 
@@ -19,19 +21,20 @@ Two families of numbers appear in the book:
 """
 from __future__ import annotations
 
-from .benchmark import bench_table, paper_bench_table, show_bench, show_paper_bench
+from .benchmark import bench_table, gpu_check, paper_bench_table, show_bench, show_gpu_check, show_paper_bench
 from .capacity import fig3_figure, fig3_points, fig3_table, show_fig3, show_fig3_table
 from .claims import NOT_TESTED, Verdict
 from .compression import (compression_figure, compression_table, export_table, show_compression,
                           show_compression_table, show_export_summary, show_export_table, show_storage_check,
                           storage_check)
 from .display import setup_notebook, show_progress
+from .facts import facts, glue_facts
 from .fair import fair_verdict, frontier_figure, show_collapse, show_frontier, show_kept_counts
 from .frame import BOOK_NOTEBOOKS_ENV, book_notebooks, grid_runs, load, notebook_in_book, points, run_status
 from .introduction import answer_figure, show_answer, show_verdicts
 from .labels import FIG3_ORDER, arch_label, method_label
 from .method import plan_figure, show_plan_figure, show_unique_values, unique_values_table
-from .reproducibility import (data_table, hardware_table, mask_recipe_check, profiles_table, run_index_md,
+from .reproducibility import (data_table, hardware_md, hardware_table, show_hardware, mask_recipe_check, profiles_table, run_index_md,
                               scale_check, show_mask_recipe, show_profiles, show_protocol_gap, show_run_index,
                               show_scale_check, show_timing, status_summary, timing_table)
 from .storage_tables import STORAGE_GROUPS, show_storage_tables, storage_floor, storage_table
@@ -39,9 +42,9 @@ from .size import show_size, size_figure, size_table
 from .verdicts import claims_table, claims_verdicts, show_claims, show_size_claims, size_claims_table
 
 __all__ = ["BOOK_NOTEBOOKS_ENV", "FIG3_ORDER", "NOT_TESTED", "STORAGE_GROUPS", "Verdict", "answer_figure",
-           "arch_label", "bench_table", "book_notebooks", "claims_table", "claims_verdicts", "compression_figure",
-           "compression_table", "data_table", "export_table", "fair_verdict", "frontier_figure", "fig3_figure", "fig3_points", "fig3_table",
-           "grid_runs", "hardware_table", "load", "mask_recipe_check", "method_label",
+           "arch_label", "bench_table", "gpu_check", "book_notebooks", "claims_table", "claims_verdicts", "compression_figure",
+           "compression_table", "data_table", "export_table", "facts", "fair_verdict", "glue_facts", "frontier_figure", "fig3_figure", "fig3_points", "fig3_table",
+           "grid_runs", "hardware_md", "hardware_table", "show_hardware", "show_gpu_check", "load", "mask_recipe_check", "method_label",
            "notebook_in_book", "paper_bench_table", "plan_figure", "points", "profiles_table", "run_index_md",
            "run_status", "scale_check", "setup_notebook", "show_answer", "show_bench", "show_claims", "show_collapse", "show_frontier", "show_kept_counts",
            "show_compression", "show_compression_table", "show_export_summary", "show_export_table", "show_fig3",

@@ -136,3 +136,41 @@ def show_paper_bench(path: Path = PAPER_BENCH):
                f"{chk['estimated_epoch_s']:.1f} s estimated (x{chk['measured_over_estimated']:.2f}). The steps are timed "
                "apart, so this is an estimate from measured rates, not 408 runs made.")
     display.show_table(t)
+
+
+GPU_CHECK = REPO / "bench" / "cpu-profile-on-h100.json"
+
+
+def gpu_check(profile: str = "cpu", path: Path = GPU_CHECK) -> pd.DataFrame | None:
+    """The ``cpu`` runs repeated on a GPU (``bench/cpu-profile-on-h100.json``) beside the CPU run of the same id as
+    recorded now. A masked run without a results version was made before the straight-through-gradient fix
+    (results version 1, as ``pemn.runs`` counts it) and is marked so: its difference says nothing about the GPU."""
+    from .. import methods
+    from .frame import load
+    r = bench_results(path)
+    if not isinstance(r, dict) or not isinstance(r.get("runs"), dict):
+        return None
+    cpu = load(profile).set_index("run_id") if not load(profile).empty else pd.DataFrame()
+    rows = []
+    for rid, g in r["runs"].items():
+        strategy = rid.split("-c10-", 1)[-1].rsplit("-s", 1)[0]
+        masked = any(strategy.startswith(n) and methods.get(n).masked for n in methods.names())
+        stale = masked and g.get("results_version") is None
+        here = cpu["final_acc"].get(rid) if len(cpu) else None
+        rows.append({"run": rid, "GPU": (g.get("hardware") or {}).get("gpu") or g.get("device"),
+                     "GPU accuracy %": round(100 * g["final_test_acc"], 1),
+                     "CPU accuracy % (recorded now)": "" if here is None else round(100 * here, 1),
+                     "difference (pts)": "" if here is None or stale else round(100 * (g["final_test_acc"] - here), 1),
+                     "GPU wall s": round(g.get("wall_time_s", float("nan")), 1),
+                     "note": "made before the straight-through-gradient fix (results version 1): not comparable"
+                     if stale else ""})
+    return pd.DataFrame(rows)
+
+
+def show_gpu_check(profile: str = "cpu", path: Path = GPU_CHECK):
+    """The GPU repeat of a few ``cpu`` runs against their CPU records, or a sentence that there is none."""
+    t = gpu_check(profile, path)
+    if t is None:
+        return display.md(f"No `{profile}` run has been repeated on a GPU (`{Path(path).name}` does not exist).")
+    display.show_table(t, f"`cpu` runs repeated on a GPU (`bench/{Path(path).name}`) against the CPU run of the same "
+                          f"configuration as recorded now (final-epoch test accuracy).")

@@ -48,8 +48,8 @@ def compression_axes(ax, p: pd.DataFrame, accounting: str, groups: list[str] | N
                 # neighbouring points (96-97 %) alternately below and above
                 for k, (_, r) in enumerate(s.iterrows()):
                     ax.annotate(r["method"], (100 * r[xcol], r["mean"]), textcoords="offset points",
-                                xytext=(-5, 8) if k % 2 else (-5, -14), fontsize=style.MIN_PT, color="0.25",
-                                ha="right")
+                                xytext=(0, 10) if k % 2 else (0, -17), fontsize=style.MIN_PT, color="0.25",
+                                ha="center", clip_on=True)
     ax.set(xlabel=f"compression ratio, % ({title})", ylabel="final-epoch test accuracy")
     display.percent_axis(ax)
 
@@ -174,7 +174,8 @@ def show_compression_table(profile: str = "cpu", figure: str = "fig4", full: boo
         "accuracy % (mean ± std)": [f"{m:.1f} ± {s:.1f}" for m, s in zip(t["accuracy % (mean)"], t["accuracy % (std)"])],
         **{f"compression % ({a[:-2]})": t[a] for a in accountings}, "runs": t["run ids"]})
     others = ("" if full else " The other two accountings are in the appendix.")
-    display.show_table(display.with_run_links(shown, notebook_paths(load(profile)), "runs"),
+    display.show_table(display.with_run_links(shown, notebook_paths(load(profile)), "runs"), sortable=full,
+                       text=
                        f"The numbers behind {'Figure 4' if figure == 'fig4' else 'Figure 5'} (profile `{profile}`): "
                        f"accuracy over seeds and the compression measured on each trained model (paper: Eq. 10, "
                        f"weights only, CSR positions; bitmap: bitmap positions; all params: every stored float "
@@ -257,7 +258,7 @@ def show_export_table(profile: str = "cpu"):
                           f"file sizes cannot be compared with the formula here.")
     t = t.reset_index().rename(columns={"run_id": "run"}).drop(columns="compression % (formula, all params)")
     t["run"] = [display.run_link(r, notebook_paths(load(profile)).get(r)) for r in t["run"]]
-    display.show_table(t, f"Compact exports (`model.pemn`, written by `pemn.export` after training) recorded in each "
+    display.show_table(t, sortable=True, text=f"Compact exports (`model.pemn`, written by `pemn.export` after training) recorded in each "
                           f"run's metrics.json (profile `{profile}`): the file's size against the storage formula (all "
                           f"stored parameters; the file's data part is compared, its header is extra), the compression "
                           f"the whole file achieves against the dense float32 model, and whether it loads back into a "

@@ -67,8 +67,9 @@ def cell(x) -> str:
     except (TypeError, ValueError):
         pass
     if isinstance(x, float):
-        text = f"{x:,.6g}" if abs(x) >= 1e5 else f"{x:.6g}"
-        return "0" if text in ("-0", "-0.0") else text
+        if x == 0:
+            return "0"
+        return str(int(x)) if x.is_integer() and abs(x) < 1e15 else f"{x:.6g}"
     text = str(x)
     if text.startswith("-") and text.lstrip("-").replace(".", "").replace("0", "") == "" and any(c == "0" for c in text):
         text = text[1:]  # "-0.0" written by an earlier rounding

@@ -64,7 +64,7 @@ def _frontier_means(profile: str) -> list[tuple[str, pd.DataFrame]]:
 def _frontier_panel(ax, fronts) -> list:
     """Accuracy against the measured file size, PEMN against the competitors of equal bytes, per backbone."""
     from matplotlib.lines import Line2D
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator
 
     from . import style
     seen = {}
@@ -77,6 +77,7 @@ def _frontier_panel(ax, fronts) -> list:
                     ms=10 if first["marker"] == "*" else 5, lw=1.3)
             seen.setdefault(first["label"], (first["colour"], first["marker"]))
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
     ax.xaxis.set_minor_formatter(FuncFormatter(lambda x, _: ""))
     ax.set(xlabel="measured model file size, KiB (log scale)", ylabel="final-epoch test accuracy",

@@ -93,7 +93,7 @@ def plan_figure(backbone: str = "convmixer", arch: dict | None = None,
     nrows = -(-len(plans) // ncols)
     fig, grid = style.figure(nrows, ncols, height=nrows * (0.2 * (len(layers) + 2) + 1.2), full=True)
     for extra in grid.flat[len(plans):]:
-        extra.set_visible(False)
+        fig.delaxes(extra)
     axes = grid.flat[:len(plans)]
     for ax, plan in zip(axes, plans):
         img = np.ones((len(layers) + 2, width, 4))

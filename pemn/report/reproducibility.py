@@ -188,15 +188,36 @@ def show_mask_recipe(profile: str = "cpu", calibration: str = "custom"):
 
 
 def hardware_table(profile: str = "cpu") -> pd.DataFrame:
+    """CPU model x torch threads x runs, from each run's own record (and the mean load average at its end)."""
     df = load(profile)
     if df.empty:
         return df
-    cols = ["processor", "cpu_count", "torch_threads", "gpu", "device", "python", "torch"]
-    d = df[cols].fillna("none").astype(str).assign(load_avg=df["load_avg"])
-    t = d.groupby(cols).agg(runs=("load_avg", "size"), load=("load_avg", "mean")).reset_index()
-    t["load"] = t["load"].round(2)
-    return t.rename(columns={"cpu_count": "CPU cores", "torch_threads": "torch threads",
-                             "load": "mean 1-min load average at the end of a run"}).set_index("processor")
+    d = df.assign(processor=df["processor"].fillna("unknown"), device=df["device"].fillna("unknown"),
+                  cores=df["cpu_count"].fillna(0).astype(int), threads=df["torch_threads"].fillna(0).astype(int))
+    t = d.groupby(["processor", "cores", "threads", "device"]).agg(
+        runs=("run_id", "size"), load=("load_avg", "mean"), hours=("wall_time_s", lambda s: s.sum() / 3600)
+    ).reset_index().sort_values(["runs"], ascending=False)
+    t["load"], t["hours"] = t["load"].round(2), t["hours"].round(1)
+    return t.rename(columns={"processor": "CPU model", "cores": "CPU cores", "threads": "torch threads",
+                             "device": "device", "hours": "training loop (h)",
+                             "load": "mean 1-min load at the end of a run"}).reset_index(drop=True)
+
+
+def show_hardware(profile: str = "cpu"):
+    """The hardware table with the software versions the runs recorded, in one line under it."""
+    t = hardware_table(profile)
+    if t.empty:
+        return display.note_no_runs(profile, "The hardware table")
+    df = load(profile)
+    versions = ", ".join(f"{k} {'/'.join(sorted(set(df[k].dropna().astype(str))))}" for k in ("python", "torch"))
+    display.show_table(t, f"Every run of profile `{profile}` by the CPU model, core count and torch threads its record "
+                          f"names ({len(df)} runs; {versions}).")
+
+
+def hardware_md(profile: str = "cpu") -> str:
+    """The hardware table as the README shows it (CPU model x threads x runs)."""
+    t = hardware_table(profile)
+    return display.table_md(t[["CPU model", "CPU cores", "torch threads", "runs", "training loop (h)"]]) if len(t) else ""
 
 
 def timing_table(profile: str = "cpu") -> pd.DataFrame:
@@ -281,12 +302,10 @@ def show_protocol_gap(profile: str = "cpu"):
                f"{100 * g['max']:.2f}); in {g['runs_final_is_best']} runs the final epoch is also the best.")
 
 
-def run_index_md(profile: str) -> str:
+def run_index_frame(profile: str) -> pd.DataFrame:
     """The run index of a profile as a Markdown table; each finished run links its executed notebook (which also
     shows the best-epoch, test-selected accuracy: the protocol-gap section sums it up)."""
     s = run_status(profile)
-    if s.empty:
-        return f"Profile `{profile}` has no runs."
     rows = []
     for _, r in s.iterrows():
         # links are relative to book/ (where the chapter lives)
@@ -297,10 +316,17 @@ def run_index_md(profile: str) -> str:
                      "compression (Eq. 10)": pct(r["compression"], 2) if pd.notna(r["compression"]) else "",
                      "wall time": f"{r['wall_time_s'] / 60:.1f} min" if pd.notna(r["wall_time_s"]) else "",
                      "detail": f"`{str(r['detail']).replace('|', '/').replace('`', chr(39))}`" if r["detail"] else ""})
-    t = pd.DataFrame(rows)
+    t = pd.DataFrame(rows, columns=["run", "figures", "status", "final acc", "compression (Eq. 10)", "wall time",
+                                    "detail"])
     if not t["detail"].astype(bool).any():
         t = t.drop(columns="detail")
-    return t.to_markdown(index=False)
+    return t
+
+
+def run_index_md(profile: str) -> str:
+    """The run index of a profile as a Markdown table; each finished run links its executed notebook."""
+    t = run_index_frame(profile)
+    return f"Profile `{profile}` has no runs." if t.empty else display.table_md(t)
 
 
 def show_run_index(profile: str | None = None):
@@ -312,4 +338,8 @@ def show_run_index(profile: str | None = None):
         c = progress_counts(prof)
         total = c.pop("total")
         display.md(f"**Profile `{prof}`** ({total} runs: " + ", ".join(f"{n} {k}" for k, n in c.items()) + ")")
-        display.md(run_index_md(prof))
+        t = run_index_frame(prof)
+        if t.empty:
+            display.md(f"Profile `{prof}` has no runs.")
+        else:  # sortable, filterable and paged in the book (the run ids unbroken)
+            display.show_table(t, sortable=True)

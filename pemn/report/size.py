@@ -178,7 +178,7 @@ def show_size(profile: str = "cpu") -> None:
                                                   "and depth; lines: means, dots: seeds"))
     low = sorted(rows.loc[rows["final_acc"] < 0.2, "run_id"]) if not rows.empty else []
     if low:
-        display.md(f"**Near chance (below 20 %):** {', '.join(low)}; chapter 7 lists every such run of the profile "
+        display.md(f"**Near chance (below 20 %):** {', '.join(low)}; {display.ch('fair')} lists every such run of the profile "
                    f"with its training accuracy and its accuracy after precise BatchNorm statistics.")
     notes = [f"{t}: {n}" for axis in AXES for t, s in size_series(rows, axis) if (n := budget_note(s))]
     if notes:

@@ -180,7 +180,7 @@ def show_claims(profile: str = "cpu"):
                                      "verdict (paper's baselines)": t["verdict"].map(lambda v: f"**{v}**"),
                                      "deciding margin [95 % interval] (pts)": decided,
                                      "after Holm": t["after Holm"],
-                                     "verdict at equal bytes (ch. 7)": t["at equal bytes"].map(
+                                     "verdict at equal bytes": t["at equal bytes"].map(
                                          lambda v: f"**{v}**" if v and v != "n/a" else v)}))
     df = load(profile)
     used = df if df.empty else pd.concat([for_figure(df, f) for f in ("fig3", "fig4", "fig5", "width")]
@@ -196,7 +196,9 @@ def show_claims(profile: str = "cpu"):
                              f"falls short), with its {100 * (1 - ALPHA):.0f} % Welch interval and degrees of freedom "
                              f"(df); after Holm: how many of the claim's comparisons hold once Holm's correction at "
                              f"{100 * ALPHA:.0f} % is applied to the family. *{NOT_TESTED}* means the runs are "
-                             f"missing. The rule is stated and worked through in chapter 2, *Method*.") + "*")
+                             f"missing. The rule is stated and worked through in {display.ch('method')}, *Method*. The last "
+                             f"column: the verdict against the strongest competitor of equal file bytes, "
+                             f"{display.ch('fair')}.") + "*")
     blocks = []
     for _, r in t.iterrows():
         lines = [f"**{r['claim']}: {r['verdict']}.** *Our test:* {r['our test']}."]
@@ -210,9 +212,9 @@ def show_claims(profile: str = "cpu"):
         else:
             lines.append(f"*Why:* {r['deciding comparison']}.")
         if r["claim"] in per_axis:
-            lines.append(f"*Width and depth apart (chapter 3, size at equal budget):* {'; '.join(per_axis[r['claim']])}.")
+            lines.append(f"*Width and depth apart ({display.ch('capacity')}, size at equal budget):* {'; '.join(per_axis[r['claim']])}.")
         if r["at equal bytes"] and r["at equal bytes"] != "n/a":
-            lines.append(f"*Against the strongest competitor at equal bytes (chapter 7): {r['at equal bytes']}*; "
+            lines.append(f"*Against the strongest competitor at equal bytes ({display.ch('fair')}): {r['at equal bytes']}*; "
                          f"{r['at equal bytes: deciding']}.")
         blocks.append("\n".join(f"- {x}" if i else x for i, x in enumerate(lines)))
     display.md("\n\n".join(blocks))
@@ -239,5 +241,5 @@ def show_size_claims(profile: str = "cpu") -> None:
     display.show_table(t,
                        "Size claims, width and depth apart: each verdict compares the smallest and the largest size "
                        "of a series trained at one budget (series of unequal budgets are not compared), by the rule of "
-                       "chapter 5 (Welch intervals, Holm over each claim's comparisons). Verdicts from "
+                       f"{display.ch('method')} (Welch intervals, Holm over each claim's comparisons). Verdicts from "
                        "`pemn.report.claims.evaluate_sizes`.")

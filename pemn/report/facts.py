@@ -1,0 +1,250 @@
+"""The numbers the chapters' prose quotes, computed from the runs when the book is built (MyST-NB ``glue``).
+
+A chapter's markdown says ``{glue:text}`cap_convmixer_mask``` where it quotes a number; one code cell,
+``report.glue_facts(profile, "capacity")``, computes them all. No result is typed into the prose, so none can
+go stale (``tests/test_book.py`` checks that the markdown holds no percentage or duration literal). Each
+``*_facts`` function is pure (records in, strings out); a number it cannot compute is ``n/a``.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .labels import REFERENCE
+
+NA = "n/a"
+
+
+def _p(x, digits: int = 1) -> str:
+    """An accuracy as the prose quotes it, in percent without the sign (the prose writes the %)."""
+    return NA if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}"
+
+
+def _pts(x, digits: int = 1, sign: bool = False) -> str:
+    """A difference in points (never ``-0.0``: a difference that rounds to zero is ``0.0``)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return NA
+    v = 100 * x
+    if round(v, digits) == 0:
+        v = 0.0
+    return f"{v:{'+' if sign else ''}.{digits}f}".replace("+0.0", "0.0") if round(v, digits) == 0 else \
+        f"{v:{'+' if sign else ''}.{digits}f}"
+
+
+def _interval(c) -> str:
+    if c is None or c.fails or math.isnan(c.se):
+        return NA
+    return f"[{100 * c.low:+.1f}, {100 * c.high:+.1f}]"
+
+
+def _key(backbone: str) -> str:
+    return backbone.replace("-", "").lower()
+
+
+def verdict_facts(prefix: str, v) -> dict:
+    """``prefix``: the outcome, the deciding comparison (the engine's own words), its margin and interval."""
+    c = v.deciding
+    return {prefix: v.outcome, f"{prefix}_deciding": c.text if c else v.evidence,
+            f"{prefix}_margin": _pts(c.margin, sign=True) if c else NA, f"{prefix}_interval": _interval(c),
+            f"{prefix}_holm": (f"{v.held_after_holm} of {len(v.comparisons)}" if v.comparisons else NA)}
+
+
+def _claims(profile: str) -> dict:
+    from .claims import CLAIMS
+    from .verdicts import claims_verdicts
+    return {claim: v for (claim, _, _), v in zip(CLAIMS, claims_verdicts(profile))}
+
+
+def _claim_key(claim: str) -> str:
+    """``4.3 Fig. 4 (1)`` -> ``v43_fig4_1``, ``4.2 (3)`` -> ``v42_3``, ``4.2 (remark)`` -> ``v42_remark``."""
+    s = claim.replace("Fig. ", "fig").replace("(", "").replace(")", "").replace(".", "")
+    return "v" + "_".join(s.split())
+
+
+def claims_facts(profile: str) -> dict:
+    """Every claim's verdict, deciding comparison, margin and interval (keys ``v42_1``, ``v43_fig4_1``, ...), the
+    tally (``tally``: how many held, not held, ...) and the dense-accuracy bar (``bar_low``)."""
+    from .claims import HELD, INCONCLUSIVE, NOT_HELD, NOT_TESTED
+    from .reproducibility import MEANINGFUL_DENSE
+    out, verdicts = {}, _claims(profile)
+    for claim, v in verdicts.items():
+        out.update(verdict_facts(_claim_key(claim), v))
+    kinds = [v.outcome for v in verdicts.values()]
+    out["claims_n"] = str(len(kinds))
+    out["tally"] = ", ".join(f"{kinds.count(k)} {k}" for k in (HELD, NOT_HELD, INCONCLUSIVE, NOT_TESTED) if k in kinds)
+    for k in (HELD, NOT_HELD, INCONCLUSIVE):
+        out[f"claims_{k.replace(' ', '_')}"] = ", ".join(c for c, v in verdicts.items() if v.outcome == k) or "none"
+    out["bar_low"] = f"{100 * MEANINGFUL_DENSE:.0f}"
+    return out
+
+
+def _by_method(p: pd.DataFrame) -> dict:
+    return {m: r for _, r in p.iterrows() for m in r["merged"]}
+
+
+def _seeds_phrase(seeds) -> str:
+    s = [str(x) for x in sorted(seeds)]
+    return s[0] if len(s) == 1 else ", ".join(s[:-1]) + " and " + s[-1]
+
+
+def capacity_facts(profile: str) -> dict:
+    """Chapter 3, Fig. 3: per backbone (``convmixer``, ``vit``) dense, mask, the spread of the sharing strategies
+    that keep many values, RP 1e-3 and the single value; and claim 4.2 (3), judged in unique values."""
+    from .claims import EXTREME_VALUES, STABLE_TOL
+    from .frame import for_figure, load, points
+    from .labels import STABLE_SET
+    df = for_figure(load(profile), "fig3")
+    out = {"extreme_values": str(EXTREME_VALUES), "stable_tol": f"{100 * STABLE_TOL:.0f}",
+           "fig3_seeds": _seeds_phrase(set(df["seed"])) if not df.empty else NA}
+    p = points(df)
+    for backbone, q in (p.groupby("backbone", sort=True) if not p.empty else []):
+        k, by = _key(backbone), _by_method(q)
+        d, m = by.get("dense"), by.get("mask")
+        many = q[q["merged"].map(lambda ms: any(x in STABLE_SET for x in ms)) & (q["unique_values"] > EXTREME_VALUES)]
+        few = q[(q["family"] != REFERENCE) & (q["unique_values"] <= EXTREME_VALUES)].sort_values("unique_values")
+        out.update({f"cap_{k}": q["arch"].iloc[0].split(" (")[0], f"cap_{k}_dense": _p(d["mean"]) if d is not None else NA,
+                    f"cap_{k}_mask": _p(m["mean"]) if m is not None else NA,
+                    f"cap_{k}_loss": _pts(d["mean"] - m["mean"]) if d is not None and m is not None else NA})
+        if m is not None and not many.empty:
+            out[f"cap_{k}_share_gap"] = _pts((m["mean"] - many["mean"]).abs().max())
+            out[f"cap_{k}_share_fold"] = (f"{m['unique_values'] / many['unique_values'].max():,.0f} to "
+                                          f"{m['unique_values'] / many['unique_values'].min():,.0f}")
+            out[f"cap_{k}_share_fewest"] = f"{many['unique_values'].min():,.0f}"
+        if not few.empty:
+            most, one = few.iloc[-1], few.iloc[0]
+            out.update({f"cap_{k}_few_method": most["method"], f"cap_{k}_few_values": f"{most['unique_values']:,.0f}",
+                        f"cap_{k}_few_acc": _p(most["mean"]), f"cap_{k}_one_method": one["method"],
+                        f"cap_{k}_one_acc": _p(one["mean"]),
+                        f"cap_{k}_one_seeds": ", ".join(f"{100 * a:.1f}" for a in one["accs"])})
+    out.update(verdict_facts("v42_3", _claims(profile)["4.2 (3)"]))
+    out.update(size_facts(profile))
+    return out
+
+
+def _chain(p: pd.DataFrame, method: str, col: str = "mean", sep: str = " → ") -> str:
+    q = p[p["method"] == method].sort_values("size")
+    return sep.join(_pts(x) for x in q[col]) if not q.empty else NA
+
+
+def size_facts(profile: str) -> dict:
+    """Size at equal budget: width and depth series (accuracies and gaps to dense), their verdicts."""
+    from .claims import evaluate_sizes
+    from .frame import load
+    from .size import AXES, gap_points, size_rows, size_series
+    rows = size_rows(profile)
+    out = {}
+    for axis in AXES:
+        for title, s in size_series(rows, axis):
+            k = ("width" if axis == "width" else ("depth_resnet" if title.startswith("ResNet") else "depth_cm"))
+            p = gap_points(s)
+            out[f"{k}_sizes"] = " / ".join(f"{x:g}" for x in sorted(s["size"].unique()))
+            for method in ("dense", "mask", "MP", "RP 1e-1", "RP 1e-2", "RP 1e-3"):
+                mk = method.replace(" ", "").replace("-", "").lower()
+                out[f"{k}_{mk}"] = _chain(p, method)
+                out[f"{k}_{mk}_gap"] = _chain(p, method, "gap")
+    for claim, axis, v in evaluate_sizes(load(profile)):
+        out.update(verdict_facts(_claim_key(claim) + f"_{axis}", v))
+    return out
+
+
+def compression_facts(profile: str) -> dict:
+    """Chapter 4: per Fig. 4/5 backbone the baselines at their lowest and highest compression, PEMN's points, the
+    dense network; and the verdicts of Sec. 4.3."""
+    from .frame import for_figure, load, points
+    df = load(profile)
+    out = claims_facts(profile)
+    for fig in ("fig4", "fig5"):
+        p = points(for_figure(df, fig))
+        out[f"{fig}_seeds"] = _seeds_phrase(set(for_figure(df, fig)["seed"])) if not p.empty else NA
+        for arch, q in (p.groupby("arch", sort=True) if not p.empty else []):
+            k = _key(arch.split(" (")[0].replace("/", "d"))
+            d = q[q["family"] == REFERENCE]
+            out[f"{k}_dense"] = _p(d["mean"].iloc[0]) if not d.empty else NA
+            for fam, fk in (("random pruning", "random"), ("magnitude pruning", "magnitude")):
+                b = q[q["family"] == fam].sort_values("compression")
+                if not b.empty:
+                    out[f"{k}_{fk}_low"], out[f"{k}_{fk}_high"] = _p(b["mean"].iloc[0]), _p(b["mean"].iloc[-1])
+            ours = q[q["family"] == "PEMN"].sort_values("compression")
+            if not ours.empty:
+                out[f"{k}_pemn"] = ", ".join(f"{r['method']} {_p(r['mean'])} % at {_p(r['compression'])} %"
+                                             for _, r in ours.iterrows())
+                best = ours.loc[ours["mean"].idxmax()]
+                out[f"{k}_pemn_best"] = f"{best['method']} {_p(best['mean'])} %"
+    return out
+
+
+def fair_facts(profile: str) -> dict:
+    """Chapter 7: per frontier backbone (``fr0_``, ``fr1_``) PEMN's accuracies and file sizes by keep ratio, each
+    competitor's accuracies at those sizes, and the verdict against the strongest one (the claims engine's rule)."""
+    from ..runs import current_records, recalibrations
+    from .fair import frontier_backbone
+    from .frontier import means, points as frontier_points, verdict, verdicts
+    records, recal = current_records(profile), recalibrations(profile)
+    out, index = {}, 0
+    while (which := frontier_backbone(profile, index)) is not None:
+        k = f"fr{index}"
+        index += 1
+        p = frontier_points(records, which[0], which[1], recal)
+        out[f"{k}_name"] = which[2].split(" (")[0]
+        if p.empty:
+            continue
+        m = means(p)
+        pemn = m[(m["role"] == "pemn") & m["frontier"]].sort_values("keep_ratio", ascending=False)
+        out[f"{k}_keeps"] = " / ".join(f"{x:g}" for x in pemn["keep_ratio"])
+        out[f"{k}_pemn_acc"] = " / ".join(_p(x) for x in pemn["test_acc"])
+        out[f"{k}_pemn_kib"] = " / ".join(f"{x / 1024:.1f}" for x in pemn["file_bytes"])
+        out[f"{k}_seeds"] = _seeds_phrase(set(p[p["frontier"]]["seed"]))
+        for method, q in m[(m["role"] == "competitor") & m["frontier"]].groupby("method", sort=False):
+            q = q.sort_values("file_bytes", ascending=False)
+            out[f"{k}_{method}_acc"] = " / ".join(_p(x) for x in q["test_acc"])
+            out[f"{k}_{method}_range"] = f"{_p(q['test_acc'].min())}-{_p(q['test_acc'].max())}"
+        v = verdicts(p)
+        if v.empty or "margin" not in v:
+            continue
+        tested = v.dropna(subset=["margin"])
+        out[f"{k}_margin_range"] = f"{_pts(tested['margin'].min(), sign=True)} to {_pts(tested['margin'].max(), sign=True)}"
+        f32 = verdicts(p, competitors=("erk_random", "erk_magnitude"))
+        if "margin" in f32 and f32["margin"].notna().any():
+            f = f32.dropna(subset=["margin"])
+            out[f"{k}_f32_range"] = f"{_pts(f['margin'].min(), sign=True)} to {_pts(f['margin'].max(), sign=True)}"
+        out.update(verdict_facts(f"{k}_v", verdict(v)))
+    return out
+
+
+def reproducibility_facts(profile: str) -> dict:
+    """Chapter 6 and the introduction: runs, hours of training loop, the masked runs remade after the correction,
+    the scale bar."""
+    from .frame import for_figure, load
+    from .labels import PEMN_METHODS
+    from .reproducibility import BAR, MEANINGFUL_DENSE, timing_summary
+    s = timing_summary(profile)
+    df = load(profile)
+    out = {"runs": str(s["complete"]), "hours": f"{s['total_h']:.1f}", "bar": BAR,
+           "bar_low": f"{100 * MEANINGFUL_DENSE:.0f}"}
+    if not df.empty:
+        figs = pd.concat([for_figure(df, f) for f in ("fig3", "fig4", "fig5")]).drop_duplicates("run_id")
+        masked = figs[figs["strategy"].isin(PEMN_METHODS)]
+        out["masked_fig_runs"] = str(len(masked))
+        out["masked_fig_hours"] = f"{masked['wall_time_s'].sum() / 3600:.1f}"
+        cm = figs[(figs["arch"].str.startswith("ConvMixer-64/6")) & (figs["seed"] == 0)]
+        for strategy in ("mask", "dense"):
+            r = cm[cm["strategy"] == strategy]
+            out[f"cm_{strategy}_s0"] = _p(r["final_acc"].iloc[0], 2) if not r.empty else NA
+    return out
+
+
+FACTS = {"capacity": capacity_facts, "compression": compression_facts, "fair": fair_facts,
+         "claims": claims_facts, "reproducibility": reproducibility_facts}
+
+
+def facts(profile: str, chapter: str) -> dict[str, str]:
+    """Every number ``chapter``'s prose quotes, as text (``n/a`` where the runs cannot give it)."""
+    return {k: str(v) for k, v in FACTS[chapter](profile).items()}
+
+
+def glue_facts(profile: str, chapter: str) -> None:
+    """Glue ``chapter``'s facts into the notebook (MyST-NB), for its markdown's ``{glue:text}`` roles."""
+    from myst_nb import glue
+    for k, v in facts(profile, chapter).items():
+        glue(k, v, display=False)
