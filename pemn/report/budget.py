@@ -1,0 +1,225 @@
+"""The training-budget chapter: do the verdicts survive more training? (pure tables and figures from records)
+
+Three budgets of ConvMixer-64/6 (kernel 5, patch 4, the ``cpu`` recipe otherwise): the ``cpu`` profile's own
+(10,000 images, 10 epochs: Fig. 3's runs and the frontier's), all 50,000 images for 10 epochs, and all 50,000
+for the top budget's epochs (``pemn.grids.BUDGET_TOP_EPOCHS``). Every accuracy here has precise BatchNorm
+statistics: the budget-axis and frontier runs recalibrated while training, Fig. 3's runs from their files
+(``pemn recalibrate``), so that every method is treated alike. Verdicts use the claims engine's rule.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from .. import methods
+from ..grids import BUDGET_TOP_EPOCHS, budget_tag
+from .claims import (HELD, NOT_TESTED, Verdict, claim_extreme_drop, claim_gradual_drop, claim_promising, compare,
+                     decide, welch)
+from .frame import points, records_frame
+from .labels import REFERENCE, pct
+
+ARCH = {"dim": 64, "depth": 6, "kernel_size": 5, "patch_size": 4}
+AXIS_METHODS = ("dense", "mask", "MP", "RP 1e-1", "RP 1e-2", "RP 1e-3")  # the strategies judged at every budget
+EQUAL_BYTES = {"binary": 1.012, "quantized": 1.002, "pranc": 1.002}  # the competitors at PEMN keep 0.5's bytes
+PEMN_POINT = "RP 1e-2"  # PEMN's equal-bytes point (keep 0.5)
+BUDGET_CLAIMS = (("4.2 (1)", claim_promising), ("4.2 (2)", claim_gradual_drop), ("4.2 (3)", claim_extreme_drop))
+
+
+def budget_label(train_size: int, epochs: int) -> str:
+    return f"{train_size // 1000}k images × {epochs} epochs"
+
+
+def _on_axis(rec) -> bool:
+    """A ConvMixer-64/6 CIFAR-10 run of the axis: one of the budget axis, of Fig. 3, or of the frontier."""
+    c = rec.config
+    return (c["backbone"], c.get("arch"), c["dataset"]) == ("convmixer", ARCH, "cifar10") and \
+        bool({"budget", "budget_probe", "fig3", "frontier"} & set(rec.figures))
+
+
+def _compared(rec) -> bool:
+    """A strategy judged at every budget (keep 0.5), or a competitor at PEMN keep 0.5's bytes."""
+    c = rec.config
+    if methods.get(c["strategy"]).label(c) in AXIS_METHODS:
+        return c.get("keep_ratio", 0.5) == 0.5
+    return c["strategy"] in EQUAL_BYTES and round(c.get("budget_bits") or 0, 3) == EQUAL_BYTES[c["strategy"]]
+
+
+def precise_bn_accuracy(rec, recalibrated: dict | None) -> float | None:
+    """The run's test accuracy with precise BatchNorm statistics: recalibrated in training, or from its file."""
+    if rec.config.get("bn_recalibration"):
+        return rec.final_test_acc
+    return (recalibrated or {}).get(rec.run_id, {}).get("test_acc")
+
+
+def budget_rows(records, recalibrated: dict | None = None) -> pd.DataFrame:
+    """One row per ConvMixer-64/6 run at some budget, with its precise-BN accuracy (``final_acc``) and budget.
+
+    ``recalibrated`` maps a run id to its ``pemn recalibrate`` result, for runs trained without precise BN;
+    a run that has neither is left out (it would not be treated like the others).
+    """
+    chosen = {r.run_id: (r, precise_bn_accuracy(r, recalibrated)) for r in records if _on_axis(r) and _compared(r)}
+    chosen = {k: v for k, v in chosen.items() if v[1] is not None}
+    df = records_frame([r for r, _ in chosen.values()])
+    if df.empty:
+        return df
+    df["final_acc"] = df["run_id"].map(lambda k: chosen[k][1])
+    df["budget_key"] = list(zip(df["train_size"].astype(int), df["epochs"].astype(int)))
+    df["budget"] = [budget_label(*k) for k in df["budget_key"]]
+    return df.sort_values(["budget_key", "method", "seed"]).reset_index(drop=True)
+
+
+def _points(rows: pd.DataFrame) -> pd.DataFrame:
+    """The claims engine's points (mean, std, n per method) of one budget's rows."""
+    return points(rows.drop(columns=["budget_key", "budget"]))
+
+
+def budgets(rows: pd.DataFrame) -> list[tuple[tuple[int, int], str]]:
+    return sorted({(k, b) for k, b in zip(rows["budget_key"], rows["budget"])})
+
+
+def gap_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per budget and strategy: accuracy (mean, seeds) and the gap to dense with its 95 % Welch interval."""
+    out = []
+    for key, label in budgets(rows):
+        p = _points(rows[rows["budget_key"] == key])
+        dense = p[p["method"] == REFERENCE]
+        if dense.empty:
+            continue
+        d = dense.iloc[0]
+        for _, m in p.iterrows():
+            e = welch(d, m) if m["method"] != REFERENCE else None
+            out.append({"budget": label, "images": key[0], "epochs": key[1], "method": m["method"],
+                        "strategy": m["strategy"], "accuracy": m["mean"], "seeds": int(m["n"]),
+                        "gap": e.margin if e else 0.0, "gap_low": e.low if e else 0.0,
+                        "gap_high": e.high if e else 0.0, "df": e.df if e else float("nan"), "runs": m["runs"]})
+    return pd.DataFrame(out)
+
+
+def gap_figure(rows: pd.DataFrame):
+    """Left: accuracy against budget; right: each strategy's gap to dense with its 95 % interval."""
+    t = gap_table(rows)
+    if t.empty:
+        return None
+    order = [label for _, label in budgets(rows) if label in set(t["budget"])]
+    x = {b: i for i, b in enumerate(order)}
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
+    markers = dict(zip(AXIS_METHODS + tuple(EQUAL_BYTES), "sovD^<>XPh"))
+    for j, (method, q) in enumerate(t.groupby("method", sort=False)):
+        m = methods.get(q["strategy"].iloc[0])
+        style = dict(color=m.colour, marker=markers.get(method, "o"), ms=6, lw=1.4, label=method)
+        xs = [x[v] + 0.04 * (j - 3) for v in q["budget"]]
+        a.plot(xs, q["accuracy"] * 100, **style)
+        if method != REFERENCE:
+            lo, hi = (q["gap"] - q["gap_low"]) * 100, (q["gap_high"] - q["gap"]) * 100
+            b.errorbar(xs, q["gap"] * 100, yerr=[lo.fillna(0), hi.fillna(0)], capsize=3, **style)
+    for ax, ylabel in ((a, "final test accuracy (%)"), (b, "dense − method (points), 95 % interval")):
+        ax.set_xticks(range(len(order)))
+        ax.set_xticklabels(order, fontsize=9)
+        ax.set_ylabel(ylabel, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=9)
+    b.axhline(0, color="black", lw=0.8)
+    handles, labels = a.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=5, fontsize=9, frameon=False)
+    return fig
+
+
+def equal_bytes_verdicts(rows: pd.DataFrame) -> list[tuple[str, pd.DataFrame, Verdict]]:
+    """Per budget: PEMN RP 1e-2 keep 0.5 against each competitor at its bytes, and the verdict of "PEMN is at
+    least as accurate as every competitor" (held: better than each after Holm; not held: one is significantly
+    better)."""
+    out = []
+    for key, label in budgets(rows):
+        r = rows[rows["budget_key"] == key]
+        p = _points(r)
+        pemn = p[p["method"] == PEMN_POINT]
+        rivals = p[p["strategy"].isin(EQUAL_BYTES)]
+        table = pd.concat([pemn, rivals])[["method", "strategy", "mean", "std", "n", "runs"]]
+        file_bytes = r.groupby("method")["export_file_bytes"].mean()
+        table = table.assign(file_bytes=table["method"].map(file_bytes))
+        if pemn.empty or rivals.empty:
+            out.append((label, table, Verdict(NOT_TESTED, "needs PEMN keep 0.5 and a competitor at its bytes")))
+            continue
+        q = pemn.iloc[0]
+        comps = [compare(f"{label}: PEMN {PEMN_POINT} {pct(q['mean'])} vs {c['method']} {pct(c['mean'])}",
+                         welch(q, c), tuple(q["runs"].split(", ")) + tuple(c["runs"].split(", ")))
+                 for _, c in rivals.iterrows()]
+        out.append((label, table, decide(comps, "needs two seeds a side")))
+    return out
+
+
+def claims_by_budget(rows: pd.DataFrame) -> pd.DataFrame:
+    """Claim × budget: the verdict of claims 4.2 (1)–(3) on ConvMixer-64/6 and the equal-bytes verdict at keep
+    0.5, each by the claims engine's rule, with the dense accuracy and seed count of each budget."""
+    out = []
+    equal = {label: v for label, _, v in equal_bytes_verdicts(rows)}
+    for key, label in budgets(rows):
+        p = _points(rows[rows["budget_key"] == key])
+        p = p[p["method"].isin(AXIS_METHODS)]
+        dense = p[p["method"] == REFERENCE]
+        row = {"budget": label, "dense": dense["mean"].iloc[0] if not dense.empty else None,
+               "seeds": int(p["n"].min()) if not p.empty else 0}
+        for name, fn in BUDGET_CLAIMS:
+            row[name] = fn(p) if len(p) else Verdict(NOT_TESTED, "no runs")
+        row["equal bytes, keep 0.5"] = equal.get(label, Verdict(NOT_TESTED, "no runs"))
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def answer(rows: pd.DataFrame) -> str:
+    """The chapter's opening: which verdicts change between the smallest and the largest budget."""
+    t = claims_by_budget(rows)
+    if len(t) < 2:
+        return "Fewer than two budgets have runs yet: no verdict can be compared across budgets."
+    first, last = t.iloc[0], t.iloc[-1]
+    names = [n for n, _ in BUDGET_CLAIMS] + ["equal bytes, keep 0.5"]
+    changed = [f"{n} goes from *{first[n].outcome}* to *{last[n].outcome}*" for n in names
+               if first[n].outcome != last[n].outcome]
+    same = [f"{n} (*{last[n].outcome}*)" for n in names if first[n].outcome == last[n].outcome]
+    gaps = gap_table(rows)
+    g0 = gaps[(gaps["budget"] == first["budget"]) & (gaps["method"] != REFERENCE)]["gap"].mean()
+    g1 = gaps[(gaps["budget"] == last["budget"]) & (gaps["method"] != REFERENCE)]["gap"].mean()
+    text = (f"From {first['budget']} (dense {pct(first['dense'])}, {first['seeds']} seeds) to {last['budget']} "
+            f"(dense {pct(last['dense'])}, {last['seeds']} seeds), the masked strategies' mean gap to dense goes "
+            f"from {100 * g0:.1f} to {100 * g1:.1f} points. ")
+    text += ("Verdicts that change: " + "; ".join(changed) + ". ") if changed else "No verdict changes. "
+    if same:
+        text += "Unchanged: " + ", ".join(same) + "."
+    return text
+
+
+def outcome_cell(v: Verdict) -> str:
+    if v.outcome == NOT_TESTED or v.deciding is None:
+        return v.outcome
+    d = v.deciding
+    return f"{v.outcome} ({100 * d.margin:+.1f} [{100 * d.low:+.1f}, {100 * d.high:+.1f}] pts)"
+
+
+def claims_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """``claims_by_budget`` for display: one row per budget, a verdict with its deciding margin per claim."""
+    t = claims_by_budget(rows)
+    if t.empty:
+        return t
+    shown = t.assign(dense=t["dense"].map(pct))
+    for c in shown.columns:
+        if c not in ("budget", "dense", "seeds"):
+            shown[c] = shown[c].map(outcome_cell)
+    return shown.set_index("budget")
+
+
+def held_count(rows: pd.DataFrame) -> dict[str, int]:
+    """How many of the budget claims hold at each budget (the landing page's line)."""
+    t = claims_by_budget(rows)
+    names = [n for n, _ in BUDGET_CLAIMS] + ["equal bytes, keep 0.5"]
+    return {r["budget"]: sum(r[n].outcome == HELD for n in names) for _, r in t.iterrows()}
+
+
+def run_times(rows: pd.DataFrame) -> pd.DataFrame:
+    """Measured training time per budget (the runs' own records): runs, median and total minutes."""
+    g = rows.groupby("budget", sort=False)["wall_time_s"]
+    return pd.DataFrame({"runs": g.size(), "median (min)": (g.median() / 60).round(1),
+                         "total (h)": (g.sum() / 3600).round(2)})
+
+
+def top_budget_note() -> str:
+    return f"the top budget is {BUDGET_TOP_EPOCHS} epochs on all 50,000 images"
