@@ -11,7 +11,7 @@ import math
 
 import pandas as pd
 
-from .labels import REFERENCE
+from .labels import MASK, REFERENCE
 
 NA = "n/a"
 
@@ -139,7 +139,7 @@ def size_facts(profile: str) -> dict:
             k = ("width" if axis == "width" else ("depth_resnet" if title.startswith("ResNet") else "depth_cm"))
             p = gap_points(s)
             out[f"{k}_sizes"] = " / ".join(f"{x:g}" for x in sorted(s["size"].unique()))
-            for method in ("dense", "mask", "MP", "RP 1e-1", "RP 1e-2", "RP 1e-3"):
+            for method in (REFERENCE, MASK, "MP", "RP 1e-1", "RP 1e-2", "RP 1e-3"):
                 mk = method.replace(" ", "").replace("-", "").lower()
                 out[f"{k}_{mk}"] = _chain(p, method)
                 out[f"{k}_{mk}_gap"] = _chain(p, method, "gap")
@@ -228,7 +228,7 @@ def reproducibility_facts(profile: str) -> dict:
         out["masked_fig_runs"] = str(len(masked))
         out["masked_fig_hours"] = f"{masked['wall_time_s'].sum() / 3600:.1f}"
         cm = figs[(figs["arch"].str.startswith("ConvMixer-64/6")) & (figs["seed"] == 0)]
-        for strategy in ("mask", "dense"):
+        for strategy in (MASK, REFERENCE):
             r = cm[cm["strategy"] == strategy]
             out[f"cm_{strategy}_s0"] = _p(r["final_acc"].iloc[0], 2) if not r.empty else NA
     return out
