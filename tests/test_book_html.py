@@ -153,7 +153,7 @@ def test_summary_figure_labels_do_not_overlap(built_book, browser):
     for name in ("index",):
         browser.get((html / "book" / f"{name}.html").as_uri())
         text = browser.execute_script("return document.querySelector('article').innerText")
-        first = text[:1500]
+        first = text[:5000]
         assert "Reproduced:" in first and "Representative capacity" in first and "Compression" in first, first
         svgs = browser.execute_script(
             "return Array.from(document.querySelectorAll('article img')).map(i => i.src).filter(s => s.endsWith('.svg'))")

@@ -57,6 +57,12 @@ def ch(name: str, capital: bool = False) -> str:
     return f"{{numref}}`{'Chapter' if capital else 'chapter'} %s <ch-{name}>`"
 
 
+def signed(x: float, digits: int = 1) -> str:
+    """A difference in points with its sign, never ``-0.0`` (a difference that rounds to zero is ``0.0``)."""
+    v = 100 * x
+    return f"{0.0:.{digits}f}" if round(v, digits) == 0 else f"{v:+.{digits}f}"
+
+
 def cell(x) -> str:
     """One table cell as text: no ``nan`` (empty), no negative zero, no pipe that would end the cell."""
     if x is None or (isinstance(x, float) and x != x):

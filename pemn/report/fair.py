@@ -103,13 +103,13 @@ def show_frontier(profile: str = "cpu", index: int = 0):
              "its file": "" if r.get("competitor") is None else f"{r['competitor_bytes'] / 1024:.1f} KiB",
              "its acc": _pct(r.get("competitor_acc")),
              "margin ± noise": "" if r.get("competitor") is None
-             else f"{100 * r['margin']:+.1f} ± {100 * r['noise']:.1f} pts",
+             else f"{display.signed(r['margin'])} ± {100 * r['noise']:.1f} pts",
              "seeds": "" if r.get("competitor") is None else int(r["seeds"]), "verdict": r["outcome"]}
             for _, r in v.iterrows()]
     display.show_table(pd.DataFrame(rows))
     d = verdict(v)
     display.md(f"**Against the strongest competitor at equal bytes ({name}): {d.outcome}**"
-               + (f" (deciding: {d.deciding.text}, {100 * d.margin:+.1f} ± {100 * d.noise:.1f} pts)."
+               + (f" (deciding: {d.deciding.text}, {display.signed(d.margin)} ± {100 * d.noise:.1f} pts)."
                   if d.deciding else "."))
     display.md(f"<details><summary>The {len(fr)} runs of this figure</summary>\n\n"
                + ", ".join(_link(profile, i) for i in fr.sort_values(["method", "seed"])["run_id"])

@@ -266,9 +266,10 @@ def fair_sentence(profile: str, links: bool = False) -> str:
             continue
         text = (f"{f['name']} ({f['sizes']} file size{'s' if f['sizes'] > 1 else ''}, {f['seeds']} seed"
                 f"{'s' if f['seeds'] > 1 else ''}): against the strongest competitor of the same size *{f['outcome']}* "
-                f"(PEMN minus it: {100 * f['low']:+.1f} to {100 * f['high']:+.1f} points)")
+                f"(PEMN minus it: {display.signed(f['low'])} to {display.signed(f['high'])} points)")
         if f["f32_low"] is not None:
-            text += f"; against the best float32 sparse network alone {100 * f['f32_low']:+.1f} to {100 * f['f32_high']:+.1f} points"
+            text += (f"; against the best float32 sparse network alone {display.signed(f['f32_low'])} to "
+                     f"{display.signed(f['f32_high'])} points")
         if links and f["runs"]:
             text += (f"; deciding comparison: {f['deciding']}, runs "
                      + display.run_links(f["runs"], {r: f"runs/{profile}/{r}/train.ipynb" for r in f["runs"]}))
