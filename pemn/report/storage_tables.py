@@ -152,9 +152,9 @@ def show_storage_tables(profile: str = "cpu", figure: str = "fig4", full: bool =
         if full:
             for group in STORAGE_GROUPS:
                 display.md(f"*{group.split(' (')[0].capitalize()}:*")
-                display.show_table(_flat(t, group))
+                display.show_table(_flat(t, group), sortable=full)
         else:
-            display.show_table(_flat(t))
+            display.show_table(_flat(t), sortable=full)
     terms = ("values (C_w): 32-bit stored weights (PEMN: its unique random values, or a 64-bit seed in the (seed) "
              "rows; baselines: the kept weights); masks (C_m): PEMN's 1-bit mask per weight, or the baselines' "
              "positions; other: every other stored float (normalisation affine parameters and BatchNorm running "
