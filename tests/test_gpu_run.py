@@ -13,12 +13,16 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gpu_run.py"
 PREPARE = SCRIPT.parent / "gpu_prepare.py"
 
 
-@pytest.fixture
-def script():
-    spec = importlib.util.spec_from_file_location("gpu_run", SCRIPT)
+def _load(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture
+def script():
+    return _load(SCRIPT)
 
 
 @pytest.fixture
@@ -119,10 +123,7 @@ def test_unpack_from_the_command_line_says_what_is_wrong(prepare, tmp_path, caps
 
 @pytest.fixture
 def prepare():
-    spec = importlib.util.spec_from_file_location("gpu_prepare", PREPARE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _load(PREPARE)
 
 
 def test_the_job_fits_one_call(prepare, tmp_path, monkeypatch):

@@ -228,9 +228,9 @@ def reproducibility_facts(profile: str) -> dict:
         out["masked_fig_runs"] = str(len(masked))
         out["masked_fig_hours"] = f"{masked['wall_time_s'].sum() / 3600:.1f}"
         cm = figs[(figs["arch"].str.startswith("ConvMixer-64/6")) & (figs["seed"] == 0)]
-        for strategy in (MASK, REFERENCE):
-            r = cm[cm["strategy"] == strategy]
-            out[f"cm_{strategy}_s0"] = _p(r["final_acc"].iloc[0], 2) if not r.empty else NA
+        for label in (MASK, REFERENCE):  # the book's labels of the two runs quoted
+            r = cm[cm["method"] == label]
+            out[f"cm_{label}_s0"] = _p(r["final_acc"].iloc[0], 2) if not r.empty else NA
     return out
 
 
