@@ -375,7 +375,7 @@ NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seve
 
 
 def test_readme_counts_the_browser_tests():
-    tree = ast.parse((REPO / "tests" / "test_book.py").read_text())
+    tree = ast.parse((REPO / "tests" / "test_book_html.py").read_text())
     browser_tests = [f.name for f in tree.body if isinstance(f, ast.FunctionDef) and f.name.startswith("test_")
                      and "browser" in [a.arg for a in f.args.args]]
     said = re.search(r"The book's (\w+) browser tests? need", README)
