@@ -1,6 +1,8 @@
 """The training-budget axis: ConvMixer-64/6 on all 50,000 images at 10 epochs and at the top budget."""
 import json
 
+import pytest
+
 from pemn import grids, runs
 from pemn.paths import REPO
 
@@ -50,3 +52,43 @@ def test_the_top_budget_is_the_fewest_probe_epochs_where_dense_reaches_78_percen
     made = sorted(reached)
     assert made[:2] == [10, 20]  # the probes that settle it are committed
     assert min(e for e in made if reached[e]) == grids.BUDGET_TOP_EPOCHS
+
+
+def _cpu_rows():
+    from pemn.report import budget
+    return budget.budget_rows(runs.current_records("cpu"), runs.recalibrations("cpu"))
+
+
+def test_the_budget_rows_count_each_seed_once_with_precise_bn():
+    """At the cpu budget Fig. 3 and the frontier both ran RP 1e-2 keep 0.5 (seeds 0, 1): the run trained with
+    precise BN counts, once; Fig. 3's runs enter with their recalibrated accuracy, never the running-average one."""
+    rows = _cpu_rows()
+    assert not rows.duplicated(["budget_key", "method", "seed"]).any()
+    rp = rows[(rows["budget_key"] == (10000, 10)) & (rows["method"] == "RP 1e-2")].set_index("seed")
+    assert sorted(rp.index) == [0, 1, 2]
+    assert rp.loc[0, "run_id"].endswith("-bnr-s0") and rp.loc[1, "run_id"].endswith("-bnr-s1")
+    recal = runs.recalibrations("cpu")
+    dense = rows[(rows["budget_key"] == (10000, 10)) & (rows["method"] == "dense")]
+    assert len(dense) == 3 and all(a == recal[r]["test_acc"] for r, a in zip(dense["run_id"], dense["final_acc"]))
+
+
+def test_a_verdict_cell_says_when_a_side_has_one_seed():
+    from pemn.report import budget
+    from pemn.report.stats import Comparison, Verdict
+    one = Comparison("a vs b", 0.012, float("nan"))
+    assert budget.outcome_cell(Verdict("inconclusive", "", one, (one,))) == "inconclusive (+1.2 pts, one seed)"
+    two = Comparison("a vs b", -0.0004, 0.01, se=0.004, df=4.0)
+    cell = budget.outcome_cell(Verdict("inconclusive", "", two, (two,)))
+    assert cell.startswith("inconclusive (0.0 [") and "nan" not in cell and "-0.0" not in cell
+    assert budget.outcome_cell(Verdict("not tested", "no runs")) == "not tested"
+
+
+def test_the_claim_by_budget_table_has_every_budget_with_its_dense_accuracy():
+    from pemn.report import budget
+    rows = _cpu_rows()
+    t = budget.claims_by_budget(rows)
+    assert list(t["budget"]) == ["10k images × 10 epochs", "50k images × 10 epochs",
+                                 f"50k images × {grids.BUDGET_TOP_EPOCHS} epochs"]
+    for _, r in t.iterrows():
+        d = rows[(rows["budget"] == r["budget"]) & (rows["method"] == "dense")]["final_acc"]
+        assert r["dense"] == pytest.approx(d.mean())

@@ -13,9 +13,11 @@ import pandas as pd
 
 from .. import methods
 from ..grids import BUDGET_TOP_EPOCHS, budget_tag
-from .claims import (HELD, NOT_TESTED, Verdict, claim_extreme_drop, claim_gradual_drop, claim_promising, compare,
+from .claims import (NOT_TESTED, Verdict, claim_extreme_drop, claim_gradual_drop, claim_promising, compare,
                      decide, welch)
 from .frame import points, records_frame
+from . import display
+from .display import signed
 from .labels import REFERENCE, pct
 
 ARCH = {"dim": 64, "depth": 6, "kernel_size": 5, "patch_size": 4}
@@ -59,6 +61,13 @@ def budget_rows(records, recalibrated: dict | None = None) -> pd.DataFrame:
     """
     chosen = {r.run_id: (r, precise_bn_accuracy(r, recalibrated)) for r in records if _on_axis(r) and _compared(r)}
     chosen = {k: v for k, v in chosen.items() if v[1] is not None}
+    # one run per method, seed and budget: where Fig. 3 and the frontier both ran it, the one trained with precise
+    # BN (two runs of one seed are not two seeds)
+    first = {}
+    for k, (r, _) in sorted(chosen.items(), key=lambda kv: not kv[1][0].config.get("bn_recalibration")):
+        c = r.config
+        first.setdefault((r.train_size, c["epochs"], methods.get(c["strategy"]).label(c), c["seed"]), k)
+    chosen = {k: chosen[k] for k in first.values()}
     df = records_frame([r for r, _ in chosen.values()])
     if df.empty:
         return df
@@ -161,27 +170,45 @@ def claims_by_budget(rows: pd.DataFrame) -> pd.DataFrame:
                "seeds": int(p["n"].min()) if not p.empty else 0}
         for name, fn in BUDGET_CLAIMS:
             row[name] = fn(p) if len(p) else Verdict(NOT_TESTED, "no runs")
-        row["equal bytes, keep 0.5"] = equal.get(label, Verdict(NOT_TESTED, "no runs"))
+        row["equal bytes (keep 0.5)"] = equal.get(label, Verdict(NOT_TESTED, "no runs"))
         out.append(row)
     return pd.DataFrame(out)
 
 
+def _seeds(n: int) -> str:
+    return f"{n} seed" + ("" if n == 1 else "s")
+
+
+def _scale(r) -> str:
+    return f"{r['budget']} (dense {pct(r['dense'])}, {_seeds(r['seeds'])})"
+
+
+def _mean_gap(gaps: pd.DataFrame, budget: str) -> float:
+    """The masked strategies' mean gap to dense at one budget (a contrast of their own means, not pooled seeds)."""
+    q = gaps[(gaps["budget"] == budget) & gaps["method"].isin(AXIS_METHODS) & (gaps["method"] != REFERENCE)]
+    return q["gap"].mean() if len(q) == len(AXIS_METHODS) - 1 else float("nan")
+
+
+VERDICT_NAMES = tuple(n for n, _ in BUDGET_CLAIMS) + ("equal bytes (keep 0.5)",)
+
+
 def answer(rows: pd.DataFrame) -> str:
-    """The chapter's opening: which verdicts change between the smallest and the largest budget."""
+    """The chapter's opening: how the gap to dense moves, and which verdicts change from the smallest budget to
+    the largest one whose runs are all in."""
     t = claims_by_budget(rows)
-    if len(t) < 2:
-        return "Fewer than two budgets have runs yet: no verdict can be compared across budgets."
-    first, last = t.iloc[0], t.iloc[-1]
-    names = [n for n, _ in BUDGET_CLAIMS] + ["equal bytes, keep 0.5"]
-    changed = [f"{n} goes from *{first[n].outcome}* to *{last[n].outcome}*" for n in names
-               if first[n].outcome != last[n].outcome]
-    same = [f"{n} (*{last[n].outcome}*)" for n in names if first[n].outcome == last[n].outcome]
+    tested = t[t[list(VERDICT_NAMES)].apply(lambda r: any(v.outcome != NOT_TESTED for v in r), axis=1)]
+    if len(tested) < 2:
+        return ("Fewer than two budgets have the runs a verdict needs yet, so no verdict can be compared across "
+                "budgets; the tables below show what has run.")
+    first, last = tested.iloc[0], tested.iloc[-1]
     gaps = gap_table(rows)
-    g0 = gaps[(gaps["budget"] == first["budget"]) & (gaps["method"] != REFERENCE)]["gap"].mean()
-    g1 = gaps[(gaps["budget"] == last["budget"]) & (gaps["method"] != REFERENCE)]["gap"].mean()
-    text = (f"From {first['budget']} (dense {pct(first['dense'])}, {first['seeds']} seeds) to {last['budget']} "
-            f"(dense {pct(last['dense'])}, {last['seeds']} seeds), the masked strategies' mean gap to dense goes "
-            f"from {100 * g0:.1f} to {100 * g1:.1f} points. ")
+    g0, g1 = _mean_gap(gaps, first["budget"]), _mean_gap(gaps, last["budget"])
+    text = f"From {_scale(first)} to {_scale(last)}, "
+    text += (f"the masked strategies' mean gap to dense goes from {100 * g0:.1f} to {100 * g1:.1f} points. "
+             if g0 == g0 and g1 == g1 else "the masked strategies' gap to dense cannot be compared yet. ")
+    changed = [f"{n} goes from *{first[n].outcome}* to *{last[n].outcome}*" for n in VERDICT_NAMES
+               if first[n].outcome != last[n].outcome]
+    same = [f"{n} (*{last[n].outcome}*)" for n in VERDICT_NAMES if first[n].outcome == last[n].outcome]
     text += ("Verdicts that change: " + "; ".join(changed) + ". ") if changed else "No verdict changes. "
     if same:
         text += "Unchanged: " + ", ".join(same) + "."
@@ -189,10 +216,13 @@ def answer(rows: pd.DataFrame) -> str:
 
 
 def outcome_cell(v: Verdict) -> str:
+    """A verdict with its deciding comparison's margin and 95 % interval (before Holm), or why it is untested."""
     if v.outcome == NOT_TESTED or v.deciding is None:
         return v.outcome
     d = v.deciding
-    return f"{v.outcome} ({100 * d.margin:+.1f} [{100 * d.low:+.1f}, {100 * d.high:+.1f}] pts)"
+    if d.low != d.low:  # a mean with one seed: no interval
+        return f"{v.outcome} ({signed(d.margin)} pts, one seed)"
+    return f"{v.outcome} ({signed(d.margin)} [{signed(d.low)}, {signed(d.high)}] pts)"
 
 
 def claims_table(rows: pd.DataFrame) -> pd.DataFrame:
@@ -201,17 +231,18 @@ def claims_table(rows: pd.DataFrame) -> pd.DataFrame:
     if t.empty:
         return t
     shown = t.assign(dense=t["dense"].map(pct))
-    for c in shown.columns:
-        if c not in ("budget", "dense", "seeds"):
-            shown[c] = shown[c].map(outcome_cell)
+    for c in VERDICT_NAMES:
+        shown[c] = shown[c].map(outcome_cell)
     return shown.set_index("budget")
 
 
-def held_count(rows: pd.DataFrame) -> dict[str, int]:
-    """How many of the budget claims hold at each budget (the landing page's line)."""
-    t = claims_by_budget(rows)
-    names = [n for n, _ in BUDGET_CLAIMS] + ["equal bytes, keep 0.5"]
-    return {r["budget"]: sum(r[n].outcome == HELD for n in names) for _, r in t.iterrows()}
+def verdict_line(rows: pd.DataFrame) -> str:
+    """The landing page's line: per budget, its scale and how each budget claim came out."""
+    parts = []
+    for _, r in claims_by_budget(rows).iterrows():
+        outcomes = ", ".join(f"{n} {r[n].outcome}" for n in VERDICT_NAMES)
+        parts.append(f"{_scale(r)}: {outcomes}")
+    return "; ".join(parts)
 
 
 def run_times(rows: pd.DataFrame) -> pd.DataFrame:
@@ -219,6 +250,111 @@ def run_times(rows: pd.DataFrame) -> pd.DataFrame:
     g = rows.groupby("budget", sort=False)["wall_time_s"]
     return pd.DataFrame({"runs": g.size(), "median (min)": (g.median() / 60).round(1),
                          "total (h)": (g.sum() / 3600).round(2)})
+
+
+def probe_rows(records) -> pd.DataFrame:
+    """The dense probes that settle the top budget: seed 0 on all 50,000 images at each probe's epochs."""
+    out = [{"epochs": r.config["epochs"], "final_acc": r.final_test_acc, "wall_time_s": r.wall_time_s,
+            "run_id": r.run_id} for r in records if "budget_probe" in r.figures]
+    return pd.DataFrame(out, columns=["epochs", "final_acc", "wall_time_s", "run_id"]).sort_values("epochs")
+
+
+# --- the chapter's show functions (display and I/O) --------------------------------------------------------------
+
+def _load(profile: str):
+    from ..runs import current_records, recalibrations
+    records = current_records(profile)
+    return records, budget_rows(records, recalibrations(profile))
+
+
+def _link(profile: str, run_id: str) -> str:
+    return display.run_link(run_id, f"runs/{profile}/{run_id}/train.ipynb")
+
+
+def _links(profile: str, runs: str) -> str:
+    return ", ".join(_link(profile, r) for r in str(runs).split(", ") if r)
+
+
+def budget_sentence(profile: str = "cpu") -> str | None:
+    """The landing page's per-budget verdicts (None for a profile without the budget axis)."""
+    _, rows = _load(profile)
+    if rows.empty or len(budgets(rows)) < 2:
+        return None
+    return (f"**With more training** (ConvMixer-64/6, {display.ch('budget')}; the claims engine's rule): "
+            + verdict_line(rows) + ".")
+
+
+def show_answer(profile: str = "cpu"):
+    _, rows = _load(profile)
+    display.md(f"**The answer (profile `{profile}`, every network with precise BatchNorm statistics).** "
+               + answer(rows))
+
+
+def show_probes(profile: str = "cpu"):
+    records, _ = _load(profile)
+    p = probe_rows(records)
+    if p.empty:
+        return display.note_no_runs(profile, "The budget probes")
+    from ..grids import BUDGET_TARGET_DENSE
+    table = pd.DataFrame({"epochs (all 50,000 images)": p["epochs"], "dense test accuracy": p["final_acc"].map(pct),
+                          f"reaches {BUDGET_TARGET_DENSE:.0%}": p["final_acc"].ge(BUDGET_TARGET_DENSE).map(
+                              {True: "yes", False: "no"}),
+                          "training (min)": (p["wall_time_s"] / 60).round(1),
+                          "run": [_link(profile, r) for r in p["run_id"]]})
+    display.show_table(table, f"Dense ConvMixer-64/6, seed 0: {top_budget_note()}, the fewest probe epochs at which "
+                              f"dense reaches {BUDGET_TARGET_DENSE:.0%}; probes beyond it run last.")
+
+
+def show_gaps(profile: str = "cpu"):
+    _, rows = _load(profile)
+    t = gap_table(rows)
+    if t.empty:
+        return display.note_no_runs(profile, "The budget axis")
+    display.show_fig(gap_figure(rows), "Left: seed means of final test accuracy at each budget. Right: dense minus "
+                     "each strategy, with its 95 % Welch interval (each side's own seed variance; none where a side "
+                     "has one seed). Keep ratio 0.5; binary, 4-bit ERK and PRANC at the file bytes of PEMN RP 1e-2.")
+    shown = pd.DataFrame({"budget": t["budget"], "method": t["method"], "seeds": t["seeds"],
+                          "accuracy": t["accuracy"].map(pct),
+                          "gap to dense [95 % interval] (pts)": [
+                              "" if m == REFERENCE else f"{signed(g)}" + ("" if lo != lo else
+                                                                          f" [{signed(lo)}, {signed(hi)}]")
+                              for m, g, lo, hi in zip(t["method"], t["gap"], t["gap_low"], t["gap_high"])],
+                          "runs": [_links(profile, r) for r in t["runs"]]})
+    display.md("<details><summary>The figure's numbers and runs</summary>\n\n" + display.table_md(shown)
+               + "\n\n</details>")
+
+
+def show_equal_bytes(profile: str = "cpu"):
+    _, rows = _load(profile)
+    for label, table, v in equal_bytes_verdicts(rows):
+        if table.empty:
+            display.md(f"**{label}:** no run yet.")
+            continue
+        shown = pd.DataFrame({"method": table["method"], "file (KiB)": (table["file_bytes"] / 1024).round(1),
+                              "accuracy": table["mean"].map(pct), "seeds": table["n"].astype(int),
+                              "runs": [_links(profile, r) for r in table["runs"]]})
+        display.md(f"**{label}: {outcome_cell(v)}**" + (f" (deciding: {v.deciding.text})" if v.deciding else
+                                                         f" ({v.evidence})"))
+        display.show_table(shown)
+
+
+def show_claims(profile: str = "cpu"):
+    _, rows = _load(profile)
+    t = claims_table(rows)
+    if t.empty:
+        return display.note_no_runs(profile, "The claim × budget table")
+    display.show_table(t, "Each claim judged at each budget by the claims engine's rule: a verdict, then its deciding "
+                          "comparison's margin and 95 % interval before Holm's correction (a claim of several "
+                          "comparisons can be inconclusive with an interval that excludes zero). The seeds column: the "
+                          "fewest seeds of any strategy at that budget.")
+
+
+def show_times(profile: str = "cpu"):
+    _, rows = _load(profile)
+    if rows.empty:
+        return display.note_no_runs(profile, "The budget axis")
+    display.show_table(run_times(rows), "Training time of the runs above, from their records (the 10k budget's "
+                                        "Fig. 3 runs included).")
 
 
 def top_budget_note() -> str:

@@ -234,7 +234,29 @@ def reproducibility_facts(profile: str) -> dict:
     return out
 
 
-FACTS = {"capacity": capacity_facts, "compression": compression_facts, "fair": fair_facts,
+def budget_facts(profile: str) -> dict:
+    """The budget chapter: the top budget's rule and probes, each budget's dense accuracy and seeds, the grid's
+    progress."""
+    from ..grids import BUDGET_TARGET_DENSE, BUDGET_TOP_EPOCHS, PRANC_LR, grid
+    from ..runs import current_records, recalibrations
+    from .budget import budget_rows, budgets, claims_by_budget, probe_rows
+    records = current_records(profile)
+    out = {"bud_target": f"{100 * BUDGET_TARGET_DENSE:.0f}", "bud_top_epochs": str(BUDGET_TOP_EPOCHS or NA),
+           "pranc_lr": f"{PRANC_LR:g}"}
+    for _, r in probe_rows(records).iterrows():
+        out[f"bud_probe{r['epochs']}"] = _p(r["final_acc"])
+    planned = [r.run_id for r in grid(profile).values() if "budget" in r.figures]
+    done = {r.run_id for r in records}
+    out["bud_planned"], out["bud_done"] = str(len(planned)), str(sum(r in done for r in planned))
+    rows = budget_rows(records, recalibrations(profile))
+    for i, ((_, _), label) in enumerate(budgets(rows) if not rows.empty else []):
+        out[f"bud{i}"] = label
+    for i, (_, r) in enumerate(claims_by_budget(rows).iterrows() if not rows.empty else []):
+        out[f"bud{i}_dense"], out[f"bud{i}_seeds"] = _p(r["dense"]), str(r["seeds"])
+    return out
+
+
+FACTS = {"budget": budget_facts, "capacity": capacity_facts, "compression": compression_facts, "fair": fair_facts,
          "claims": claims_facts, "reproducibility": reproducibility_facts}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import display
+from .budget import budget_sentence
 from .claims import HELD, INCONCLUSIVE, NOT_HELD, NOT_TESTED
 from .compression import compression_axes
 from .frame import caption, for_figure, load, points
@@ -290,7 +291,8 @@ def show_answer(profile: str = "cpu"):
     if not df.empty:
         fair = fair_sentence(profile, links=True)
         display.md("\n\n".join(x for x in (fair, _capacity_sentence(df, verdicts[:5]),
-                                               paper_baseline_sentence(df, verdicts[5:])) if x)
+                                               paper_baseline_sentence(df, verdicts[5:]), budget_sentence(profile))
+                                 if x)
                    + f" {display.ch('claims', True)} gives each verdict with the comparison that decides it.")
     fig = answer_figure(profile)
     if fig is None:
