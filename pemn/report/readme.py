@@ -26,8 +26,23 @@ def records_block(profile: str = "cpu") -> str:
              f"Profile `{profile}`, as committed: **{s['complete']} complete runs**, **{s['total_h']:.1f} h of "
              f"training loop** in all (each run's `wall_time_s`), made on these machines (each run records its CPU "
              f"model, cores and torch threads):",
-             "", hardware_md(profile), END]
+             "", hardware_md(profile)]
+    lines += _budget_times(profile) + [END]
     return "\n".join(lines)
+
+
+def _budget_times(profile: str) -> list[str]:
+    """The training-budget axis's measured time per budget (ConvMixer-64/6), from its runs' records."""
+    from ..runs import current_records, recalibrations
+    from .budget import budget_rows, run_times
+    rows = budget_rows(current_records(profile), recalibrations(profile))
+    if rows.empty:
+        return []
+    t = run_times(rows)
+    parts = [f"{b}: {int(r['runs'])} run{'s' if r['runs'] != 1 else ''}, median {r['median (min)']:.1f} min, {r['total (h)']:.2f} h"
+             for b, r in t.iterrows()]
+    return ["", "The training-budget axis (ConvMixer-64/6, the book's budget chapter), as committed: "
+            + "; ".join(parts) + "."]
 
 
 def readme_block(text: str) -> str | None:

@@ -225,14 +225,15 @@ def timing_table(profile: str = "cpu") -> pd.DataFrame:
     df = load(profile)
     if df.empty:
         return df
-    g = df.groupby(["arch", "dataset", "family", "epochs"])
+    df = df.assign(images=df["train_size"].astype(int))  # the budget axis: same model and epochs, more images
+    g = df.groupby(["arch", "dataset", "images", "family", "epochs"])
     t = g.agg(runs=("run_id", "size"), mean_s=("wall_time_s", "mean"), min_s=("wall_time_s", "min"),
               max_s=("wall_time_s", "max"), total_min=("wall_time_s", lambda s: s.sum() / 60)).reset_index()
     t["s per epoch"] = (t["mean_s"] / t["epochs"]).round(1)
     for c in ("mean_s", "min_s", "max_s", "total_min"):
         t[c] = t[c].round(1)
     return t.rename(columns={"mean_s": "mean s/run", "min_s": "min s", "max_s": "max s",
-                             "total_min": "total min"}).set_index(["arch", "dataset", "family"])
+                             "total_min": "total min"}).set_index(["arch", "dataset", "images", "family"])
 
 
 def timing_summary(profile: str = "cpu") -> dict:
