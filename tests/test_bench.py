@@ -129,3 +129,17 @@ def test_paper_epoch_check_compares_one_epoch_with_its_share_of_the_estimate(mon
     assert seen[0].epochs == 1 and seen[0].batch_size == 512 and seen[0].augment == "convmixer"
     assert chk["run_id"] == rid and chk["estimated_epoch_s"] == pytest.approx(10.0)
     assert chk["measured_over_estimated"] == pytest.approx(1.2)
+
+
+def test_the_pranc_section_times_pranc_against_dense_and_reports_its_basis(monkeypatch):
+    from pemn import pranc
+    from pemn.bench.sections import bench_pranc
+    case = B.Case("convmixer", dict(dim=16, depth=1, kernel_size=3, patch_size=4), 8, ("dense", "pranc"))
+    r = bench_pranc((case,), torch.device("cpu"), None, budget_s=0.0, log=lambda *a: None)[case.key]
+    model, _, _ = B.build(case, "pranc", torch.device("cpu"))
+    k = pranc.coefficients_for_budget(model, B.VARIANTS["pranc"]["budget_bits"])
+    assert r["coefficients"] == k and r["basis_bytes"] == pranc.basis_bytes(model, k)
+    assert r["basis"] == "kept in memory" and r["rounds"] == 2 and set(r["variants"]) == {"dense", "pranc"}
+    monkeypatch.setattr(pranc, "BASIS_MEMORY_BYTES", r["basis_bytes"] - 1)  # past the budget: regenerated
+    r = bench_pranc((case,), torch.device("cpu"), None, budget_s=0.0, log=lambda *a: None)[case.key]
+    assert r["basis"] == "regenerated every step" and r["ratio_vs_dense"]["median"] > 0

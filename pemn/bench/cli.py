@@ -14,9 +14,9 @@ from .. import data as data_mod
 from .. import train as T
 from ..grids import grid
 from ..paths import REPO, write_json_atomic
-from .cases import CPU_CASES, GOAL_BACKBONES, GOALS, OPTION_CASE, VARIANTS, Case
+from .cases import CPU_CASES, GOAL_BACKBONES, GOALS, OPTION_CASE, PRANC_CASES, VARIANTS, Case
 from .estimate import STUDY_IDLE_CONVMIXER_MS, estimate_paper, estimate_profile, run_overhead_s
-from .sections import (bench_compile, bench_eval, bench_loader, bench_masks, bench_paper, bench_smoke,
+from .sections import (bench_compile, bench_eval, bench_loader, bench_masks, bench_paper, bench_pranc, bench_smoke,
                        bench_train_steps, compile_child)
 from .timing import choose_threads, load_average, paired_ratio
 
@@ -29,7 +29,7 @@ PAPER_OUT = REPO / "bench" / "paper.json"
 
 # Section shares of the time budget; each section still takes its minimum number of rounds when the machine is
 # slower than the budget assumes (the rest is setup and the FLOP count).
-SHARES = {"mask": 0.03, "train_step": 0.64, "loader": 0.03, "evaluation": 0.06, "options": 0.07, "smoke": 0.03}
+SHARES = {"mask": 0.03, "train_step": 0.56, "pranc": 0.08, "loader": 0.03, "evaluation": 0.06, "options": 0.07, "smoke": 0.03}
 
 
 def goals(res: dict) -> dict:
@@ -231,6 +231,8 @@ def main(argv=None) -> int:
     res["options"] = {"case": case.key, "variants": opt["variants"], "rounds": opt["rounds"],
                       "load_average": opt["load_average"], "threads": threads,
                       "ratios": {k: paired_ratio(smp, k, b) | {"vs": b} for k, b in pairs.items() if k in smp}}
+    log("PRANC against dense ...")
+    res["pranc"] = bench_pranc(PRANC_CASES, device, data, budget * SHARES["pranc"], log=log)
     log("smoke-size steps ...")
     res["smoke_steps"] = bench_smoke(device, budget * SHARES["smoke"])
     if COMPILE_OUT.is_file() and device.type == "cpu":

@@ -64,6 +64,32 @@ def bench_train_steps(cases, device, data, budget_s, min_rounds=3, log=print, go
     return out
 
 
+def bench_pranc(cases, device, data, budget_s, log=print) -> dict:
+    """PRANC's training step against dense (paired rounds, at least two), with the size of its basis and whether
+    it is kept in memory (``pemn.pranc.BASIS_MEMORY_BYTES``) or regenerated at every step."""
+    from .. import pranc
+    out = {}
+    for case in cases:
+        xb, yb = batch_of(data, case.batch, device)
+        model, _, _ = build(case, "pranc", device)
+        k = pranc.coefficients(model).numel()
+        basis = pranc.basis_bytes(model, k)
+        del model
+        fns = {v: stepper(case, v, device, xb, yb) for v in case.variants}
+        kept = basis <= pranc.BASIS_MEMORY_BYTES  # a regenerated basis's step is long: no warm-up round
+        samples = interleave(fns, device, budget_s / len(cases), min_rounds=2, max_rounds=20, warmup=int(kept))
+        out[case.key] = {"coefficients": k, "basis_bytes": basis, "basis_memory_budget_bytes": pranc.BASIS_MEMORY_BYTES,
+                         "basis": "kept in memory" if kept else "regenerated every step",
+                         "label": VARIANTS["pranc"]["label"], "rounds": len(samples["pranc"]),
+                         "variants": {v: stats(s) for v, s in samples.items()},
+                         "ratio_vs_dense": paired_ratio(samples, "pranc", "dense")}
+        log(f"  {case.key:22s} dense {out[case.key]['variants']['dense']['median']:.0f} ms, PRANC "
+            f"{out[case.key]['variants']['pranc']['median']:.0f} ms (k = {k:,}, basis {basis / 2**30:.2f} GiB, "
+            f"{out[case.key]['basis']})")
+        del fns
+    return out
+
+
 def bench_masks(device, budget_s) -> dict:
     shapes = {c.key: largest_layer_shape(c) for c in CPU_CASES}
     shapes["convmixer-w256d8k5p2 (paper)"] = (256, 256, 1, 1)

@@ -209,6 +209,32 @@ def fair_facts(profile: str) -> dict:
             f = f32.dropna(subset=["margin"])
             out[f"{k}_f32_range"] = f"{_pts(f['margin'].min(), sign=True)} to {_pts(f['margin'].max(), sign=True)}"
         out.update(verdict_facts(f"{k}_v", verdict(v)))
+    return out | pranc_facts(profile)
+
+
+def pranc_facts(profile: str) -> dict:
+    """PRANC in chapter 7: its coefficient counts at the frontier's budgets, its memory budget, and its training
+    step against dense as ``make bench`` measured it (``bench/results.json``, section ``pranc``)."""
+    from .. import pranc
+    from ..grids import PRANC_LR, grid
+    from ..train import make_model
+    from .benchmark import bench_results
+    out = {"pranc_lr": f"{PRANC_LR:g}", "pranc_budget_gib": f"{pranc.BASIS_MEMORY_BYTES / 2**30:g}"}
+    try:
+        cfgs = [r.config for r in grid(profile).values() if r.config.strategy == "pranc" and r.config.seed == 0
+                and "frontier" in r.figures]
+    except ValueError:  # not a grid profile
+        cfgs = []
+    ks = sorted({pranc.coefficients_for_budget(make_model(c, 10), c.budget_bits) for c in cfgs}, reverse=True)
+    out["pranc_k_cm"] = " and ".join(f"{k:,}" for k in ks) or NA
+    bench = (bench_results() or {}).get("pranc", {})
+    for key, name in (("convmixer-w64d6k5p4", "cm"), ("resnet32", "r32")):
+        e = bench.get(key)
+        out[f"pranc_ratio_{name}"] = f"{e['ratio_vs_dense']['median']:.1f}" if e else NA
+        out[f"pranc_k_{name}_bench"] = f"{e['coefficients']:,}" if e else NA
+        out[f"pranc_basis_{name}"] = f"{e['basis_bytes'] / 2**30:.2f}" if e else NA
+        out[f"pranc_step_{name}"] = f"{e['variants']['pranc']['median'] / 1e3:.1f}" if e else NA
+        out[f"pranc_dense_step_{name}"] = f"{e['variants']['dense']['median'] / 1e3:.2f}" if e else NA
     return out
 
 
