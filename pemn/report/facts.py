@@ -282,7 +282,20 @@ def budget_facts(profile: str) -> dict:
     return out
 
 
-FACTS = {"budget": budget_facts, "capacity": capacity_facts, "compression": compression_facts, "fair": fair_facts,
+def method_facts(profile: str) -> dict:
+    """Chapter 2: the unique values RP 1e-4 and 1e-5 leave on the paper's models (``unique_values_table``, no runs)."""
+    from .method import unique_values_table
+    t = unique_values_table("paper")
+    cm256 = t[t.index.str.startswith("ConvMixer-256")]
+    resnets = t[t.index.str.startswith("ResNet")]
+    rich = t[t.index.str.startswith("ViT") | t.index.str.startswith("ConvMixer-512")]
+    return {"uv_cm256_4": f"{cm256['RP 1e-4'].max():,}", "uv_cm256_5": f"{cm256['RP 1e-5'].max():,}",
+            "uv_resnet_4": f"{resnets['RP 1e-4'].max():,}", "uv_resnet_5": f"{resnets['RP 1e-5'].max():,}",
+            "uv_rich_4": f"{rich['RP 1e-4'].min():,} to {rich['RP 1e-4'].max():,}",
+            "uv_max_5": f"{t['RP 1e-5'].max():,}"}
+
+
+FACTS = {"budget": budget_facts, "method": method_facts, "capacity": capacity_facts, "compression": compression_facts, "fair": fair_facts,
          "claims": claims_facts, "reproducibility": reproducibility_facts}
 
 
