@@ -172,8 +172,9 @@ def show_compression_table(profile: str = "cpu", figure: str = "fig4", full: boo
     shown = pd.DataFrame({
         "backbone / data": t["group"].str.replace(" (k5, p4)", "", regex=False), "method": t["method"],
         "accuracy % (mean ± std)": [f"{m:.1f} ± {s:.1f}" for m, s in zip(t["accuracy % (mean)"], t["accuracy % (std)"])],
-        **{f"compression % ({a[:-2]})": t[a] for a in accountings}, "runs": t["run ids"]})
-    others = ("" if full else " The other two accountings are in the appendix.")
+        **{(a if full else f"compression % ({a[:-2]})"): t[a] for a in accountings}, "runs": t["run ids"]})
+    others = (" The four columns in % are compression ratios under the four accountings." if full else
+              " The other two accountings are in the appendix.")
     display.show_table(display.with_run_links(shown, notebook_paths(load(profile)), "runs"), sortable=full,
                        text=
                        f"The numbers behind {'Figure 4' if figure == 'fig4' else 'Figure 5'} (profile `{profile}`): "
@@ -234,6 +235,11 @@ EXPORT_COLUMNS = {"export_encoding": "encoding", "export_file_bytes": "file byte
                   "export_verified": "reloads identically"}
 
 
+# the appendix's column heads (a sortable table's heads do not wrap): the caption says what each is
+EXPORT_SHORT = {"file bytes": "bytes", "formula bytes": "formula", "file data vs formula": "vs formula",
+                "compression % (file, with header)": "compression %", "reloads identically": "reloads"}
+
+
 def export_table(profile: str = "cpu") -> pd.DataFrame:
     """Measured size of each run's compact export (``model.pemn``) next to the formula, where recorded."""
     df = load(profile)
@@ -256,13 +262,14 @@ def show_export_table(profile: str = "cpu"):
     if t.empty:
         return display.md(f"No run of profile `{profile}` records a compact export (`model.pemn`) yet, so measured "
                           f"file sizes cannot be compared with the formula here.")
-    t = t.reset_index().rename(columns={"run_id": "run"}).drop(columns="compression % (formula, all params)")
+    t = t.reset_index().rename(columns={"run_id": "run", **EXPORT_SHORT})
+    t = t.drop(columns=["compression % (formula, all params)", "method"])  # the run id names the method
     t["run"] = [display.run_link(r, notebook_paths(load(profile)).get(r)) for r in t["run"]]
     display.show_table(t, sortable=True, text=f"Compact exports (`model.pemn`, written by `pemn.export` after training) recorded in each "
-                          f"run's metrics.json (profile `{profile}`): the file's size against the storage formula (all "
-                          f"stored parameters; the file's data part is compared, its header is extra), the compression "
-                          f"the whole file achieves against the dense float32 model, and whether it loads back into a "
-                          f"model with identical test accuracy.")
+                          f"run's metrics.json (profile `{profile}`): the file's size (*bytes*) against the storage formula (*formula*: all "
+                          f"stored parameters; *vs formula*: the file's data part against it, its header is extra), the "
+                          f"compression the whole file achieves against the dense float32 model (*compression %*), and "
+                          f"whether it loads back into a model with identical test accuracy (*reloads*).")
 
 
 def export_summary(profile: str = "cpu") -> pd.DataFrame:

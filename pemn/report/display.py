@@ -100,10 +100,15 @@ def show_table(df: pd.DataFrame, text: str | None = None, sortable: bool = False
     ``sortable``: a long table (the run index, every file): the book's table script (``_static/pemn-tables.js``,
     the simple-datatables library) makes it sortable, filterable and paged, and its first column (run ids) never
     breaks."""
-    body = table_md(df.reset_index() if _named_index(df) else df)
-    md(f":::{{container}} pemn-datatable\n{body}\n:::" if sortable else body)
+    md(table_block(df, sortable))
     if text:
         md(f"*{text}*")
+
+
+def table_block(df: pd.DataFrame, sortable: bool = False) -> str:
+    """:func:`show_table`'s Markdown, for a page that puts several tables in one block (a folded section)."""
+    body = table_md(df.reset_index() if _named_index(df) else df)
+    return f":::{{container}} pemn-datatable\n{body}\n:::" if sortable else body
 
 
 def _named_index(df: pd.DataFrame) -> bool:

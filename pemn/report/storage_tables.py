@@ -147,14 +147,15 @@ def show_storage_tables(profile: str = "cpu", figure: str = "fig4", full: bool =
     for backbone, arch, ds, pts in storage_backbones(profile, figure):
         t = storage_table(backbone, arch, ds, pts, targets)
         dense_kib = t.loc["dense", (STORAGE_GROUPS[0], "total")]
-        display.md(f"**{arch_label(backbone, arch)} / {dataset_label(ds)}** (profile `{profile}`; dense model "
-                   f"{dense_kib:,.2f} KiB)")
-        if full:
-            for group in STORAGE_GROUPS:
-                display.md(f"*{group.split(' (')[0].capitalize()}:*")
-                display.show_table(_flat(t, group), sortable=full)
+        name = f"{arch_label(backbone, arch)} / {dataset_label(ds)}"
+        if full:  # the appendix: every term, each backbone folded (the page stays short; a click opens it)
+            body = "\n\n".join(f"*{group.split(' (')[0].capitalize()}:*\n\n"
+                                 + display.table_block(_flat(t, group), sortable=True) for group in STORAGE_GROUPS)
+            display.md(f"<details><summary><b>{name}</b> (profile {profile}; dense model {dense_kib:,.2f} KiB)"
+                       f"</summary>\n\n{body}\n\n</details>")
         else:
-            display.show_table(_flat(t), sortable=full)
+            display.md(f"**{name}** (profile `{profile}`; dense model {dense_kib:,.2f} KiB)")
+            display.show_table(_flat(t))
     terms = ("values (C_w): 32-bit stored weights (PEMN: its unique random values, or a 64-bit seed in the (seed) "
              "rows; baselines: the kept weights); masks (C_m): PEMN's 1-bit mask per weight, or the baselines' "
              "positions; other: every other stored float (normalisation affine parameters and BatchNorm running "
