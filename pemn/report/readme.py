@@ -41,7 +41,8 @@ def _budget_times(profile: str) -> list[str]:
     t = run_times(rows)
     parts = [f"{b}: {int(r['runs'])} run{'s' if r['runs'] != 1 else ''}, median {r['median (min)']:.1f} min, {r['total (h)']:.2f} h"
              for b, r in t.iterrows()]
-    return ["", "The training-budget axis (ConvMixer-64/6, the book's budget chapter), as committed: "
+    return ["", "The training-budget axis (ConvMixer-64/6, the book's chapter *Does more training change the verdicts?*), "
+            "as committed: "
             + "; ".join(parts) + "."]
 
 
