@@ -8,11 +8,13 @@ statistics: the budget-axis and frontier runs recalibrated while training, Fig. 
 """
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+import json
+from functools import lru_cache
+
 import pandas as pd
 
 from .. import methods
-from ..grids import BUDGET_TOP_EPOCHS, budget_tag
+from ..grids import BUDGET_TOP_EPOCHS, FRONTIER_KEEPS, budget_for_keep, budget_runs, get_profile
 from .claims import (NOT_TESTED, Verdict, claim_extreme_drop, claim_gradual_drop, claim_promising, compare,
                      decide, welch)
 from .frame import points, records_frame
@@ -22,7 +24,6 @@ from .labels import REFERENCE, pct
 
 ARCH = {"dim": 64, "depth": 6, "kernel_size": 5, "patch_size": 4}
 AXIS_METHODS = ("dense", "mask", "MP", "RP 1e-1", "RP 1e-2", "RP 1e-3")  # the strategies judged at every budget
-EQUAL_BYTES = {"binary": 1.012, "quantized": 1.002, "pranc": 1.002}  # the competitors at PEMN keep 0.5's bytes
 PEMN_POINT = "RP 1e-2"  # PEMN's equal-bytes point (keep 0.5)
 BUDGET_CLAIMS = (("4.2 (1)", claim_promising), ("4.2 (2)", claim_gradual_drop), ("4.2 (3)", claim_extreme_drop))
 
@@ -38,12 +39,30 @@ def _on_axis(rec) -> bool:
         bool({"budget", "budget_probe", "fig3", "frontier"} & set(rec.figures))
 
 
+@lru_cache(maxsize=None)
+def competitors() -> dict[tuple[str, float], float]:
+    """(strategy, bits per weight) of each equal-bytes competitor the budget axis runs (``pemn.grids``) -> the PEMN
+    keep ratio whose file bytes it matches (the dense binary network: keep 0.5's). The ``cpu`` budget's runs of
+    these are the frontier's."""
+    backbone, arch = get_profile("cpu").budget_model
+    keeps = {round(budget_for_keep(backbone, json.dumps(arch, sort_keys=True), k), 3): k for k in FRONTIER_KEEPS}
+    return {(c.strategy, round(c.budget_bits, 3)): keeps.get(round(c.budget_bits, 3), 0.5)
+            for c, fig, _ in budget_runs(get_profile("cpu")) if fig == "budget" and methods.get(c.strategy).equal_bytes}
+
+
+def _label(c: dict) -> str:
+    """The book's label of a run; a competitor sized to another keep ratio than 0.5 says so."""
+    label = methods.get(c["strategy"]).label(c)
+    keep = competitors().get((c["strategy"], round(c.get("budget_bits") or 0, 3)), 0.5)
+    return label if keep == 0.5 else f"{label} at keep {keep:g}'s bytes"
+
+
 def _compared(rec) -> bool:
     """A strategy judged at every budget (keep 0.5), or a competitor at PEMN keep 0.5's bytes."""
     c = rec.config
     if methods.get(c["strategy"]).label(c) in AXIS_METHODS:
         return c.get("keep_ratio", 0.5) == 0.5
-    return c["strategy"] in EQUAL_BYTES and round(c.get("budget_bits") or 0, 3) == EQUAL_BYTES[c["strategy"]]
+    return (c["strategy"], round(c.get("budget_bits") or 0, 3)) in competitors()
 
 
 def precise_bn_accuracy(rec, recalibrated: dict | None) -> float | None:
@@ -66,12 +85,13 @@ def budget_rows(records, recalibrated: dict | None = None) -> pd.DataFrame:
     first = {}
     for k, (r, _) in sorted(chosen.items(), key=lambda kv: not kv[1][0].config.get("bn_recalibration")):
         c = r.config
-        first.setdefault((r.train_size, c["epochs"], methods.get(c["strategy"]).label(c), c["seed"]), k)
+        first.setdefault((r.train_size, c["epochs"], _label(c), c["seed"]), k)
     chosen = {k: chosen[k] for k in first.values()}
     df = records_frame([r for r, _ in chosen.values()])
     if df.empty:
         return df
     df["final_acc"] = df["run_id"].map(lambda k: chosen[k][1])
+    df["method"] = df["run_id"].map(lambda k: _label(chosen[k][0].config))
     df["budget_key"] = list(zip(df["train_size"].astype(int), df["epochs"].astype(int)))
     df["budget"] = [budget_label(*k) for k in df["budget_key"]]
     return df.sort_values(["budget_key", "method", "seed"]).reset_index(drop=True)
@@ -83,6 +103,8 @@ def _points(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def budgets(rows: pd.DataFrame) -> list[tuple[tuple[int, int], str]]:
+    if rows.empty:
+        return []
     return sorted({(k, b) for k, b in zip(rows["budget_key"], rows["budget"])})
 
 
@@ -111,11 +133,11 @@ def gap_figure(rows: pd.DataFrame):
         return None
     order = [label for _, label in budgets(rows) if label in set(t["budget"])]
     x = {b: i for i, b in enumerate(order)}
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
-    markers = dict(zip(AXIS_METHODS + tuple(EQUAL_BYTES), "sovD^<>XPh"))
+    from . import style as book_style
+    fig, axes = book_style.figure(1, 2, height=4.4, full=True)
+    a, b = axes[0]
     for j, (method, q) in enumerate(t.groupby("method", sort=False)):
-        m = methods.get(q["strategy"].iloc[0])
-        style = dict(color=m.colour, marker=markers.get(method, "o"), ms=6, lw=1.4, label=method)
+        style = dict(**book_style.method_style(method), ms=6, lw=1.4, label=method)
         xs = [x[v] + 0.04 * (j - 3) for v in q["budget"]]
         a.plot(xs, q["accuracy"] * 100, **style)
         if method != REFERENCE:
@@ -123,13 +145,10 @@ def gap_figure(rows: pd.DataFrame):
             b.errorbar(xs, q["gap"] * 100, yerr=[lo.fillna(0), hi.fillna(0)], capsize=3, **style)
     for ax, ylabel in ((a, "final test accuracy (%)"), (b, "dense − method (points), 95 % interval")):
         ax.set_xticks(range(len(order)))
-        ax.set_xticklabels(order, fontsize=9)
-        ax.set_ylabel(ylabel, fontsize=10)
-        ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=9)
+        ax.set_xticklabels(order)
+        ax.set_ylabel(ylabel)
     b.axhline(0, color="black", lw=0.8)
-    handles, labels = a.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=5, fontsize=9, frameon=False)
+    book_style.legend_below(fig, ncols=5)
     return fig
 
 
@@ -142,7 +161,8 @@ def equal_bytes_verdicts(rows: pd.DataFrame) -> list[tuple[str, pd.DataFrame, Ve
         r = rows[rows["budget_key"] == key]
         p = _points(r)
         pemn = p[p["method"] == PEMN_POINT]
-        rivals = p[p["strategy"].isin(EQUAL_BYTES)]
+        rivals = p[p["strategy"].isin({s for s, _ in competitors()}) & p["method"].isin(
+            {methods.get(s).label({"strategy": s}) for s, _ in competitors()})]  # those at keep 0.5's bytes
         table = pd.concat([pemn, rivals])[["method", "strategy", "mean", "std", "n", "runs"]]
         file_bytes = r.groupby("method")["export_file_bytes"].mean()
         table = table.assign(file_bytes=table["method"].map(file_bytes))
@@ -196,7 +216,7 @@ def answer(rows: pd.DataFrame) -> str:
     """The chapter's opening: how the gap to dense moves, and which verdicts change from the smallest budget to
     the largest one whose runs are all in."""
     t = claims_by_budget(rows)
-    tested = t[t[list(VERDICT_NAMES)].apply(lambda r: any(v.outcome != NOT_TESTED for v in r), axis=1)]
+    tested = t if t.empty else t[t[list(VERDICT_NAMES)].apply(lambda r: any(v.outcome != NOT_TESTED for v in r), axis=1)]
     if len(tested) < 2:
         return ("Fewer than two budgets have the runs a verdict needs yet, so no verdict can be compared across "
                 "budgets; the tables below show what has run.")
@@ -240,9 +260,15 @@ def verdict_line(rows: pd.DataFrame) -> str:
     """The landing page's line: per budget, its scale and how each budget claim came out."""
     parts = []
     for _, r in claims_by_budget(rows).iterrows():
-        outcomes = ", ".join(f"{n} {r[n].outcome}" for n in VERDICT_NAMES)
-        parts.append(f"{_scale(r)}: {outcomes}")
-    return "; ".join(parts)
+        by = {}
+        for n in VERDICT_NAMES:
+            by.setdefault(r[n].outcome, []).append(n)
+        parts.append(f"{_scale(r)}: " + "; ".join(f"{o} {_and(ns)}" for o, ns in by.items()))
+    return ". ".join(parts)
+
+
+def _and(names) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def run_times(rows: pd.DataFrame) -> pd.DataFrame:
@@ -280,7 +306,7 @@ def budget_sentence(profile: str = "cpu") -> str | None:
     _, rows = _load(profile)
     if rows.empty or len(budgets(rows)) < 2:
         return None
-    return (f"**With more training** (ConvMixer-64/6, {display.ch('budget')}; the claims engine's rule): "
+    return (f"**With more training** (ConvMixer-64/6, {display.ch('budget')}; the claims engine's rule). "
             + verdict_line(rows) + ".")
 
 

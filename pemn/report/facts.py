@@ -215,17 +215,17 @@ def fair_facts(profile: str) -> dict:
 def pranc_facts(profile: str) -> dict:
     """PRANC in chapter 7: its coefficient counts at the frontier's budgets, its memory budget, and its training
     step against dense as ``make bench`` measured it (``bench/results.json``, section ``pranc``)."""
-    from .. import pranc
+    from .. import methods, pranc
     from ..grids import PRANC_LR, grid
     from ..train import make_model
     from .benchmark import bench_results
     out = {"pranc_lr": f"{PRANC_LR:g}", "pranc_budget_gib": f"{pranc.BASIS_MEMORY_BYTES / 2**30:g}"}
     try:
-        cfgs = [r.config for r in grid(profile).values() if r.config.strategy == "pranc" and r.config.seed == 0
-                and "frontier" in r.figures]
+        cfgs = [r.config for r in grid(profile).values() if "frontier" in r.figures and r.config.seed == 0]
     except ValueError:  # not a grid profile
         cfgs = []
-    ks = sorted({pranc.coefficients_for_budget(make_model(c, 10), c.budget_bits) for c in cfgs}, reverse=True)
+    ks = sorted({k(make_model(c, 10), c) for c in cfgs if (k := getattr(methods.get(c.strategy), "coefficients", None))},
+                reverse=True)  # the methods whose file is a seed and k coefficients
     out["pranc_k_cm"] = " and ".join(f"{k:,}" for k in ks) or NA
     bench = (bench_results() or {}).get("pranc", {})
     for key, name in (("convmixer-w64d6k5p4", "cm"), ("resnet32", "r32")):
