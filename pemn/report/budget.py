@@ -17,7 +17,7 @@ from .. import methods
 from ..grids import BUDGET_TOP_EPOCHS, FRONTIER_KEEPS, budget_for_keep, budget_runs, get_profile
 from .claims import (NOT_TESTED, Verdict, claim_extreme_drop, claim_gradual_drop, claim_promising, compare,
                      decide, welch)
-from .frame import points, records_frame
+from .frame import notebook_paths, points, records_frame
 from . import display
 from .display import signed
 from .labels import REFERENCE, pct
@@ -288,22 +288,20 @@ def probe_rows(records) -> pd.DataFrame:
 # --- the chapter's show functions (display and I/O) --------------------------------------------------------------
 
 def _load(profile: str):
+    """The profile's records, the budget rows, and the executed notebook of each run the book shows (a run still
+    training when the book is built has none yet: its id is not linked)."""
     from ..runs import current_records, recalibrations
     records = current_records(profile)
-    return records, budget_rows(records, recalibrations(profile))
+    return records, budget_rows(records, recalibrations(profile)), notebook_paths(records_frame(records))
 
 
-def _link(profile: str, run_id: str) -> str:
-    return display.run_link(run_id, f"runs/{profile}/{run_id}/train.ipynb")
-
-
-def _links(profile: str, runs: str) -> str:
-    return ", ".join(_link(profile, r) for r in str(runs).split(", ") if r)
+def _links(notebooks: dict, runs: str) -> str:
+    return display.run_links([r for r in str(runs).split(", ") if r], notebooks)
 
 
 def budget_sentence(profile: str = "cpu") -> str | None:
     """The landing page's per-budget verdicts (None for a profile without the budget axis)."""
-    _, rows = _load(profile)
+    _, rows, _ = _load(profile)
     if rows.empty or len(budgets(rows)) < 2:
         return None
     return (f"**With more training** (ConvMixer-64/6, {display.ch('budget')}; the claims engine's rule). "
@@ -311,13 +309,13 @@ def budget_sentence(profile: str = "cpu") -> str | None:
 
 
 def show_answer(profile: str = "cpu"):
-    _, rows = _load(profile)
+    _, rows, _ = _load(profile)
     display.md(f"**The answer (profile `{profile}`, every network with precise BatchNorm statistics).** "
                + answer(rows))
 
 
 def show_probes(profile: str = "cpu"):
-    records, _ = _load(profile)
+    records, _, notebooks = _load(profile)
     p = probe_rows(records)
     if p.empty:
         return display.note_no_runs(profile, "The budget probes")
@@ -326,13 +324,13 @@ def show_probes(profile: str = "cpu"):
                           f"reaches {BUDGET_TARGET_DENSE:.0%}": p["final_acc"].ge(BUDGET_TARGET_DENSE).map(
                               {True: "yes", False: "no"}),
                           "training (min)": (p["wall_time_s"] / 60).round(1),
-                          "run": [_link(profile, r) for r in p["run_id"]]})
+                          "run": [display.run_link(r, notebooks.get(r)) for r in p["run_id"]]})
     display.show_table(table, f"Dense ConvMixer-64/6, seed 0: {top_budget_note()}, the fewest probe epochs at which "
                               f"dense reaches {BUDGET_TARGET_DENSE:.0%}; probes beyond it run last.")
 
 
 def show_gaps(profile: str = "cpu"):
-    _, rows = _load(profile)
+    _, rows, notebooks = _load(profile)
     t = gap_table(rows)
     if t.empty:
         return display.note_no_runs(profile, "The budget axis")
@@ -345,27 +343,27 @@ def show_gaps(profile: str = "cpu"):
                               "" if m == REFERENCE else f"{signed(g)}" + ("" if lo != lo else
                                                                           f" [{signed(lo)}, {signed(hi)}]")
                               for m, g, lo, hi in zip(t["method"], t["gap"], t["gap_low"], t["gap_high"])],
-                          "runs": [_links(profile, r) for r in t["runs"]]})
+                          "runs": [_links(notebooks, r) for r in t["runs"]]})
     display.md("<details><summary>The figure's numbers and runs</summary>\n\n" + display.table_md(shown)
                + "\n\n</details>")
 
 
 def show_equal_bytes(profile: str = "cpu"):
-    _, rows = _load(profile)
+    _, rows, notebooks = _load(profile)
     for label, table, v in equal_bytes_verdicts(rows):
         if table.empty:
             display.md(f"**{label}:** no run yet.")
             continue
         shown = pd.DataFrame({"method": table["method"], "file (KiB)": (table["file_bytes"] / 1024).round(1),
                               "accuracy": table["mean"].map(pct), "seeds": table["n"].astype(int),
-                              "runs": [_links(profile, r) for r in table["runs"]]})
+                              "runs": [_links(notebooks, r) for r in table["runs"]]})
         display.md(f"**{label}: {outcome_cell(v)}**" + (f" (deciding: {v.deciding.text})" if v.deciding else
                                                          f" ({v.evidence})"))
         display.show_table(shown)
 
 
 def show_claims(profile: str = "cpu"):
-    _, rows = _load(profile)
+    _, rows, _ = _load(profile)
     t = claims_table(rows)
     if t.empty:
         return display.note_no_runs(profile, "The claim × budget table")
@@ -376,7 +374,7 @@ def show_claims(profile: str = "cpu"):
 
 
 def show_times(profile: str = "cpu"):
-    _, rows = _load(profile)
+    _, rows, _ = _load(profile)
     if rows.empty:
         return display.note_no_runs(profile, "The budget axis")
     display.show_table(run_times(rows), "Training time of the runs above, from their records (the 10k budget's "

@@ -50,7 +50,11 @@ def frontier_figure(p: pd.DataFrame, title: str):
 # --- the chapter's show functions ------------------------------------------------------------
 
 def _link(profile: str, run_id: str) -> str:
-    return display.run_link(run_id, f"runs/{profile}/{run_id}/train.ipynb")
+    """A run id linked to its executed notebook, plain while the run has none in the book (still training)."""
+    from ..runs import run_dir
+    from .frame import notebook_in_book
+    shown = notebook_in_book(run_dir(profile, run_id))
+    return display.run_link(run_id, f"runs/{profile}/{run_id}/train.ipynb" if shown else None)
 
 
 def _pct(x) -> str:
