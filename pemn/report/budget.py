@@ -137,7 +137,9 @@ def gap_figure(rows: pd.DataFrame):
     fig, axes = book_style.figure(1, 2, height=4.4, full=True)
     a, b = axes[0]
     for j, (method, q) in enumerate(t.groupby("method", sort=False)):
-        style = dict(**book_style.method_style(method), ms=6, lw=1.4, label=method)
+        base, _, other_bytes = method.partition(" at keep ")  # a competitor at another keep ratio's bytes
+        look = book_style.method_style(base) | ({"marker": "X", "ls": ":"} if other_bytes else {})
+        style = dict(**look, ms=6, lw=1.4, label=method)
         xs = [x[v] + 0.04 * (j - 3) for v in q["budget"]]
         a.plot(xs, q["accuracy"] * 100, **style)
         if method != REFERENCE:
@@ -145,7 +147,7 @@ def gap_figure(rows: pd.DataFrame):
             b.errorbar(xs, q["gap"] * 100, yerr=[lo.fillna(0), hi.fillna(0)], capsize=3, **style)
     for ax, ylabel in ((a, "final test accuracy (%)"), (b, "dense − method (points), 95 % interval")):
         ax.set_xticks(range(len(order)))
-        ax.set_xticklabels(order)
+        ax.set_xticklabels([label.replace(" × ", "\n× ") for label in order])
         ax.set_ylabel(ylabel)
     b.axhline(0, color="black", lw=0.8)
     book_style.legend_below(fig, ncols=5)
