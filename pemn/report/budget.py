@@ -1,4 +1,5 @@
-"""The training-budget chapter: do the verdicts survive more training? (pure tables and figures from records)
+"""The training-budget chapter: do the verdicts survive more training? Tables, figures and verdicts are pure
+(records in); the ``show_*`` functions at the end read a profile's records and display them.
 
 Three budgets of ConvMixer-64/6 (kernel 5, patch 4, the ``cpu`` recipe otherwise): the ``cpu`` profile's own
 (10,000 images, 10 epochs: Fig. 3's runs and the frontier's), all 50,000 images for 10 epochs, and all 50,000
