@@ -92,3 +92,15 @@ def test_the_claim_by_budget_table_has_every_budget_with_its_dense_accuracy():
     for _, r in t.iterrows():
         d = rows[(rows["budget"] == r["budget"]) & (rows["method"] == "dense")]["final_acc"]
         assert r["dense"] == pytest.approx(d.mean())
+
+
+def test_the_answer_compares_only_budgets_whose_verdicts_are_all_tested():
+    from pemn.report import budget
+    rows = _cpu_rows()
+    t = budget.claims_by_budget(rows)
+    text = budget.answer(rows)
+    complete = [r["budget"] for _, r in t.iterrows() if all(r[n].outcome != "not tested" for n in budget.VERDICT_NAMES)]
+    waiting = [b for b in t["budget"] if b not in complete]
+    assert text.startswith(f"From {complete[0]} (dense ") and f"to {complete[-1]} (dense " in text
+    assert ("Not compared yet" in text) == bool(waiting) and all(b in text.split("Not compared yet")[-1] for b in waiting)
+    assert "nan" not in text and " 1 seeds" not in text

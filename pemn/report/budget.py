@@ -219,7 +219,9 @@ def answer(rows: pd.DataFrame) -> str:
     """The chapter's opening: how the gap to dense moves, and which verdicts change from the smallest budget to
     the largest one whose runs are all in."""
     t = claims_by_budget(rows)
-    tested = t if t.empty else t[t[list(VERDICT_NAMES)].apply(lambda r: any(v.outcome != NOT_TESTED for v in r), axis=1)]
+    judged = lambda r: all(v.outcome != NOT_TESTED for v in r)  # noqa: E731 (every verdict of a budget tested)
+    tested = t if t.empty else t[t[list(VERDICT_NAMES)].apply(judged, axis=1)]
+    waiting = [b for b in t["budget"] if b not in set(tested["budget"])] if not t.empty else []
     if len(tested) < 2:
         return ("Fewer than two budgets have the runs a verdict needs yet, so no verdict can be compared across "
                 "budgets; the tables below show what has run.")
@@ -234,8 +236,10 @@ def answer(rows: pd.DataFrame) -> str:
     same = [f"{n} (*{last[n].outcome}*)" for n in VERDICT_NAMES if first[n].outcome == last[n].outcome]
     text += ("Verdicts that change: " + "; ".join(changed) + ". ") if changed else "No verdict changes. "
     if same:
-        text += "Unchanged: " + ", ".join(same) + "."
-    return text
+        text += "Unchanged: " + ", ".join(same) + ". "
+    if waiting:
+        text += f"Not compared yet (runs still missing): {_and(waiting)}."
+    return text.strip()
 
 
 def outcome_cell(v: Verdict) -> str:
