@@ -102,7 +102,7 @@ bench: setup
 bench-paper: setup
 	@if $(PY) -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then $(PY) -m pemn.bench --paper; \
 	  else echo "no CUDA here: estimating from the measurements stored in bench/paper.json"; fi
-	$(PY) -m pemn.gpu_estimate $(if $(SLOTS),--slots $(SLOTS))
+	$(PY) -m pemn.bench.gpu_estimate $(if $(SLOTS),--slots $(SLOTS))
 
 # --- the gpu profile on a lent GPU machine (torch there, no papermill, no network): one job per call -----------
 # `make gpu-prepare` fills .gpu/ (CIFAR-10, wheels, checkpoints to resume, the plan) and prints the call: command

@@ -182,7 +182,7 @@ _PAPER = Profile(
 _CM256 = tuple(dict(dim=256, depth=d, kernel_size=5, patch_size=2) for d in (6, 8))
 # Epochs: the most at which every panel of the backbone fits 8 minutes on one H100 at the step, evaluation and
 # per-run overhead times of bench/paper.json, with the augmentation on the device at 1/10 of the step (the goal);
-# `python -m pemn.gpu_estimate` recomputes them ("fits 8 min: N epochs": ConvMixer 13, ViT 7, ResNet32 4,
+# `python -m pemn.bench.gpu_estimate` recomputes them ("fits 8 min: N epochs": ConvMixer 13, ViT 7, ResNet32 4,
 # ResNet56 2). ConvMixer's is rounded down to a multiple of 5, where the official code's learning-rate knots
 # (epochs*2//5, epochs*4//5) fall exactly on ours (2/5 and 4/5 of training). The masked steps there were measured
 # before the sort-based threshold (1.4-2x dense): once they are remeasured, more epochs may fit.

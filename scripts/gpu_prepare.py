@@ -56,7 +56,7 @@ def panel_runs(profile: str = "gpu", panel: tuple[str, str] = PANEL, seed: int =
 def plan(profile: str = "gpu", panel: tuple[str, str] = PANEL) -> dict:
     """What the job will run: the panel's runs not yet complete here, and their estimated seconds."""
     sys.path.insert(0, str(REPO))
-    from pemn import gpu_estimate
+    from pemn.bench import gpu_estimate
     from pemn.runs import is_complete, run_dir
     paper = json.loads(gpu_estimate.PAPER_JSON.read_text())
     per_run = gpu_estimate.estimate(paper)["profiles"][profile]["per_run_s"]

@@ -12,7 +12,7 @@ The runs are trained in process (``pemn.runs.train_in_process``: metrics.json, m
 of an executed notebook), seed by seed in grid order, by ``--slots`` worker processes at once that each claim the
 next pending run. At the limit the workers are stopped: a run stopped part-way keeps its last epoch's checkpoint,
 which the archive carries; ``make gpu-unpack`` keeps it in ``.gpu/resume/`` and the next job resumes it.
-With ``--bench S`` the first S seconds measure the device (``pemn.gpu_bench``: augmentation, masked against dense
+With ``--bench S`` the first S seconds measure the device (``pemn.bench.gpu``: augmentation, masked against dense
 steps, slots).
 """
 from __future__ import annotations
@@ -139,7 +139,7 @@ def main(argv=None) -> int:
     extra = {}
     if args.bench > 0:
         bench_json = work / "gpu.json"
-        code = subprocess.call([sys.executable, "-m", "pemn.gpu_bench", "--profile", args.profile, "--budget",
+        code = subprocess.call([sys.executable, "-m", "pemn.bench.gpu", "--profile", args.profile, "--budget",
                                 str(args.bench), "--slots", str(args.slots), "--out", str(bench_json)], cwd=REPO)
         summary["bench_exit"] = code
         if code == 0:

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from pemn import gpu_estimate, grids
+from pemn import grids
+from pemn.bench import gpu_estimate
 
 PAPER = json.loads(gpu_estimate.PAPER_JSON.read_text())
 

@@ -124,3 +124,30 @@ def test_every_module_reads_in_one_sitting():
     long = {str(p.relative_to(PACKAGE.parent)): n for p in PACKAGE.rglob("*.py")
             if (n := len(p.read_text().splitlines())) > 500}
     assert not long
+
+
+def outside_users() -> set[str]:
+    """Modules the package's users name: ``python -m pemn.x`` in the Makefile and scripts, imports in the notebooks."""
+    root = PACKAGE.parent
+    texts = [root / "Makefile", *(root / "scripts").glob("*"), *(root / "book").rglob("*.ipynb"), *root.glob(".ci/*")]
+    named = set()
+    for t in texts:
+        if t.is_file() and "_build" not in t.parts:
+            text = t.read_text(errors="replace")
+            named |= set(re.findall(r"\bpemn(?:\.\w+)+", text))
+            named |= {f"pemn.{m}" for m in re.findall(r"from pemn import (\w+)", text)}
+            named |= {f"pemn.{p}.{m}" for p, m in re.findall(r"from pemn\.(\w+) import (\w+)", text)}
+    return named
+
+
+def test_no_module_is_dead():
+    """Every module is imported by another one, run or imported by the Makefile, scripts or notebooks, or is a
+    package's ``__main__``."""
+    graph = import_graph()
+    used = set().union(*graph.values()) | outside_users()
+    dead = [m for m, f in modules().items() if f.name not in ("__init__.py", "__main__.py") and m not in used]
+    assert not dead
+
+
+def test_benchmarks_live_in_the_bench_package():
+    assert not [m for m in modules() if m.count(".") == 1 and m != "pemn.bench" and re.search(r"bench|estimate", m)]

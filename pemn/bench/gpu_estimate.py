@@ -16,10 +16,10 @@ import json
 import sys
 from pathlib import Path
 
-from . import bench
-from .grids import grid
+from .estimate import estimate_profile
+from ..grids import grid
+from ..paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 PAPER_JSON = REPO / "bench" / "paper.json"
 GPU_JSON = REPO / "bench" / "gpu.json"
 OUT = REPO / "bench" / "gpu_estimate.json"
@@ -94,7 +94,7 @@ def estimate(paper: dict, measured: dict | None = None, slots: int = 1) -> dict:
     out = {"augment_images_per_s": ips, "augment": how, "per_run_overhead_s": overhead, "concurrency": speedup_how,
            "panel_budget_s": PANEL_BUDGET_S, "step_times": steps_how, "profiles": {}}
     for profile in ("gpu", "paper"):
-        est = bench.estimate_profile(profile, steps, paper["evaluation"], ips, overhead)
+        est = estimate_profile(profile, steps, paper["evaluation"], ips, overhead)
         by_panel = panels(profile, est["per_run"])
         for p in by_panel.values():
             p["fitting_epochs"] = fitting_epochs(p, overhead)
@@ -118,7 +118,7 @@ def table(res: dict) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pemn.gpu_estimate", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m pemn.bench.gpu_estimate", description=__doc__.split("\n")[0])
     ap.add_argument("--slots", type=int, default=1, help="runs at once on the GPU (needs a measured speedup)")
     ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args(argv)

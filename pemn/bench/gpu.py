@@ -7,7 +7,7 @@
 - ``slots``: several training processes on one GPU at once (``--slots N``), each a real training loop (device
   augmentation, step), aggregate images/s against one process alone.
 
-Written to ``bench/gpu.json``, which ``pemn.gpu_estimate`` reads.
+Written to ``bench/gpu.json``, which ``pemn.bench.gpu_estimate`` reads.
 """
 from __future__ import annotations
 
@@ -22,9 +22,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from . import bench, data as data_mod, train as T
-from .grids import grid
-from .paths import REPO
+from .. import data as data_mod, train as T
+from .cases import Case, build, paper_cases
+from .cli import environment
+from .sections import bench_loader, bench_train_steps
+from .timing import sync
+from ..grids import grid
+from ..paths import REPO
 
 GOALS = {"augment_min_ratio": 10.0, "masked_max_ratio": 1.2}
 PROBE_MODELS = ("resnet32", "convmixer")  # slots are measured on the first model of each of these backbones
@@ -58,8 +62,8 @@ def probe(profile: str, seconds: float, device) -> dict:
     out = {}
     for backbone in PROBE_MODELS:
         cfg = _first_config(profile, backbone)
-        case = bench.Case(cfg.backbone, cfg.arch, cfg.batch_size, ("dense",))
-        model, opt, fmt = bench.build(case, "dense", device)
+        case = Case(cfg.backbone, cfg.arch, cfg.batch_size, ("dense",))
+        model, opt, fmt = build(case, "dense", device)
         model.train()
         augment, gen = T._augment(cfg), torch.Generator().manual_seed(0)
         images, start, t0 = 0, 5, None  # the first steps warm up (cuDNN, allocator)
@@ -73,13 +77,13 @@ def probe(profile: str, seconds: float, device) -> dict:
                 opt.step()
                 start -= 1
                 if start == 0:
-                    bench.sync(device)
+                    sync(device)
                     t0 = time.perf_counter()
                 elif start < 0:
                     images += len(yb)
                 if t0 is not None and time.perf_counter() - t0 >= seconds:
                     break
-        bench.sync(device)
+        sync(device)
         out[case.key] = images / (time.perf_counter() - t0)
     return out
 
@@ -87,7 +91,7 @@ def probe(profile: str, seconds: float, device) -> dict:
 def slots(profile: str, n: int, seconds: float) -> dict:
     """Aggregate images/s of ``n`` training processes at once against one alone, per probe model."""
     def together(k: int) -> list[dict]:
-        cmd = [sys.executable, "-m", "pemn.gpu_bench", "--probe", str(seconds), "--profile", profile]
+        cmd = [sys.executable, "-m", "pemn.bench.gpu", "--probe", str(seconds), "--profile", profile]
         procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(k)]
         return [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
     alone, several = together(1)[0], together(n)
@@ -102,16 +106,16 @@ def measure(profile: str, budget_s: float, n_slots: int = 1, log=print) -> dict:
     device = T.pick_device("auto")
     data = data_mod.load("cifar10", allow_download=False)
     res = {"profile": profile, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "budget_s": budget_s,
-           "environment": bench.environment(device)}
+           "environment": environment(device)}
     log("training steps ...")
     share = 0.5 if n_slots > 1 else 0.8
-    cases = tuple(bench.Case(c.backbone, c.arch, c.batch, ("dense", "masked", "masked_batched", "baseline"))
-                  for c in bench.paper_cases(profile))
-    res["train_step"] = bench.bench_train_steps(cases, device, data, budget_s * share, log=log)
+    cases = tuple(Case(c.backbone, c.arch, c.batch, ("dense", "masked", "masked_batched", "baseline"))
+                  for c in paper_cases(profile))
+    res["train_step"] = bench_train_steps(cases, device, data, budget_s * share, log=log)
     log("augmentation on the device ...")
     cfg = _first_config(profile)
     resident = dataclasses.replace(data, x_train=data.x_train.to(device), y_train=data.y_train.to(device))
-    loader = bench.bench_loader(device, resident, budget_s * 0.2, n=8192, augments={"recipe": T._augment(cfg)},
+    loader = bench_loader(device, resident, budget_s * 0.2, n=8192, augments={"recipe": T._augment(cfg)},
                                 batch=cfg.batch_size, warmup=1, label=f"augment={cfg.augment!r}, batched on the device")
     res["augment"] = loader.pop("recipe") | loader
     res["goals"] = goals(res)
@@ -122,7 +126,7 @@ def measure(profile: str, budget_s: float, n_slots: int = 1, log=print) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pemn.gpu_bench", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m pemn.bench.gpu", description=__doc__.split("\n")[0])
     ap.add_argument("--profile", default="gpu")
     ap.add_argument("--budget", type=float, default=90.0, help="seconds to spend measuring")
     ap.add_argument("--slots", type=int, default=2, help="training processes at once to measure (1: none)")
