@@ -104,3 +104,21 @@ def test_the_answer_compares_only_budgets_whose_verdicts_are_all_tested():
     assert text.startswith(f"From {complete[0]} (dense ") and f"to {complete[-1]} (dense " in text
     assert ("Not compared yet" in text) == bool(waiting) and all(b in text.split("Not compared yet")[-1] for b in waiting)
     assert "nan" not in text and " 1 seeds" not in text
+
+
+def test_each_competitor_is_named_and_coloured_as_in_the_fair_compression_chapter():
+    """A competitor's label is its method's legend title (the fair-compression chapter's), one at another keep
+    ratio's bytes says so, and every label finds its own method's style (never the dense default)."""
+    from pemn import methods
+    from pemn.report import budget, style
+    rows = _cpu_rows()
+    recs = {r.run_id: r for r in runs.current_records("cpu")}
+    for _, r in rows.iterrows():
+        m = methods.get(r["strategy"])
+        base, _, other = r["method"].partition(" at keep ")
+        assert base == (m.title_of(recs[r["run_id"]].config) if m.equal_bytes else m.label(recs[r["run_id"]].config))
+        assert style._strategy(base) == r["strategy"]
+        assert not other or other == "0.1's bytes"
+    eq = {label: t for label, t, _ in budget.equal_bytes_verdicts(rows)}
+    top = eq[f"50k images × {grids.BUDGET_TOP_EPOCHS} epochs"]
+    assert sorted(top["strategy"]) == ["binary", "pranc", "quantized", "rp"]

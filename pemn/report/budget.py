@@ -52,10 +52,13 @@ def competitors() -> dict[tuple[str, float], float]:
 
 
 def _label(c: dict) -> str:
-    """The book's label of a run; a competitor sized to another keep ratio than 0.5 says so."""
-    label = methods.get(c["strategy"]).label(c)
+    """The book's label of a run: a strategy's label, a competitor's legend title as in the fair-compression
+    chapter; a competitor sized to another keep ratio than 0.5 says so."""
+    m = methods.get(c["strategy"])
+    if not m.equal_bytes:
+        return m.label(c)
     keep = competitors().get((c["strategy"], round(c.get("budget_bits") or 0, 3)), 0.5)
-    return label if keep == 0.5 else f"{label} at keep {keep:g}'s bytes"
+    return m.title_of(c) if keep == 0.5 else f"{m.title_of(c)} at keep {keep:g}'s bytes"
 
 
 def _compared(rec) -> bool:
@@ -137,11 +140,14 @@ def gap_figure(rows: pd.DataFrame):
     from . import style as book_style
     fig, axes = book_style.figure(1, 2, height=4.4, full=True)
     a, b = axes[0]
-    for j, (method, q) in enumerate(t.groupby("method", sort=False)):
+    groups = sorted(t.groupby("method", sort=False), key=lambda g: (g[0] not in AXIS_METHODS,
+                                                                   AXIS_METHODS.index(g[0]) if g[0] in AXIS_METHODS
+                                                                   else 0, g[0]))
+    for j, (method, q) in enumerate(groups):
         base, _, other_bytes = method.partition(" at keep ")  # a competitor at another keep ratio's bytes
         look = book_style.method_style(base) | ({"marker": "X", "ls": ":"} if other_bytes else {})
         style = dict(**look, ms=6, lw=1.4, label=method)
-        xs = [x[v] + 0.04 * (j - 3) for v in q["budget"]]
+        xs = [x[v] + 0.03 * (j - (len(groups) - 1) / 2) for v in q["budget"]]
         a.plot(xs, q["accuracy"] * 100, **style)
         if method != REFERENCE:
             lo, hi = (q["gap"] - q["gap_low"]) * 100, (q["gap_high"] - q["gap"]) * 100
@@ -151,7 +157,7 @@ def gap_figure(rows: pd.DataFrame):
         ax.set_xticklabels([label.replace(" × ", "\n× ") for label in order])
         ax.set_ylabel(ylabel)
     b.axhline(0, color="black", lw=0.8)
-    book_style.legend_below(fig, ncols=5)
+    book_style.legend_below(fig, ncols=4)
     return fig
 
 
@@ -164,8 +170,7 @@ def equal_bytes_verdicts(rows: pd.DataFrame) -> list[tuple[str, pd.DataFrame, Ve
         r = rows[rows["budget_key"] == key]
         p = _points(r)
         pemn = p[p["method"] == PEMN_POINT]
-        rivals = p[p["strategy"].isin({s for s, _ in competitors()}) & p["method"].isin(
-            {methods.get(s).label({"strategy": s}) for s, _ in competitors()})]  # those at keep 0.5's bytes
+        rivals = p[p["strategy"].isin({s for s, _ in competitors()}) & ~p["method"].str.contains(" at keep ")]
         table = pd.concat([pemn, rivals])[["method", "strategy", "mean", "std", "n", "runs"]]
         file_bytes = r.groupby("method")["export_file_bytes"].mean()
         table = table.assign(file_bytes=table["method"].map(file_bytes))
@@ -326,14 +331,17 @@ def show_probes(profile: str = "cpu"):
     p = probe_rows(records)
     if p.empty:
         return display.note_no_runs(profile, "The budget probes")
-    from ..grids import BUDGET_TARGET_DENSE
+    from ..grids import BUDGET_PROBE_EPOCHS, BUDGET_TARGET_DENSE
+    missing = [e for e in BUDGET_PROBE_EPOCHS if e not in set(p["epochs"])]
     table = pd.DataFrame({"epochs (all 50,000 images)": p["epochs"], "dense test accuracy": p["final_acc"].map(pct),
                           f"reaches {BUDGET_TARGET_DENSE:.0%}": p["final_acc"].ge(BUDGET_TARGET_DENSE).map(
                               {True: "yes", False: "no"}),
                           "training (min)": (p["wall_time_s"] / 60).round(1),
                           "run": [display.run_link(r, notebooks.get(r)) for r in p["run_id"]]})
     display.show_table(table, f"Dense ConvMixer-64/6, seed 0: {top_budget_note()}, the fewest probe epochs at which "
-                              f"dense reaches {BUDGET_TARGET_DENSE:.0%}; probes beyond it run last.")
+                              f"dense reaches {BUDGET_TARGET_DENSE:.0%}."
+                       + (f" Not run yet (the grid runs them last): {_and([str(e) for e in missing])} epochs." if missing
+                          else ""))
 
 
 def show_gaps(profile: str = "cpu"):

@@ -70,7 +70,7 @@ def _strategy(label: str) -> str:
         if label in (m.family, m.title, name):
             return name
         try:
-            if m.placement is None and m.label({}) == label:
+            if (m.placement is None and m.label({}) == label) or m.title_of({}) == label:
                 return name
         except (KeyError, TypeError):
             pass
