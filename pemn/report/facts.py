@@ -265,7 +265,7 @@ def budget_facts(profile: str) -> dict:
     progress."""
     from ..grids import BUDGET_TARGET_DENSE, BUDGET_TOP_EPOCHS, PRANC_LR, grid
     from ..runs import current_records, recalibrations
-    from .budget import budget_rows, budgets, claims_by_budget, probe_rows
+    from .budget import BUDGET_CLAIMS, budget_rows, budgets, claims_by_budget, probe_rows
     records = current_records(profile)
     out = {"bud_target": f"{100 * BUDGET_TARGET_DENSE:.0f}", "bud_top_epochs": str(BUDGET_TOP_EPOCHS or NA),
            "pranc_lr": f"{PRANC_LR:g}"}
@@ -277,8 +277,15 @@ def budget_facts(profile: str) -> dict:
     rows = budget_rows(records, recalibrations(profile))
     for i, ((_, _), label) in enumerate(budgets(rows) if not rows.empty else []):
         out[f"bud{i}"] = label
-    for i, (_, r) in enumerate(claims_by_budget(rows).iterrows() if not rows.empty else []):
-        out[f"bud{i}_dense"], out[f"bud{i}_seeds"] = _p(r["dense"]), str(r["seeds"])
+    table = claims_by_budget(rows) if not rows.empty else None
+    keys = ("dense", "seeds", "v1", "v2", "v3", "eq")
+    out |= {f"budtop{'_' + k if k else ''}": NA for k in ("",) + keys}  # the largest budget, for other chapters
+    for i, (_, r) in enumerate(table.iterrows() if table is not None else []):
+        values = (_p(r["dense"]), str(r["seeds"]), *(r[name].outcome for name, _ in BUDGET_CLAIMS),
+                  r["equal bytes (keep 0.5)"].outcome)
+        for prefix in (f"bud{i}", "budtop"):
+            out |= {f"{prefix}_{k}": v for k, v in zip(keys, values)}
+        out["budtop"] = r["budget"]
     return out
 
 
