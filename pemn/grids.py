@@ -38,8 +38,11 @@ BUDGET_STRATEGIES = WIDTH_STRATEGIES  # plus the two equal-bytes competitors (bu
 BUDGET_PROBE_EPOCHS = (10, 20, 30, 40)  # dense alone, seed 0, all 50k images: the top budget is the fewest >= 78 %
 BUDGET_TARGET_DENSE = 0.78
 # The top budget's epochs, settled by the probes' records (tests/test_budget.py checks it against them): dense
-# reached 76.6 % at 10 epochs and 79.7 % at 20 (2026-12-02). The probes beyond it (30, 40 epochs) run last.
+# reached 76.6 % at 10 epochs and 79.7 % at 20 (2026-12-02); the probes beyond it (30, 40 epochs) ran last.
 BUDGET_TOP_EPOCHS: int | None = 20
+# Past the top budget, at the longest probe's epochs: dense, mask, PEMN's equal-bytes point and the competitor that
+# decides it at the top budget (the dense binary network), to see whether the gap keeps growing
+BUDGET_BEYOND_STRATEGIES = (("dense", None), ("mask", None), FRONTIER_PEMN)
 SEED_BITS = 64  # a PEMN file stores the seed of its random values (pemn.storage's pemn_seed)
 
 
@@ -79,6 +82,7 @@ class Profile:
     budget_model: tuple[str, dict] | None = None
     budgets: tuple[tuple[int | None, int, tuple[int, ...]], ...] = ()
     budget_probe_epochs: tuple[int, ...] = ()
+    budget_beyond_seeds: tuple[int, ...] = ()  # seeds of BUDGET_BEYOND_STRATEGIES at the longest probe's epochs
 
     def seeds_for(self, figure: str) -> tuple[int, ...]:
         return dict(self.figure_seeds).get(figure, self.seeds)
@@ -146,6 +150,7 @@ _CPU = Profile(
     pranc=(("convmixer", _CPU_CONVMIXER),),
     budget_model=("convmixer", _CPU_CONVMIXER), budget_probe_epochs=BUDGET_PROBE_EPOCHS,
     budgets=((None, 10, (0, 1)),) + (((None, BUDGET_TOP_EPOCHS, (0, 1, 2)),) if BUDGET_TOP_EPOCHS else ()),
+    budget_beyond_seeds=(0, 1),
 )
 
 # The calibration runs under runs/custom/ measured dense ConvMixer-64/6 at 68.7 %, ResNet32 at 70.7 % and ResNet56
@@ -155,7 +160,7 @@ _CPU20K = replace(
                                                                            "resnet56": dict(epochs=5)},
     note="the cpu grid on 20k stratified training images, both ResNets 5 epochs: the smallest budgets measured to "
          "clear 60 % dense accuracy (ConvMixer, ResNets); about 15 h on 2 cores, estimated; not run here",
-    figure_seeds=(), width=(), budget_model=None, budgets=(), budget_probe_epochs=(), pranc=(),
+    figure_seeds=(), width=(), budget_model=None, budgets=(), budget_probe_epochs=(), budget_beyond_seeds=(), pranc=(),
 )
 
 _PAPER = Profile(
@@ -264,7 +269,8 @@ def budget_runs(p: Profile):
     """(config, figure, tag) of the training-budget axis: dense alone at each probe epoch count (seed 0, all
     images; those past the top budget last), and at each budget every PEMN point, the dense binary network and the
     4-bit ERK network at the file bytes of PEMN RP 1e-2 keep 0.5 (at the top budget PRANC too, at keep 0.5's and
-    0.1's bytes); precise BN statistics for every one alike."""
+    0.1's bytes); then, at the longest probe's epochs, ``BUDGET_BEYOND_STRATEGIES`` and the dense binary network;
+    precise BN statistics for every one alike."""
     if p.budget_model is None:
         return
     backbone, arch = p.budget_model
@@ -294,6 +300,16 @@ def budget_runs(p: Profile):
                     yield _config(p, backbone, arch, "cifar10", "pranc", seed, lr=PRANC_LR,
                                   budget_bits=budget_for_keep(backbone, arch_json, keep), **fields), "budget", tag
     yield from probes([e for e in p.budget_probe_epochs if e not in first])
+    if p.budget_beyond_seeds and top is not None and max(p.budget_probe_epochs) > top:
+        epochs = max(p.budget_probe_epochs)
+        fields = {**common, "epochs": epochs}
+        for seed in p.budget_beyond_seeds:
+            for strategy, ratio in BUDGET_BEYOND_STRATEGIES:
+                yield _config(p, backbone, arch, "cifar10", strategy, seed, ratio, **fields), "budget", \
+                    budget_tag(None, epochs)
+            yield _config(p, backbone, arch, "cifar10", "binary", seed,
+                          budget_bits=dense_binary_budget(backbone, arch_json), **fields), "budget", \
+                budget_tag(None, epochs)
 
 
 def grid(profile: str) -> dict[str, Run]:

@@ -13,19 +13,24 @@ def axis_runs():
     return {k: r for k, r in grids.grid("cpu").items() if AXIS & set(r.figures)}
 
 
-def test_the_axis_holds_the_forty_runs_the_probes_and_pranc():
+def test_the_axis_holds_the_forty_runs_the_probes_pranc_and_the_runs_past_the_top_budget():
     g = axis_runs()
     study = [r for r in g.values() if "budget" in r.figures and r.config.strategy != "pranc"]
-    assert len(study) == 40  # 50k x 10: 2 seeds x 8 methods; top budget: 3 seeds x 8 methods
     by_budget = {}
     for r in study:
-        by_budget.setdefault(r.config.epochs, set()).add(r.config.seed)
-    assert by_budget == {10: {0, 1}, grids.BUDGET_TOP_EPOCHS: {0, 1, 2}}
+        by_budget.setdefault(r.config.epochs, []).append(r)
+    longest = max(grids.BUDGET_PROBE_EPOCHS)
+    assert {e: len(rs) for e, rs in by_budget.items()} == {10: 16, grids.BUDGET_TOP_EPOCHS: 24, longest: 8}
+    assert {e: {r.config.seed for r in rs} for e, rs in by_budget.items()} == {
+        10: {0, 1}, grids.BUDGET_TOP_EPOCHS: {0, 1, 2}, longest: {0, 1}}
+    beyond = {(r.config.strategy, r.config.ratio) for r in by_budget[longest]}
+    assert beyond == set(grids.BUDGET_BEYOND_STRATEGIES) | {("binary", None)}
     probes = [r.config.epochs for r in g.values() if "budget_probe" in r.figures]
     assert probes == list(grids.BUDGET_PROBE_EPOCHS)
     pranc = [r for r in g.values() if r.config.strategy == "pranc"]
     assert len(pranc) == 6 and {r.config.epochs for r in pranc} == {grids.BUDGET_TOP_EPOCHS}
-    assert len(g) == 40 + 2 + 6  # the 10- and 20-epoch probes are the budgets' dense seed-0 runs
+    # the 10-, 20- and 40-epoch probes are their budgets' dense seed-0 runs
+    assert len(g) == 40 + 6 + 1 + 8
 
 
 def test_every_axis_run_trains_on_all_images_with_precise_bn_and_names_its_budget():
@@ -87,8 +92,9 @@ def test_the_claim_by_budget_table_has_every_budget_with_its_dense_accuracy():
     from pemn.report import budget
     rows = _cpu_rows()
     t = budget.claims_by_budget(rows)
-    assert list(t["budget"]) == ["10k images × 10 epochs", "50k images × 10 epochs",
-                                 f"50k images × {grids.BUDGET_TOP_EPOCHS} epochs"]
+    expected = ["10k images × 10 epochs", "50k images × 10 epochs", f"50k images × {grids.BUDGET_TOP_EPOCHS} epochs",
+                f"50k images × {max(grids.BUDGET_PROBE_EPOCHS)} epochs"]  # the last once its runs are in
+    assert list(t["budget"]) in (expected[:3], expected)
     for _, r in t.iterrows():
         d = rows[(rows["budget"] == r["budget"]) & (rows["method"] == "dense")]["final_acc"]
         assert r["dense"] == pytest.approx(d.mean())
@@ -102,7 +108,7 @@ def test_the_answer_compares_only_budgets_whose_verdicts_are_all_tested():
     complete = [r["budget"] for _, r in t.iterrows() if all(r[n].outcome != "not tested" for n in budget.VERDICT_NAMES)]
     waiting = [b for b in t["budget"] if b not in complete]
     assert text.startswith(f"From {complete[0]} (dense ") and f"to {complete[-1]} (dense " in text
-    assert ("Not compared yet" in text) == bool(waiting) and all(b in text.split("Not compared yet")[-1] for b in waiting)
+    assert all(f"At {b} (dense " in text and " runs" in text.split(f"At {b}")[-1] for b in waiting)
     assert "nan" not in text and " 1 seeds" not in text
 
 

@@ -34,10 +34,11 @@ def budget_label(train_size: int, epochs: int) -> str:
 
 
 def _on_axis(rec) -> bool:
-    """A ConvMixer-64/6 CIFAR-10 run of the axis: one of the budget axis, of Fig. 3, or of the frontier."""
+    """A ConvMixer-64/6 CIFAR-10 run of the axis: one of the budget axis, of Fig. 3, or of the frontier (a dense
+    probe only where it is also a budget's run: a probe alone is no budget)."""
     c = rec.config
     return (c["backbone"], c.get("arch"), c["dataset"]) == ("convmixer", ARCH, "cifar10") and \
-        bool({"budget", "budget_probe", "fig3", "frontier"} & set(rec.figures))
+        bool({"budget", "fig3", "frontier"} & set(rec.figures))
 
 
 @lru_cache(maxsize=None)
@@ -222,7 +223,7 @@ VERDICT_NAMES = tuple(n for n, _ in BUDGET_CLAIMS) + ("equal bytes (keep 0.5)",)
 
 def answer(rows: pd.DataFrame) -> str:
     """The chapter's opening: how the gap to dense moves, and which verdicts change from the smallest budget to
-    the largest one whose runs are all in."""
+    the largest one whose every verdict is tested; then each budget where only some strategies have runs."""
     t = claims_by_budget(rows)
     judged = lambda r: all(v.outcome != NOT_TESTED for v in r)  # noqa: E731 (every verdict of a budget tested)
     tested = t if t.empty else t[t[list(VERDICT_NAMES)].apply(judged, axis=1)]
@@ -242,9 +243,24 @@ def answer(rows: pd.DataFrame) -> str:
     text += ("Verdicts that change: " + "; ".join(changed) + ". ") if changed else "No verdict changes. "
     if same:
         text += "Unchanged: " + ", ".join(same) + ". "
-    if waiting:
-        text += f"Not compared yet (runs still missing): {_and(waiting)}."
+    for b in waiting:
+        text += _partial(t[t["budget"] == b].iloc[0], gaps, last["budget"]) + " "
     return text.strip()
+
+
+def _partial(r, gaps: pd.DataFrame, reference: str) -> str:
+    """A budget where only some strategies have runs: their gaps next to ``reference``'s, and what it can judge."""
+    here = gaps[gaps["budget"] == r["budget"]].set_index("method")
+    there = gaps[gaps["budget"] == reference].set_index("method")
+    others = [m for m in here.index if m != REFERENCE]
+    moves = [f"{m} {100 * there.loc[m, 'gap']:.1f} → {100 * here.loc[m, 'gap']:.1f}" for m in others
+             if m in there.index]
+    judged = [f"{n} *{r[n].outcome}*" for n in VERDICT_NAMES if r[n].outcome != NOT_TESTED]
+    text = f"At {_scale(r)} only {_and([REFERENCE] + others)} {'have' if others else 'has'} runs"
+    if moves:
+        text += f"; their gaps to dense from {reference} to it (points): {'; '.join(moves)}"
+    text += (f"; there {_and(judged)}, the other claims not tested." if judged else "; no claim is tested there.")
+    return text
 
 
 def outcome_cell(v: Verdict) -> str:

@@ -263,14 +263,16 @@ def reproducibility_facts(profile: str) -> dict:
 def budget_facts(profile: str) -> dict:
     """The budget chapter: the top budget's rule and probes, each budget's dense accuracy and seeds, the grid's
     progress."""
-    from ..grids import BUDGET_TARGET_DENSE, BUDGET_TOP_EPOCHS, PRANC_LR, grid
+    from ..grids import BUDGET_TARGET_DENSE, BUDGET_TOP_EPOCHS, PRANC_LR, get_profile, grid
     from ..runs import current_records, recalibrations
-    from .budget import BUDGET_CLAIMS, budget_rows, budgets, claims_by_budget, probe_rows
+    from .budget import BUDGET_CLAIMS, budget_label, budget_rows, budgets, claims_by_budget, probe_rows
     records = current_records(profile)
     out = {"bud_target": f"{100 * BUDGET_TARGET_DENSE:.0f}", "bud_top_epochs": str(BUDGET_TOP_EPOCHS or NA),
            "pranc_lr": f"{PRANC_LR:g}"}
     for _, r in probe_rows(records).iterrows():
         out[f"bud_probe{r['epochs']}"] = _p(r["final_acc"])
+        if r["epochs"] == BUDGET_TOP_EPOCHS:
+            out["bud_probe_top"] = out[f"bud_probe{r['epochs']}"]
     planned = [r.run_id for r in grid(profile).values() if "budget" in r.figures]
     done = {r.run_id for r in records}
     out["bud_planned"], out["bud_done"] = str(len(planned)), str(sum(r in done for r in planned))
@@ -279,13 +281,17 @@ def budget_facts(profile: str) -> dict:
         out[f"bud{i}"] = label
     table = claims_by_budget(rows) if not rows.empty else None
     keys = ("dense", "seeds", "v1", "v2", "v3", "eq")
-    out |= {f"budtop{'_' + k if k else ''}": NA for k in ("",) + keys}  # the largest budget, for other chapters
+    out |= {f"budtop{'_' + k if k else ''}": NA for k in ("",) + keys}  # the top budget, for other chapters
+    top = budget_label(50000, BUDGET_TOP_EPOCHS) if BUDGET_TOP_EPOCHS else None
     for i, (_, r) in enumerate(table.iterrows() if table is not None else []):
         values = (_p(r["dense"]), str(r["seeds"]), *(r[name].outcome for name, _ in BUDGET_CLAIMS),
                   r["equal bytes (keep 0.5)"].outcome)
-        for prefix in (f"bud{i}", "budtop"):
+        for prefix in (f"bud{i}",) + (("budtop",) if r["budget"] == top else ()):
             out |= {f"{prefix}_{k}": v for k, v in zip(keys, values)}
-        out["budtop"] = r["budget"]
+        out["budtop"] = top or NA
+    p = get_profile(profile)
+    if p.budget_beyond_seeds and p.budget_probe_epochs:
+        out["bud_beyond"] = budget_label(50000, max(p.budget_probe_epochs))
     return out
 
 
