@@ -279,6 +279,10 @@ def budget_runs(p: Profile):
     top = max((e for _, e, _ in p.budgets), default=None)
     first = [e for e in p.budget_probe_epochs if top is None or e <= top]
 
+    def dense_binary(seed, fields):
+        return _config(p, backbone, arch, "cifar10", "binary", seed,
+                       budget_bits=dense_binary_budget(backbone, arch_json), **fields)
+
     def probes(epochs_list):
         for epochs in epochs_list:
             yield _config(p, backbone, arch, "cifar10", "dense", 0, epochs=epochs, **common), "budget_probe", \
@@ -290,8 +294,7 @@ def budget_runs(p: Profile):
         for seed in seeds:
             for strategy, ratio in p.budget_strategies:
                 yield _config(p, backbone, arch, "cifar10", strategy, seed, ratio, **fields), "budget", tag
-            yield _config(p, backbone, arch, "cifar10", "binary", seed,
-                          budget_bits=dense_binary_budget(backbone, arch_json), **fields), "budget", tag
+            yield dense_binary(seed, fields), "budget", tag
             yield _config(p, backbone, arch, "cifar10", "quantized", seed,
                           budget_bits=budget_for_keep(backbone, arch_json, 0.5), **fields), "budget", tag
         if len(p.budgets) > 1 and (subset, epochs) == p.budgets[-1][:2]:  # PRANC at the top budget
@@ -302,14 +305,11 @@ def budget_runs(p: Profile):
     yield from probes([e for e in p.budget_probe_epochs if e not in first])
     if p.budget_beyond_seeds and top is not None and max(p.budget_probe_epochs) > top:
         epochs = max(p.budget_probe_epochs)
-        fields = {**common, "epochs": epochs}
+        fields, tag = {**common, "epochs": epochs}, budget_tag(None, epochs)
         for seed in p.budget_beyond_seeds:
             for strategy, ratio in BUDGET_BEYOND_STRATEGIES:
-                yield _config(p, backbone, arch, "cifar10", strategy, seed, ratio, **fields), "budget", \
-                    budget_tag(None, epochs)
-            yield _config(p, backbone, arch, "cifar10", "binary", seed,
-                          budget_bits=dense_binary_budget(backbone, arch_json), **fields), "budget", \
-                budget_tag(None, epochs)
+                yield _config(p, backbone, arch, "cifar10", strategy, seed, ratio, **fields), "budget", tag
+            yield dense_binary(seed, fields), "budget", tag
 
 
 def grid(profile: str) -> dict[str, Run]:

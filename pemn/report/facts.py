@@ -261,8 +261,8 @@ def reproducibility_facts(profile: str) -> dict:
 
 
 def budget_facts(profile: str) -> dict:
-    """The budget chapter: the top budget's rule and probes, each budget's dense accuracy and seeds, the grid's
-    progress."""
+    """The budget chapter: the top budget's rule and probes, each budget's dense accuracy, seeds and verdicts (the
+    top budget's also as ``budtop_*``, which other chapters quote), the grid's progress."""
     from ..grids import BUDGET_TARGET_DENSE, BUDGET_TOP_EPOCHS, PRANC_LR, get_profile, grid
     from ..runs import current_records, recalibrations
     from .budget import BUDGET_CLAIMS, budget_label, budget_rows, budgets, claims_by_budget, probe_rows
@@ -288,7 +288,8 @@ def budget_facts(profile: str) -> dict:
                   r["equal bytes (keep 0.5)"].outcome)
         for prefix in (f"bud{i}",) + (("budtop",) if r["budget"] == top else ()):
             out |= {f"{prefix}_{k}": v for k, v in zip(keys, values)}
-        out["budtop"] = top or NA
+    if top in set(table["budget"] if table is not None else ()):
+        out["budtop"] = top
     p = get_profile(profile)
     if p.budget_beyond_seeds and p.budget_probe_epochs:
         out["bud_beyond"] = budget_label(50000, max(p.budget_probe_epochs))
