@@ -83,12 +83,28 @@ def test_glue_keys_quoted_exist_in_the_facts():
         keys = {k for c in cells if c["cell_type"] == "markdown" for k in re.findall(r"\{glue:text\}`([^`:]+)", "".join(c["source"]))}
         if not keys:
             continue
-        chapters = {m for c in cells if c["cell_type"] == "code"
-                    for m in re.findall(r'glue_facts\(profile, "(\w+)"\)', "".join(c["source"]))}
+        calls = [m for c in cells if c["cell_type"] == "code"
+                 for m in re.findall(r'glue_facts\(profile((?:, "\w+")+)\)', "".join(c["source"]))]
+        assert len(calls) == 1, f"{doc}: {len(calls)} glue_facts calls (one, or MyST-NB warns of keys glued twice)"
+        chapters = set(re.findall(r'"(\w+)"', calls[0]))
         assert chapters and chapters <= set(FACTS), f"{doc}: quotes facts but has no glue_facts cell"
         have = set().union(*(facts("cpu", ch) for ch in chapters))
         missing += [f"{doc}: {k}" for k in sorted(keys - have)]
     assert not missing, missing
+
+
+def test_facts_glued_from_several_chapters_are_glued_once_and_must_agree(monkeypatch):
+    import importlib
+    import myst_nb
+    facts_module = importlib.import_module("pemn.report.facts")
+    glued = []
+    monkeypatch.setattr(myst_nb, "glue", lambda k, v, display: glued.append((k, v)))
+    monkeypatch.setattr(facts_module, "FACTS", {"a": lambda p: {"x": 1, "shared": "s"}, "b": lambda p: {"shared": "s", "y": 2}})
+    facts_module.glue_facts("cpu", "a", "b")
+    assert glued == [("x", "1"), ("shared", "s"), ("y", "2")]
+    monkeypatch.setattr(facts_module, "FACTS", {"a": lambda p: {"shared": "s"}, "b": lambda p: {"shared": "t"}})
+    with pytest.raises(ValueError, match="'shared' differs"):
+        facts_module.glue_facts("cpu", "a", "b")
 
 
 def test_a_chapter_reference_is_a_numbered_reference():

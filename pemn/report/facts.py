@@ -318,8 +318,14 @@ def facts(profile: str, chapter: str) -> dict[str, str]:
     return {k: str(v) for k, v in FACTS[chapter](profile).items()}
 
 
-def glue_facts(profile: str, chapter: str) -> None:
-    """Glue ``chapter``'s facts into the notebook (MyST-NB), for its markdown's ``{glue:text}`` roles."""
+def glue_facts(profile: str, *chapters: str) -> None:
+    """Glue the facts of ``chapters`` into the notebook (MyST-NB), for its markdown's ``{glue:text}`` roles: once
+    each, since MyST-NB warns of a key glued twice (a key two chapters share must agree)."""
     from myst_nb import glue
-    for k, v in facts(profile, chapter).items():
+    merged: dict[str, str] = {}
+    for chapter in chapters:
+        for k, v in facts(profile, chapter).items():
+            if merged.setdefault(k, v) != v:
+                raise ValueError(f"fact {k!r} differs between chapters {chapters}: {merged[k]!r} vs {v!r}")
+    for k, v in merged.items():
         glue(k, v, display=False)
