@@ -194,6 +194,24 @@ def stratified_subset(y: torch.Tensor, size: int, seed: int) -> torch.Tensor:
     return torch.cat(picks).sort().values
 
 
+VALIDATION_SIZE = 5000  # the held-out split: chosen once, never trained on by a run that asks for it
+VALIDATION_SEED = 20261204  # its stratified pick (500 images of each CIFAR-10 class), the same for every run
+
+
+def validation_split(y_train: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(training indices, validation indices) of the held-out split: a fixed stratified ``VALIDATION_SIZE`` of the
+    training images for choosing hyper-parameters, and the rest to train on. The test set is not involved."""
+    val = stratified_subset(y_train, VALIDATION_SIZE, VALIDATION_SEED)
+    keep = torch.ones(len(y_train), dtype=torch.bool)
+    keep[val] = False
+    return torch.nonzero(keep).flatten(), val
+
+
+def indices_sha256(idx: torch.Tensor) -> str:
+    """The SHA-256 of indices as little-endian int64: a record names the exact images of its split."""
+    return hashlib.sha256(np.asarray(idx, dtype="<i8").tobytes()).hexdigest()
+
+
 class Augment:
     """Batch augmentation on uint8 images: reflect-pad crop and horizontal flip, optional cutout-style erasing.
 

@@ -43,6 +43,12 @@ BUDGET_TOP_EPOCHS: int | None = 20
 # Past the top budget, at the longest probe's epochs: dense, mask, PEMN's equal-bytes point and the competitor that
 # decides it at the top budget (the dense binary network), to see whether the gap keeps growing
 BUDGET_BEYOND_STRATEGIES = (("dense", None), ("mask", None), FRONTIER_PEMN)
+# The learning-rate check (held-out selection, issue 39): ConvMixer-64/6 on the 45,000 images outside the validation
+# split for the top budget's epochs, seed 0, the budget axis's recipe otherwise; (method, ratio, peak rates), each
+# method's rate today among them. pemn.report.lr_select holds the rule that reads them.
+LR_CHECK = (("dense", None, (0.005, 0.01, 0.02)), ("mask", None, (0.025, 0.05, 0.1, 0.2)),
+            ("rp", 1e-2, (0.025, 0.05, 0.1, 0.2)), ("pranc", None, (0.01, 0.03, 0.1)))
+LR_CHECK_PRANC_KEEP = 0.5  # PRANC at the file bytes of PEMN RP 1e-2 at this keep ratio
 SEED_BITS = 64  # a PEMN file stores the seed of its random values (pemn.storage's pemn_seed)
 
 
@@ -83,6 +89,7 @@ class Profile:
     budgets: tuple[tuple[int | None, int, tuple[int, ...]], ...] = ()
     budget_probe_epochs: tuple[int, ...] = ()
     budget_beyond_seeds: tuple[int, ...] = ()  # seeds of BUDGET_BEYOND_STRATEGIES at the longest probe's epochs
+    lr_check_seeds: tuple[int, ...] = ()  # seeds of the learning-rate check (LR_CHECK) on the validation split
 
     def seeds_for(self, figure: str) -> tuple[int, ...]:
         return dict(self.figure_seeds).get(figure, self.seeds)
@@ -150,7 +157,7 @@ _CPU = Profile(
     pranc=(("convmixer", _CPU_CONVMIXER),),
     budget_model=("convmixer", _CPU_CONVMIXER), budget_probe_epochs=BUDGET_PROBE_EPOCHS,
     budgets=((None, 10, (0, 1)),) + (((None, BUDGET_TOP_EPOCHS, (0, 1, 2)),) if BUDGET_TOP_EPOCHS else ()),
-    budget_beyond_seeds=(0, 1),
+    budget_beyond_seeds=(0, 1), lr_check_seeds=(0,),
 )
 
 # The calibration runs under runs/custom/ measured dense ConvMixer-64/6 at 68.7 %, ResNet32 at 70.7 % and ResNet56
@@ -161,6 +168,7 @@ _CPU20K = replace(
     note="the cpu grid on 20k stratified training images, both ResNets 5 epochs: the smallest budgets measured to "
          "clear 60 % dense accuracy (ConvMixer, ResNets); about 15 h on 2 cores, estimated; not run here",
     figure_seeds=(), width=(), budget_model=None, budgets=(), budget_probe_epochs=(), budget_beyond_seeds=(), pranc=(),
+    lr_check_seeds=(),
 )
 
 _PAPER = Profile(
@@ -312,6 +320,30 @@ def budget_runs(p: Profile):
             yield dense_binary(seed, fields), "budget", tag
 
 
+def lr_check_tag(lr: float, epochs: int) -> str:
+    """How a learning-rate check's run id names it: ``val-lr0.05-n45ke20`` (validation split held out, peak rate
+    0.05, the 45k images outside it for 20 epochs)."""
+    from .data import VALIDATION_SIZE
+    return f"val-lr{lr:g}-n{(50000 - VALIDATION_SIZE) // 1000}ke{epochs}"
+
+
+def lr_check_runs(p: Profile):
+    """(config, figure, tag) of the learning-rate check: each of LR_CHECK's methods at each of its peak rates,
+    trained outside the validation split and evaluated on it, at the top budget's epochs."""
+    if p.budget_model is None or not p.lr_check_seeds or not BUDGET_TOP_EPOCHS:
+        return
+    backbone, arch = p.budget_model
+    arch_json = json.dumps(arch, sort_keys=True)
+    fields = dict(bn_recalibration=p.bn_recalibration, subset=None, epochs=BUDGET_TOP_EPOCHS, validation=True)
+    for seed in p.lr_check_seeds:
+        for strategy, ratio, rates in LR_CHECK:
+            placed = methods.get(strategy).placement == "budget_bits"
+            extra = {"budget_bits": budget_for_keep(backbone, arch_json, LR_CHECK_PRANC_KEEP)} if placed else {}
+            for lr in rates:
+                yield (_config(p, backbone, arch, "cifar10", strategy, seed, ratio, lr=lr, **extra, **fields),
+                       "lr_check", lr_check_tag(lr, BUDGET_TOP_EPOCHS))
+
+
 def grid(profile: str) -> dict[str, Run]:
     """All runs of a profile, keyed by run id, in the order they should run (Fig. 3, 5, 4, frontier, width,
     budget)."""
@@ -346,7 +378,7 @@ def grid(profile: str) -> dict[str, Run]:
         for backbone, arch in sorted(p.width, key=lambda ba: ba[1]["dim"]):
             for strategy, ratio in p.width_strategies:
                 add(_config(p, backbone, arch, "cifar10", strategy, seed, ratio), "width")
-    for cfg, fig, tag in budget_runs(p):
+    for cfg, fig, tag in (*budget_runs(p), *lr_check_runs(p)):
         add(cfg, fig, tag)
     return runs
 

@@ -14,12 +14,20 @@ def run_summary(result: dict) -> pd.DataFrame:
         f" @{cfg['compression']:.0%}" if cfg.get("compression") else "")
     return pd.DataFrame([{
         "backbone": cfg["backbone"], "method": method, "seed": cfg["seed"], "epochs": cfg["epochs"],
-        "final test acc": round(result["final_test_acc"], 4),
-        "best-epoch test acc (test-selected)": round(result["best_epoch_test_acc"], 4),
+        **_accuracies(result),
         "unique values": result["unique_values"],
         f"compression ({result['headline_scheme']})": round(result["compression"], 4),
         "wall time (s)": round(result["wall_time_s"], 1),
     }]).set_index("backbone")
+
+
+def _accuracies(result: dict) -> dict:
+    """The final and best-epoch accuracy where the run was evaluated (the test set, or the validation split)."""
+    if "final_val_acc" in result:
+        return {"final validation acc": round(result["final_val_acc"], 4),
+                "best-epoch validation acc": round(result["best_epoch_val_acc"], 4)}
+    return {"final test acc": round(result["final_test_acc"], 4),
+            "best-epoch test acc (test-selected)": round(result["best_epoch_test_acc"], 4)}
 
 
 CURVE_COLOURS = 16  # a committed run notebook keeps its learning curve small (under 12 KB: tests/test_lean.py)
@@ -32,7 +40,8 @@ def learning_curve(result: dict):
     fig, (a, b) = plt.subplots(1, 2, figsize=(8, 2.6), dpi=72)
     a.plot(h["epoch"], h["train_loss"], marker=".")
     a.set(xlabel="epoch", ylabel="train loss", title="training loss")
-    b.plot(h["epoch"], h["test_acc"], marker=".", label="test")
+    split = "val" if "val_acc" in h else "test"
+    b.plot(h["epoch"], h[f"{split}_acc"], marker=".", label="validation" if split == "val" else "test")
     b.plot(h["epoch"], h["train_acc"], ls="--", label="train (augmented)")
     b.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     b.legend(fontsize=8)

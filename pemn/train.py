@@ -87,6 +87,8 @@ class TrainConfig:
     augment: str = "crop_flip"
     subset: int | None = None            # stratified training subset size
     test_subset: int | None = None       # evaluation on the first N test images (smoke only)
+    validation: bool = False             # hold out the validation split (pemn.data.validation_split): train on the
+                                         # other 45,000 images, evaluate on the split; the test set is never read
     seed: int = 0
     device: str = "auto"
 
@@ -126,8 +128,9 @@ class TrainConfig:
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 10):
                 raise ConfigError(f"{name} must be None or an integer >= 10, got {v!r}")
-        if not isinstance(self.rescale, bool):
-            raise ConfigError(f"rescale must be true or false, got {self.rescale!r}")
+        for name in ("rescale", "validation"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.lr is not None and not (_is_number(self.lr) and 0 < self.lr <= MAX_LR):
             raise ConfigError(f"lr must be None or a number in (0, {MAX_LR:g}], got {self.lr!r}")
         for name, low, high in (("weight_decay", 0.0, 1.0), ("momentum", 0.0, 1.0), ("label_smoothing", 0.0, 1.0)):
@@ -140,6 +143,11 @@ class TrainConfig:
             v = getattr(self, name)
             if v is not None and v > size:
                 raise ConfigError(f"{name} must be at most {size:,} (the images there are), got {v!r}")
+        if self.validation and self.subset is not None and self.subset > SPLIT_SIZES[0] - data_mod.VALIDATION_SIZE:
+            raise ConfigError(f"subset must be at most {SPLIT_SIZES[0] - data_mod.VALIDATION_SIZE:,} with validation "
+                              f"(the images outside the validation split), got {self.subset!r}")
+        if self.validation and self.test_subset is not None:
+            raise ConfigError("test_subset must be None with validation: such a run never reads the test set")
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -273,12 +281,34 @@ def _autocast(device):
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
 
 
+def evaluation_split(cfg: TrainConfig) -> str:
+    """Where a run is evaluated, as its record's keys name it: ``val`` (the validation split) or ``test``."""
+    return "val" if cfg.validation else "test"
+
+
+def training_indices(cfg: TrainConfig, y_train: torch.Tensor) -> torch.Tensor | None:
+    """The indices of the training images a run trains on (None: all of them): outside the validation split when
+    the run holds it out, then its stratified subset."""
+    pool = data_mod.validation_split(y_train)[0] if cfg.validation else None
+    if not cfg.subset:
+        return pool
+    if pool is None:
+        return data_mod.stratified_subset(y_train, cfg.subset, cfg.seed)
+    return pool[data_mod.stratified_subset(y_train[pool], cfg.subset, cfg.seed)]
+
+
 def run_images(cfg: TrainConfig, data) -> tuple[tuple, tuple]:
-    """((x, y) for training, (x, y) for testing) of a run: its stratified subsets, uint8 images."""
+    """((x, y) for training, (x, y) for evaluation) of a run, uint8 images: its stratified training subset and the
+    test images, or with ``validation`` the images outside the validation split and the split itself."""
     x_train, y_train = data.x_train, data.y_train
-    if cfg.subset:
-        idx = data_mod.stratified_subset(y_train, cfg.subset, cfg.seed)
+    if cfg.validation:
+        val = data_mod.validation_split(data.y_train)[1]
+        x_eval, y_eval = x_train[val], y_train[val]
+    idx = training_indices(cfg, y_train)
+    if idx is not None:
         x_train, y_train = x_train[idx], y_train[idx]
+    if cfg.validation:
+        return (x_train, y_train), (x_eval, y_eval)
     x_test, y_test = data.x_test, data.y_test
     if cfg.test_subset:
         idx = data_mod.stratified_subset(y_test, cfg.test_subset, seed=0)  # same test images for every run
@@ -289,13 +319,15 @@ def run_images(cfg: TrainConfig, data) -> tuple[tuple, tuple]:
 def precise_bn(model: nn.Module, cfg: TrainConfig, data, images: int, device=torch.device("cpu"),
                memory_format: torch.memory_format = torch.contiguous_format) -> dict:
     """Recalibrate ``model``'s BatchNorm statistics on ``images`` of the run's training images (a seeded random
-    pick), then evaluate it on the run's test images: ``{"images", "test_acc", "test_loss"}``."""
+    pick), then evaluate it on the run's evaluation images: ``{"images", "test_acc", "test_loss"}`` (``val_acc``,
+    ``val_loss`` for a run that holds out the validation split)."""
     (x_train, _), (x_test, y_test) = run_images(cfg, data)
     mean, std = data.mean_std()
     pick = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(cfg.seed))[:images]
     recalibrate_bn(model, x_train[pick], cfg.batch_size, mean, std, device, memory_format)
-    test_acc, test_loss = evaluate(model, x_test, y_test, mean, std, device, memory_format=memory_format)
-    return {"images": len(pick), "test_acc": test_acc, "test_loss": test_loss}
+    acc, loss = evaluate(model, x_test, y_test, mean, std, device, memory_format=memory_format)
+    split = evaluation_split(cfg)
+    return {"images": len(pick), f"{split}_acc": acc, f"{split}_loss": loss}
 
 
 def has_batchnorm(model: nn.Module) -> bool:
@@ -324,6 +356,13 @@ def recalibrate_bn(model: nn.Module, x: torch.Tensor, batch_size: int, mean, std
     for m, mom in zip(bns, saved):
         m.momentum = mom
     model.eval()
+
+
+def validation_record(data) -> dict:
+    """What names a run's validation split: its size, seed and the SHA-256 of its indices."""
+    val = data_mod.validation_split(data.y_train)[1]
+    return {"size": len(val), "seed": data_mod.VALIDATION_SEED, "stratified": True,
+            "indices_sha256": data_mod.indices_sha256(val)}
 
 
 def git_state() -> dict:
@@ -406,6 +445,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
         history, start_epoch, elapsed = state["history"], state["epoch"], state["elapsed"]
         print(f"resuming from {ckpt}: {start_epoch} of {cfg.epochs} epochs done", flush=True)
 
+    split = evaluation_split(cfg)
     loss_limit = EXPLODED_LOSS * math.log(data.num_classes)
     augment = _augment(cfg)
     # on a GPU every layer's mask in one batched sort per step (the same masks; fewer kernel launches)
@@ -443,11 +483,11 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
         seconds = time.perf_counter() - t0
         elapsed += seconds
         history.append({"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen,
-                        "test_loss": test_loss, "test_acc": test_acc, "seconds": seconds,
+                        f"{split}_loss": test_loss, f"{split}_acc": test_acc, "seconds": seconds,
                         "lr_end": opt.param_groups[0]["lr"]})
         if progress:
             print(f"{cfg.backbone}/{cfg.strategy} epoch {epoch + 1}/{cfg.epochs}: train loss {loss_sum / seen:.3f}, "
-                  f"test accuracy {test_acc:.2%}, {seconds:.1f} s", flush=True)
+                  f"{'validation' if cfg.validation else 'test'} accuracy {test_acc:.2%}, {seconds:.1f} s", flush=True)
         if ckpt:
             _save_atomic({"results_version": RESULTS_VERSION, "config": asdict(cfg), "model": model.state_dict(),
                           "optimizer": opt.state_dict(),
@@ -457,21 +497,23 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
         batched_masks.remove()
     recalibration = None
     if cfg.bn_recalibration and has_batchnorm(model):
-        recalibration = {"test_acc_before": history[-1]["test_acc"], "test_loss_before": history[-1]["test_loss"],
+        recalibration = {f"{split}_acc_before": history[-1][f"{split}_acc"],
+                         f"{split}_loss_before": history[-1][f"{split}_loss"],
                          **precise_bn(model, cfg, data, cfg.bn_recalibration, device, fmt)}
     model = model.cpu().to(memory_format=torch.contiguous_format)  # the usual layout for export and callers
-    best = max(history, key=lambda h: h["test_acc"])
+    best = max(history, key=lambda h: h[f"{split}_acc"])
     storage = method.storage_summary(model, cfg)
     head = method.headline_scheme(cfg)
     result = {
         "config": asdict(cfg),
         "status": "complete",
         "results_version": RESULTS_VERSION,
-        "final_test_acc": recalibration["test_acc"] if recalibration else history[-1]["test_acc"],
+        f"final_{split}_acc": (recalibration or history[-1])[f"{split}_acc"],
         "bn_recalibration": recalibration,
-        "best_epoch_test_acc": best["test_acc"],
+        f"best_epoch_{split}_acc": best[f"{split}_acc"],
         "best_epoch": best["epoch"],
-        "best_epoch_note": "selected on the test set, as the official code reports; not the headline",
+        "best_epoch_note": ("the validation split's best epoch; the test set is never read" if cfg.validation else
+                            "selected on the test set, as the official code reports; not the headline"),
         "history": history,
         "unique_values": unique_weight_count(model),
         "kept_fraction": (storage_bits(model, "bitmap")["weights"] / storage_bits(model, "dense")["weights"]
@@ -480,7 +522,8 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
         "headline_scheme": head,
         "compression": storage[head]["compression"],
         "compression_weights_only": storage[head]["compression_weights_only"],
-        "train_size": len(x_train), "test_size": len(x_test),
+        "train_size": len(x_train), f"{split}_size": len(x_test),
+        **({"validation_split": validation_record(data)} if cfg.validation else {}),
         "wall_time_s": elapsed,
         "device": str(device),
         "data_source": data.source,

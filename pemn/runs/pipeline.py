@@ -148,7 +148,10 @@ def train_and_record(cfg: TrainConfig, folder: str | Path | None = None, profile
     from ..export import evaluate_file, export_model
     result["export"] = export_model(model, cfg, out / "model.pemn")
     result["export"]["file"] = "model.pemn"
-    record_file_accuracy(result, evaluate_file(out / "model.pemn", data=data))
+    if cfg.validation:  # a selection run: its record keeps training's validation accuracy; the test set stays unread
+        result["final_val_acc_source"] = "the trained model at the end of training (export verifies the file's logits)"
+    else:
+        record_file_accuracy(result, evaluate_file(out / "model.pemn", data=data))
     keep_model_file_out_of_git(out, result["export"]["file_bytes"])
     write_json_atomic(result, out / "metrics.json")
     (out / "checkpoint.pt").unlink(missing_ok=True)
