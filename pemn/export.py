@@ -186,7 +186,8 @@ def _serialize(model: nn.Module, cfg, kind: str, seed_mode: bool) -> tuple[bytes
     if other_keys(model):
         tensors["other"] = np.concatenate([_f32(state[k]).reshape(-1) for k in other_keys(model)])
     from . import __version__
-    meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "config": json.dumps(asdict(cfg), sort_keys=True),
+    from .train import config_dict
+    meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "config": json.dumps(config_dict(cfg), sort_keys=True),
             "layout": json.dumps(layout, sort_keys=True), "pemn_version": __version__,
             "torch_version": torch.__version__}
     meta["sha256"] = _checksum(meta, tensors)

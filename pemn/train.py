@@ -7,9 +7,6 @@ resumes and ends with the same numbers as an uninterrupted one.
 from __future__ import annotations
 
 import math
-import os
-import platform
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -20,11 +17,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import data as data_mod
-from . import methods
+from . import methods, provenance
 from .augment import ConvMixerRecipe
 from .backbones import arch_options, build_model, check_backbone
 from .masking import BatchedMasks, check_keep_ratio
-from .paths import REPO, write_atomic
+from .paths import write_atomic
 from .storage import storage_bits
 from .strategies import unique_weight_count
 
@@ -165,6 +162,17 @@ class TrainConfig:
     @property
     def learning_rate(self) -> float:
         return self.lr if self.lr is not None else default_learning_rate(self.strategy)
+
+
+# Fields added to TrainConfig after model files and records were made, with the value that reproduces the older
+# behaviour: a file or record leaves a field out at that value, so that its bytes stay those the older code wrote
+# (a model file stores its config; a remade file keeps its recorded checksum).
+LATER_FIELDS = {"validation": False}
+
+
+def config_dict(cfg: TrainConfig) -> dict:
+    """``cfg`` as a file or a record stores it: every field, less ``LATER_FIELDS`` at their old value."""
+    return {k: v for k, v in asdict(cfg).items() if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
 
 
 def _is_number(v) -> bool:
@@ -365,43 +373,6 @@ def validation_record(data) -> dict:
             "indices_sha256": data_mod.indices_sha256(val)}
 
 
-def git_state() -> dict:
-    """The git commit and whether ``pemn/`` differs from it; ``train`` reads it when it starts, with the code."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
-                                cwd=Path(__file__).resolve().parent).stdout.strip() or None
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "pemn"], capture_output=True, text=True,
-                                    timeout=10, cwd=REPO).stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        commit, dirty = None, None
-    return {"git_commit": commit, "git_dirty": dirty}
-
-
-def environment(git: dict | None = None) -> dict:
-    """Hardware, library versions and git commit (``git``, else read now), recorded with every result."""
-    import numpy
-    cuda = torch.cuda.is_available()
-    return {
-        "hardware": {"machine": platform.machine(), "processor": _cpu_name(),
-                     "load_average_1min": os.getloadavg()[0],
-                     "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                     "gpu": torch.cuda.get_device_name(0) if cuda else None},
-        "versions": {"python": sys.version.split()[0], "torch": torch.__version__, "numpy": numpy.__version__,
-                     "pemn": __import__("pemn").__version__},
-        **(git or git_state()),
-    }
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _save_atomic(obj, path: Path) -> None:
     write_atomic(path, lambda tmp: torch.save(obj, tmp))
 
@@ -412,7 +383,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
     ``progress`` prints one line per epoch (the run pipeline streams it to the terminal).
     """
     device = pick_device(cfg.device)
-    git = git_state()  # the code this run imported; commits made while it trains do not change it
+    git = provenance.git_state()  # the code this run imported; commits made while it trains do not change it
     data = data or data_mod.load(cfg.dataset)
     torch.manual_seed(cfg.seed)
     fmt = memory_format_for(cfg.backbone)
@@ -505,7 +476,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
     storage = method.storage_summary(model, cfg)
     head = method.headline_scheme(cfg)
     result = {
-        "config": asdict(cfg),
+        "config": config_dict(cfg),
         "status": "complete",
         "results_version": RESULTS_VERSION,
         f"final_{split}_acc": (recalibration or history[-1])[f"{split}_acc"],
@@ -527,7 +498,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
         "wall_time_s": elapsed,
         "device": str(device),
         "data_source": data.source,
-        **environment(git),
+        **provenance.environment(git),
     }
     result["model"] = model
     return result

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import pemn.train as T
+from pemn import provenance
 from data_fixtures import cifar10  # noqa: F401  (fixture)
 from pemn.grids import COMPRESSIONS, get_profile, grid
 from pemn.storage import storage_bits
@@ -145,7 +146,7 @@ def test_every_grid_config_is_valid_and_ids_are_unique():
 
 def test_run_records_the_commit_it_started_from(cifar10, monkeypatch):
     states = iter([{"git_commit": "at-start", "git_dirty": False}])
-    monkeypatch.setattr(T, "git_state", lambda: next(states, {"git_commit": "committed-later", "git_dirty": True}))
+    monkeypatch.setattr(provenance, "git_state", lambda: next(states, {"git_commit": "committed-later", "git_dirty": True}))
     result = T.train(T.TrainConfig(**{**TINY, "epochs": 1}), progress=False, data=cifar10)
     assert result["git_commit"] == "at-start" and result["git_dirty"] is False
-    assert T.environment()["git_commit"] == "committed-later"
+    assert provenance.environment()["git_commit"] == "committed-later"

@@ -79,3 +79,16 @@ def test_validation_settings_are_checked():
         TrainConfig(validation=True, test_subset=100)
     with pytest.raises(ConfigError, match="validation must be true or false"):
         TrainConfig(validation="yes")
+
+
+def test_cpu_kind_tells_a_xeon_record_from_an_epyc_machine():
+    """Bit-identity is promised per CPU kind (pemn.provenance): records name the kind, old ones the processor."""
+    from pemn.provenance import cpu_kind, same_cpu_kind
+    epyc = {"cpu_vendor": "AuthenticAMD", "processor": "AMD EPYC", "cpu_capability": "AVX512",
+            "cpu_flags": ["avx2", "avx512f"]}
+    assert same_cpu_kind({"processor": "AMD EPYC"}, epyc)
+    assert not same_cpu_kind({"processor": "Intel(R) Xeon(R) Processor"}, epyc)
+    assert not same_cpu_kind({**epyc, "cpu_capability": "AVX2"}, epyc)
+    assert not same_cpu_kind({}, epyc)  # nothing to compare: never promised
+    here = cpu_kind()
+    assert same_cpu_kind(here) and set(here) == {"cpu_vendor", "processor", "cpu_capability", "cpu_flags"}

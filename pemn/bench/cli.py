@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from .. import data as data_mod
+from .. import provenance
 from .. import train as T
 from ..grids import grid
 from ..paths import REPO, write_json_atomic
@@ -152,7 +153,7 @@ def _compile_line(c: dict) -> str:
 
 
 def environment(device) -> dict:
-    env = T.environment()
+    env = provenance.environment()
     return {"device_name": env["hardware"]["gpu"] or env["hardware"]["processor"],
             "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "versions": env["versions"], "git_commit": env["git_commit"], "git_dirty": env["git_dirty"],
