@@ -13,11 +13,10 @@ A run appears once even when several figures use it (its ``figures`` lists them)
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 
 from . import methods
+from .cells import ALL_WEIGHTS, Cell, Point, cell_configs, points
 from .methods import short_float
 from .train import ConfigError, TrainConfig
 
@@ -49,7 +48,6 @@ BUDGET_BEYOND_STRATEGIES = (("dense", None), ("mask", None), FRONTIER_PEMN)
 LR_CHECK = (("dense", None, (0.005, 0.01, 0.02)), ("mask", None, (0.025, 0.05, 0.1, 0.2)),
             ("rp", 1e-2, (0.025, 0.05, 0.1, 0.2)), ("pranc", None, (0.01, 0.03, 0.1)))
 LR_CHECK_PRANC_KEEP = 0.5  # PRANC at the file bytes of PEMN RP 1e-2 at this keep ratio
-SEED_BITS = 64  # a PEMN file stores the seed of its random values (pemn.storage's pemn_seed)
 
 
 @dataclass(frozen=True)
@@ -90,6 +88,7 @@ class Profile:
     budget_probe_epochs: tuple[int, ...] = ()
     budget_beyond_seeds: tuple[int, ...] = ()  # seeds of BUDGET_BEYOND_STRATEGIES at the longest probe's epochs
     lr_check_seeds: tuple[int, ...] = ()  # seeds of the learning-rate check (LR_CHECK) on the validation split
+    cells: tuple[Cell, ...] = ()  # the profile's own experiment cells (pemn.cells), after the axes above
 
     def seeds_for(self, figure: str) -> tuple[int, ...]:
         return dict(self.figure_seeds).get(figure, self.seeds)
@@ -218,106 +217,14 @@ def get_profile(name: str) -> Profile:
     return _PROFILES[name]
 
 
-def _config(p: Profile, backbone: str, arch: dict, dataset: str, strategy: str, seed: int, ratio=None,
-            compression=None, **extra) -> TrainConfig:
-    fields = {**p.base, **p.per_backbone.get(backbone, {}), **extra}
-    return TrainConfig(backbone=backbone, arch=dict(arch), dataset=dataset, strategy=strategy, ratio=ratio,
-                       compression=compression, seed=seed, **fields)
-
-
-@lru_cache(maxsize=None)
-def budget_for_keep(backbone: str, arch_json: str, keep: float) -> float:
-    """Mask bits per conv/linear weight of a PEMN file at ``keep`` (entropy-coded below 0.5): the competitors' budget."""
-    from .storage import count
-    from .train import make_model
-    cfg = TrainConfig(backbone=backbone, arch=json.loads(arch_json), strategy="mask", keep_ratio=keep)
-    c = count(make_model(cfg, 10))
-    return round((c.mask_bits + SEED_BITS) / c.weights, 4)
-
-
-def dense_binary_budget(backbone: str, arch_json: str) -> float:
-    """Bits per weight of a binary network that keeps every weight (1 bit each + one float32 scale per layer)."""
-    from .baselines import layer_bits, prunable
-    from .train import make_model
-    model = make_model(TrainConfig(backbone=backbone, arch=json.loads(arch_json), strategy="dense"), 10)
-    sizes = [m.weight.numel() for m in prunable(model)]
-    return math.ceil(sum(layer_bits(n, n, 1) for n in sizes) / sum(sizes) * 1e4) / 1e4
-
-
-def frontier_runs(p: Profile):
-    """(config, figure) of the accuracy-vs-bytes comparison: PEMN at several keep ratios, each competitor at
-    the budget of every PEMN point; precise BN statistics for every one of them alike."""
-    for backbone, arch in p.frontier:
-        for seed in p.frontier_seeds:
-            common = dict(bn_recalibration=p.bn_recalibration)
-            strategy, ratio = FRONTIER_PEMN
-            for keep in p.frontier_keeps:
-                yield _config(p, backbone, arch, "cifar10", strategy, seed, ratio, keep_ratio=keep, **common)
-            arch_json = json.dumps(arch, sort_keys=True)
-            for method in p.frontier_methods:
-                budgets = [budget_for_keep(backbone, arch_json, keep) for keep in p.frontier_keeps]
-                if methods.get(method).every_weight_point:  # a 1-bit mask's direct competitor: every weight kept
-                    budgets.insert(0, dense_binary_budget(backbone, arch_json))
-                for budget in budgets:
-                    yield _config(p, backbone, arch, "cifar10", method, seed, budget_bits=budget, **common)
-    for backbone, arch in p.pranc:
-        arch_json = json.dumps(arch, sort_keys=True)
-        for seed in p.frontier_seeds:
-            for keep in PRANC_KEEPS:
-                yield _config(p, backbone, arch, "cifar10", "pranc", seed, bn_recalibration=p.bn_recalibration,
-                              budget_bits=budget_for_keep(backbone, arch_json, keep), lr=PRANC_LR)
+def profile_defaults(p: Profile, backbone: str) -> dict:
+    """The TrainConfig fields a profile gives every run of ``backbone`` (a cell's settings go on top)."""
+    return {**p.base, **p.per_backbone.get(backbone, {})}
 
 
 def budget_tag(subset: int | None, epochs: int) -> str:
     """How a budget-axis run id names its training budget: ``n50ke10`` is all 50k images for 10 epochs."""
     return f"n{(subset or 50000) // 1000}ke{epochs}"
-
-
-def budget_runs(p: Profile):
-    """(config, figure, tag) of the training-budget axis: dense alone at each probe epoch count (seed 0, all
-    images; those past the top budget last), and at each budget every PEMN point, the dense binary network and the
-    4-bit ERK network at the file bytes of PEMN RP 1e-2 keep 0.5 (at the top budget PRANC too, at keep 0.5's and
-    0.1's bytes); then, at the longest probe's epochs, ``BUDGET_BEYOND_STRATEGIES`` and the dense binary network;
-    precise BN statistics for every one alike."""
-    if p.budget_model is None:
-        return
-    backbone, arch = p.budget_model
-    arch_json = json.dumps(arch, sort_keys=True)
-    common = dict(bn_recalibration=p.bn_recalibration, subset=None)
-    top = max((e for _, e, _ in p.budgets), default=None)
-    first = [e for e in p.budget_probe_epochs if top is None or e <= top]
-
-    def dense_binary(seed, fields):
-        return _config(p, backbone, arch, "cifar10", "binary", seed,
-                       budget_bits=dense_binary_budget(backbone, arch_json), **fields)
-
-    def probes(epochs_list):
-        for epochs in epochs_list:
-            yield _config(p, backbone, arch, "cifar10", "dense", 0, epochs=epochs, **common), "budget_probe", \
-                budget_tag(None, epochs)
-    yield from probes(first)
-    for subset, epochs, seeds in p.budgets:
-        fields = {**common, "subset": subset, "epochs": epochs}
-        tag = budget_tag(subset, epochs)
-        for seed in seeds:
-            for strategy, ratio in p.budget_strategies:
-                yield _config(p, backbone, arch, "cifar10", strategy, seed, ratio, **fields), "budget", tag
-            yield dense_binary(seed, fields), "budget", tag
-            yield _config(p, backbone, arch, "cifar10", "quantized", seed,
-                          budget_bits=budget_for_keep(backbone, arch_json, 0.5), **fields), "budget", tag
-        if len(p.budgets) > 1 and (subset, epochs) == p.budgets[-1][:2]:  # PRANC at the top budget
-            for seed in seeds:
-                for keep in PRANC_KEEPS:
-                    yield _config(p, backbone, arch, "cifar10", "pranc", seed, lr=PRANC_LR,
-                                  budget_bits=budget_for_keep(backbone, arch_json, keep), **fields), "budget", tag
-    yield from probes([e for e in p.budget_probe_epochs if e not in first])
-    if p.budget_beyond_seeds and top is not None and max(p.budget_probe_epochs) > top:
-        epochs = max(p.budget_probe_epochs)
-        fields, tag = {**common, "epochs": epochs}, budget_tag(None, epochs)
-        for seed in p.budget_beyond_seeds:
-            for strategy, ratio in BUDGET_BEYOND_STRATEGIES:
-                yield _config(p, backbone, arch, "cifar10", strategy, seed, ratio, **fields), "budget", tag
-            yield dense_binary(seed, fields), "budget", tag
 
 
 def lr_check_tag(lr: float, epochs: int) -> str:
@@ -327,59 +234,110 @@ def lr_check_tag(lr: float, epochs: int) -> str:
     return f"val-lr{lr:g}-n{(50000 - VALIDATION_SIZE) // 1000}ke{epochs}"
 
 
-def lr_check_runs(p: Profile):
-    """(config, figure, tag) of the learning-rate check: each of LR_CHECK's methods at each of its peak rates,
-    trained outside the validation split and evaluated on it, at the top budget's epochs."""
+def _paper_cells(p: Profile):
+    """Fig. 3 (the strategy axis), then Fig. 5 and Fig. 4 (PEMN against the paper's sparse baselines)."""
+    for seed in p.seeds_for("fig3"):
+        for backbone, arch in p.fig3:
+            yield Cell("fig3", backbone, arch, points(*p.fig3_strategies), (seed,))
+    for figure, items, pemn_points in (("fig5", [("convmixer", a, "cifar10") for a in p.fig5], p.fig5_pemn),
+                                       ("fig4", [(b, {}, ds) for b, ds in p.fig4], p.fig4_pemn)):
+        pts = (Point("dense"), *points(*pemn_points),
+               *(Point(m, compression=c) for m in BASELINE_METHODS for c in p.compressions))
+        for seed in p.seeds_for(figure):
+            for backbone, arch, dataset in items:
+                yield Cell(figure, backbone, arch, pts, (seed,), dataset)
+
+
+def _frontier_cells(p: Profile):
+    """Accuracy against real file bytes: PEMN at several keep ratios, each competitor at the bytes of every PEMN
+    point (the binary network also keeping every weight), PRANC at PRANC_KEEPS' bytes; precise BN for all."""
+    settings = {"bn_recalibration": p.bn_recalibration}
+    for backbone, arch in p.frontier:
+        pts = [Point(*FRONTIER_PEMN, keep_ratio=k) for k in p.frontier_keeps]
+        for method in p.frontier_methods:
+            sizes = ([ALL_WEIGHTS] if methods.get(method).every_weight_point else []) + list(p.frontier_keeps)
+            pts += [Point(method, at_bytes_of=size) for size in sizes]
+        yield Cell("frontier", backbone, arch, tuple(pts), p.frontier_seeds, settings=settings)
+    for backbone, arch in p.pranc:
+        yield Cell("frontier", backbone, arch, tuple(Point("pranc", at_bytes_of=k, lr=PRANC_LR) for k in PRANC_KEEPS),
+                   p.frontier_seeds, settings=settings)
+
+
+def _width_cells(p: Profile):
+    for seed in p.seeds:  # the cheap widths first
+        for backbone, arch in sorted(p.width, key=lambda ba: ba[1]["dim"]):
+            yield Cell("width", backbone, arch, points(*p.width_strategies), (seed,))
+
+
+def budget_cells(p: Profile) -> list[Cell]:
+    """The training-budget axis: dense alone at each probe's epochs (seed 0, all images; those past the top budget
+    last); at each budget every PEMN point, the dense binary network and the 4-bit ERK network at the bytes of PEMN
+    RP 1e-2 keep 0.5 (at the top budget PRANC too, at keep 0.5's and 0.1's bytes); then, at the longest probe's
+    epochs, ``BUDGET_BEYOND_STRATEGIES`` and the dense binary network; precise BN statistics for every one."""
+    if p.budget_model is None:
+        return []
+    backbone, arch = p.budget_model
+    common = dict(bn_recalibration=p.bn_recalibration, subset=None)
+    top = max((e for _, e, _ in p.budgets), default=None)
+    first = [e for e in p.budget_probe_epochs if top is None or e <= top]
+    dense_binary = Point("binary", at_bytes_of=ALL_WEIGHTS)
+
+    def probe(epochs):
+        return Cell("budget_probe", backbone, arch, (Point("dense"),), (0,), settings={**common, "epochs": epochs},
+                    tag=budget_tag(None, epochs))
+    cells = [probe(e) for e in first]
+    for subset, epochs, seeds in p.budgets:
+        settings, tag = {**common, "subset": subset, "epochs": epochs}, budget_tag(subset, epochs)
+        cells.append(Cell("budget", backbone, arch, (*points(*p.budget_strategies), dense_binary,
+                                                     Point("quantized", at_bytes_of=0.5)), seeds, settings=settings,
+                          tag=tag))
+        if len(p.budgets) > 1 and (subset, epochs) == p.budgets[-1][:2]:  # PRANC at the top budget
+            cells.append(Cell("budget", backbone, arch, tuple(Point("pranc", at_bytes_of=k, lr=PRANC_LR)
+                                                              for k in PRANC_KEEPS), seeds, settings=settings, tag=tag))
+    cells += [probe(e) for e in p.budget_probe_epochs if e not in first]
+    if p.budget_beyond_seeds and top is not None and max(p.budget_probe_epochs) > top:
+        epochs = max(p.budget_probe_epochs)
+        cells.append(Cell("budget", backbone, arch, (*points(*BUDGET_BEYOND_STRATEGIES), dense_binary),
+                          p.budget_beyond_seeds, settings={**common, "epochs": epochs}, tag=budget_tag(None, epochs)))
+    return cells
+
+
+def _lr_check_cells(p: Profile):
+    """Each of LR_CHECK's methods at each of its peak rates, trained outside the validation split and evaluated on
+    it, at the top budget's epochs."""
     if p.budget_model is None or not p.lr_check_seeds or not BUDGET_TOP_EPOCHS:
         return
     backbone, arch = p.budget_model
-    arch_json = json.dumps(arch, sort_keys=True)
-    fields = dict(bn_recalibration=p.bn_recalibration, subset=None, epochs=BUDGET_TOP_EPOCHS, validation=True)
+    settings = dict(bn_recalibration=p.bn_recalibration, subset=None, epochs=BUDGET_TOP_EPOCHS, validation=True)
     for seed in p.lr_check_seeds:
         for strategy, ratio, rates in LR_CHECK:
-            placed = methods.get(strategy).placement == "budget_bits"
-            extra = {"budget_bits": budget_for_keep(backbone, arch_json, LR_CHECK_PRANC_KEEP)} if placed else {}
+            at = LR_CHECK_PRANC_KEEP if methods.get(strategy).placement == "budget_bits" else None
             for lr in rates:
-                yield (_config(p, backbone, arch, "cifar10", strategy, seed, ratio, lr=lr, **extra, **fields),
-                       "lr_check", lr_check_tag(lr, BUDGET_TOP_EPOCHS))
+                yield Cell("lr_check", backbone, arch, (Point(strategy, ratio, at_bytes_of=at, lr=lr),), (seed,),
+                           settings=settings, tag=lr_check_tag(lr, BUDGET_TOP_EPOCHS))
+
+
+def experiments(p: Profile) -> list[Cell]:
+    """Every cell of a profile, in the order its runs should run: Fig. 3, 5, 4, the frontier, the width axis, the
+    budget axis, the learning-rate check, then the profile's own cells (the scale axis)."""
+    return [*_paper_cells(p), *_frontier_cells(p), *_width_cells(p), *budget_cells(p), *_lr_check_cells(p), *p.cells]
 
 
 def grid(profile: str) -> dict[str, Run]:
-    """All runs of a profile, keyed by run id, in the order they should run (Fig. 3, 5, 4, frontier, width,
-    budget)."""
+    """All runs of a profile, keyed by run id, in the order they should run (``experiments``); a run that several
+    cells share appears once, with each of their figures."""
     p = get_profile(profile)
     runs: dict[str, Run] = {}
-
-    def add(cfg: TrainConfig, fig: str, tag: str | None = None):
-        rid = run_id(cfg)
-        if tag:  # the budget axis: the id names its training budget before the seed
-            head, seed = rid.rsplit("-", 1)
-            rid = f"{head}-{tag}-{seed}"
-        prev = runs.get(rid)
-        runs[rid] = Run(rid, cfg, (prev.figures if prev else ()) + ((fig,) if not prev or fig not in prev.figures else ()))
-
-    for seed in p.seeds_for("fig3"):
-        for backbone, arch in p.fig3:
-            for strategy, ratio in p.fig3_strategies:
-                add(_config(p, backbone, arch, "cifar10", strategy, seed, ratio), "fig3")
-    for figure, items, pemn_points in (("fig5", [("convmixer", a, "cifar10") for a in p.fig5], p.fig5_pemn),
-                                       ("fig4", [(b, {}, ds) for b, ds in p.fig4], p.fig4_pemn)):
-        for seed in p.seeds_for(figure):
-            for backbone, arch, dataset in items:
-                add(_config(p, backbone, arch, dataset, "dense", seed), figure)
-                for strategy, ratio in pemn_points:
-                    add(_config(p, backbone, arch, dataset, strategy, seed, ratio), figure)
-                for method in BASELINE_METHODS:
-                    for c in p.compressions:
-                        add(_config(p, backbone, arch, dataset, method, seed, compression=c), figure)
-    for cfg in frontier_runs(p):
-        add(cfg, "frontier")
-    for seed in p.seeds:  # the cheap widths first
-        for backbone, arch in sorted(p.width, key=lambda ba: ba[1]["dim"]):
-            for strategy, ratio in p.width_strategies:
-                add(_config(p, backbone, arch, "cifar10", strategy, seed, ratio), "width")
-    for cfg, fig, tag in (*budget_runs(p), *lr_check_runs(p)):
-        add(cfg, fig, tag)
+    for cell in experiments(p):
+        for cfg in cell_configs(cell, lambda backbone: profile_defaults(p, backbone)):
+            rid = run_id(cfg)
+            if cell.tag:  # the id names the cell's budget or recipe before the seed
+                head, seed = rid.rsplit("-", 1)
+                rid = f"{head}-{cell.tag}-{seed}"
+            prev = runs.get(rid)
+            figures = (prev.figures if prev else ()) + ((cell.figure,) if not prev or cell.figure not in prev.figures
+                                                        else ())
+            runs[rid] = Run(rid, cfg, figures)
     return runs
 
 

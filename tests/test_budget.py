@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from pemn import grids, runs
+from pemn import cells, grids, runs
 from pemn.paths import REPO
 
 AXIS = {"budget", "budget_probe"}
@@ -41,9 +41,9 @@ def test_every_axis_run_trains_on_all_images_with_precise_bn_and_names_its_budge
         assert (c.backbone, c.arch, c.subset, c.bn_recalibration) == ("convmixer", arch, None, 10000)
         assert f"-{grids.budget_tag(None, c.epochs)}-s{c.seed}" in rid
         if c.strategy == "quantized":
-            assert c.budget_bits == grids.budget_for_keep("convmixer", arch_json, 0.5)
+            assert c.budget_bits == cells.budget_for_keep("convmixer", arch_json, 0.5)
         if c.strategy == "binary":
-            assert c.budget_bits == grids.dense_binary_budget("convmixer", arch_json)
+            assert c.budget_bits == cells.dense_binary_budget("convmixer", arch_json)
 
 
 def test_the_top_budget_is_the_fewest_probe_epochs_where_dense_reaches_78_percent():

@@ -9,7 +9,8 @@ from torch import nn
 
 from pemn import baselines, codec, methods
 from pemn.export import export_model, load_model
-from pemn.grids import budget_for_keep, grid
+from pemn.cells import budget_for_keep
+from pemn.grids import grid
 from pemn.storage import storage_bits
 from pemn.train import ConfigError, TrainConfig, make_model, recalibrate_bn
 

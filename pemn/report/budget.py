@@ -9,13 +9,13 @@ statistics: the budget-axis and frontier runs recalibrated while training, Fig. 
 """
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 
 import pandas as pd
 
 from .. import methods
-from ..grids import BUDGET_TOP_EPOCHS, FRONTIER_KEEPS, budget_for_keep, budget_runs, get_profile
+from ..cells import ALL_WEIGHTS, bytes_budget
+from ..grids import BUDGET_TOP_EPOCHS, budget_cells, get_profile
 from .claims import (NOT_TESTED, Verdict, claim_extreme_drop, claim_gradual_drop, claim_promising, compare,
                      decide, welch)
 from .frame import notebook_paths, points, records_frame
@@ -46,10 +46,10 @@ def competitors() -> dict[tuple[str, float], float]:
     """(strategy, bits per weight) of each equal-bytes competitor the budget axis runs (``pemn.grids``) -> the PEMN
     keep ratio whose file bytes it matches (the dense binary network: keep 0.5's). The ``cpu`` budget's runs of
     these are the frontier's."""
-    backbone, arch = get_profile("cpu").budget_model
-    keeps = {round(budget_for_keep(backbone, json.dumps(arch, sort_keys=True), k), 3): k for k in FRONTIER_KEEPS}
-    return {(c.strategy, round(c.budget_bits, 3)): keeps.get(round(c.budget_bits, 3), 0.5)
-            for c, fig, _ in budget_runs(get_profile("cpu")) if fig == "budget" and methods.get(c.strategy).equal_bytes}
+    return {(pt.strategy, round(bytes_budget(cell.backbone, cell.arch, pt.at_bytes_of), 3)):
+            0.5 if pt.at_bytes_of == ALL_WEIGHTS else pt.at_bytes_of
+            for cell in budget_cells(get_profile("cpu")) if cell.figure == "budget"
+            for pt in cell.points if methods.get(pt.strategy).equal_bytes}
 
 
 def _label(c: dict) -> str:
