@@ -50,6 +50,11 @@ LR_CHECK = (("dense", None, (0.005, 0.01, 0.02)), ("mask", None, (0.025, 0.05, 0
 LR_CHECK_PRANC_KEEP = 0.5  # PRANC at the file bytes of PEMN RP 1e-2 at this keep ratio
 
 
+def budget_tag(subset: int | None, epochs: int) -> str:
+    """How a budget-axis run id names its training budget: ``n50ke10`` is all 50k images for 10 epochs."""
+    return f"n{(subset or 50000) // 1000}ke{epochs}"
+
+
 @dataclass(frozen=True)
 class Run:
     run_id: str
@@ -137,6 +142,28 @@ _SMOKE = Profile(
 )
 
 _CPU_CONVMIXER = dict(dim=64, depth=6, kernel_size=5, patch_size=4)
+# The scale axis (issue 40): which of width, patch and recipe closes the gap to dense at the top budget? Every run on
+# all 50k images for the top budget's epochs, precise BN as on the budget axis; the cpu recipe's ConvMixer-64/6
+# point is the budget axis's own. Cheapest first: width 32, the paper's recipe at width 64, width 128 (with the
+# dense binary network at PEMN keep 0.5's bytes), patch 2 at width 64, width 256.
+_SCALE = dict(subset=None, epochs=BUDGET_TOP_EPOCHS, bn_recalibration=10000)
+# the `paper` profile's ConvMixer recipe: batch 512, AdamW at 0.05 for dense and masks alike, weight decay 0.005,
+# no label smoothing, the official augmentation
+PAPER_CONVMIXER_RECIPE = dict(batch_size=512, weight_decay=0.005, augment="convmixer", label_smoothing=0.0, lr=0.05)
+_DENSE_MASK = points(("dense", None), ("mask", None))
+SCALE_CELLS = (
+    Cell("scale", "convmixer", {**_CPU_CONVMIXER, "dim": 32}, (*_DENSE_MASK, Point("rp", 1e-2)), (0, 1),
+         settings=_SCALE, tag=budget_tag(None, BUDGET_TOP_EPOCHS)),
+    Cell("scale", "convmixer", _CPU_CONVMIXER, _DENSE_MASK, (0, 1), settings={**_SCALE, **PAPER_CONVMIXER_RECIPE},
+         tag=budget_tag(None, BUDGET_TOP_EPOCHS) + "-recipe-paper"),
+    Cell("scale", "convmixer", {**_CPU_CONVMIXER, "dim": 128},
+         (*_DENSE_MASK, Point("rp", 1e-2), Point("binary", at_bytes_of=ALL_WEIGHTS)), (0, 1), settings=_SCALE,
+         tag=budget_tag(None, BUDGET_TOP_EPOCHS)),
+    Cell("scale", "convmixer", {**_CPU_CONVMIXER, "patch_size": 2}, _DENSE_MASK, (0, 1), settings=_SCALE,
+         tag=budget_tag(None, BUDGET_TOP_EPOCHS)),
+    Cell("scale", "convmixer", {**_CPU_CONVMIXER, "dim": 256}, _DENSE_MASK, (0, 1), settings=_SCALE,
+         tag=budget_tag(None, BUDGET_TOP_EPOCHS)),
+)
 _CPU = Profile(
     name="cpu", seeds=(0, 1),
     fig3=(("convmixer", _CPU_CONVMIXER), ("vit", dict(dim=64, depth=6, heads=4, mlp_ratio=2, patch_size=4))),
@@ -156,7 +183,7 @@ _CPU = Profile(
     pranc=(("convmixer", _CPU_CONVMIXER),),
     budget_model=("convmixer", _CPU_CONVMIXER), budget_probe_epochs=BUDGET_PROBE_EPOCHS,
     budgets=((None, 10, (0, 1)),) + (((None, BUDGET_TOP_EPOCHS, (0, 1, 2)),) if BUDGET_TOP_EPOCHS else ()),
-    budget_beyond_seeds=(0, 1), lr_check_seeds=(0,),
+    budget_beyond_seeds=(0, 1), lr_check_seeds=(0,), cells=SCALE_CELLS,
 )
 
 # The calibration runs under runs/custom/ measured dense ConvMixer-64/6 at 68.7 %, ResNet32 at 70.7 % and ResNet56
@@ -167,7 +194,7 @@ _CPU20K = replace(
     note="the cpu grid on 20k stratified training images, both ResNets 5 epochs: the smallest budgets measured to "
          "clear 60 % dense accuracy (ConvMixer, ResNets); about 15 h on 2 cores, estimated; not run here",
     figure_seeds=(), width=(), budget_model=None, budgets=(), budget_probe_epochs=(), budget_beyond_seeds=(), pranc=(),
-    lr_check_seeds=(),
+    lr_check_seeds=(), cells=(),
 )
 
 _PAPER = Profile(
@@ -220,11 +247,6 @@ def get_profile(name: str) -> Profile:
 def profile_defaults(p: Profile, backbone: str) -> dict:
     """The TrainConfig fields a profile gives every run of ``backbone`` (a cell's settings go on top)."""
     return {**p.base, **p.per_backbone.get(backbone, {})}
-
-
-def budget_tag(subset: int | None, epochs: int) -> str:
-    """How a budget-axis run id names its training budget: ``n50ke10`` is all 50k images for 10 epochs."""
-    return f"n{(subset or 50000) // 1000}ke{epochs}"
 
 
 def lr_check_tag(lr: float, epochs: int) -> str:
