@@ -47,7 +47,7 @@ def note_no_runs(profile: str, what: str, missing: list[str] | None = None):
 # Every chapter's label (``(ch-NAME)=`` above its title): references are Sphinx's own numbered references, so
 # the number a reader sees is the one the table of contents gives the chapter, whatever the order of _toc.yml.
 CHAPTERS = ("introduction", "method", "capacity", "compression", "fair", "claims", "reproducibility", "appendix",
-            "budget")
+            "budget", "scale")
 
 
 def ch(name: str, capital: bool = False) -> str:

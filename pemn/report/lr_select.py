@@ -73,25 +73,27 @@ def chosen_rates(table: pd.DataFrame) -> dict[str, float]:
 
 
 def lr_figure(table: pd.DataFrame, decision: pd.DataFrame):
-    """Validation accuracy against peak learning rate, one line per method, each method's rate today ringed."""
-    from .style import CONTENT_WIDTH_IN, figure, legend_below, method_style
-    fig, axes = figure(height=3.6)
-    ax = axes[0, 0]
-    for _, d in decision.iterrows():
-        t = table[table["method"] == d["method"]].groupby("lr")["val_acc"].mean()
-        if t.empty:
-            continue
-        st = method_style(d["method"])
-        ax.plot(t.index, 100 * t.values, label=d["method"], **st)
-        if d["today"] in t:
-            ax.scatter([d["today"]], [100 * t[d["today"]]], s=180, facecolors="none", edgecolors=st["color"], lw=1.2)
-    ax.set_xscale("log")
-    rates = sorted({lr for _, _, rs in LR_CHECK for lr in rs})
-    ax.set_xticks(rates, [f"{r:g}" for r in rates])
-    ax.minorticks_off()
-    ax.set(xlabel="peak learning rate (AdamW, the study's piecewise schedule)", ylabel="validation accuracy (%)")
-    legend_below(fig, ncols=4, title="ringed: each method's rate before the check")
-    assert fig.get_figwidth() == CONTENT_WIDTH_IN
+    """Validation accuracy against peak learning rate, one line per method, each method's rate today ringed; masks
+    (whose scores train) and the methods that train weights or coefficients in separate panels."""
+    from .style import figure, legend_below, method_style
+    fig, axes = figure(1, 2, height=3.6)
+    for ax, masked in zip(axes[0], (False, True)):
+        shown = decision[decision["strategy"].map(lambda s: methods.get(s).masked) == masked]
+        rates = sorted({r for rs in shown["rates"] for r in rs})
+        x = {r: i for i, r in enumerate(rates)}  # the rates checked, evenly spaced in order (labels give values)
+        for _, d in shown.iterrows():
+            t = table[table["method"] == d["method"]].groupby("lr")["val_acc"].mean()
+            if t.empty:
+                continue
+            st = method_style(d["method"])
+            ax.plot([x[r] for r in t.index], 100 * t.values, label=d["method"], **st)
+            if d["today"] in t:
+                ax.scatter([x[d["today"]]], [100 * t[d["today"]]], s=180, facecolors="none", edgecolors=st["color"])
+        ax.set_xticks(range(len(rates)), [f"{r:g}" for r in rates])
+        ax.set_xlim(-0.5, len(rates) - 0.5)
+        ax.set(title="masks' scores" if masked else "weights, PRANC's coefficients", xlabel="peak learning rate")
+    axes[0][0].set_ylabel("validation accuracy (%)")
+    legend_below(fig, ncols=4, title="ringed: each method's rate before the check (AdamW, the study's schedule)")
     return fig
 
 
@@ -106,7 +108,7 @@ def show_lr_check(profile: str = "cpu"):
     decision = decide(table)
     display.show_fig(lr_figure(table, decision), f"Validation accuracy (final epoch, precise BatchNorm statistics) "
                      f"against peak learning rate: ConvMixer-64/6 trained on the 45,000 images outside the validation "
-                     f"split, {len(table)} runs, seed {', '.join(map(str, sorted(set(table['seed']))))}; the test set "
+                     f"split, {len(table)} run{'s' if len(table) > 1 else ''}, seed {', '.join(map(str, sorted(set(table['seed']))))}; the test set "
                      f"was never read. Profile `{profile}`.")
     display.show_table(decision_table(decision))
 

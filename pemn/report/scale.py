@@ -1,0 +1,336 @@
+"""The scale chapter: which of width, patch and recipe closes the gap between masks and dense at the top budget,
+beside the paper's own gaps? Pure tables and verdicts (records in); the ``show_*`` functions display them.
+
+Every run here is ConvMixer depth 6, kernel 5, on all 50,000 CIFAR-10 training images for the top budget's epochs
+(``pemn.grids.BUDGET_TOP_EPOCHS``) with precise BatchNorm statistics: the scale axis's cells (``pemn.grids.
+SCALE_CELLS``) and, for ConvMixer-64/6 patch 4 with the ``cpu`` recipe, the budget axis's own top-budget runs.
+Each factor varies one thing from that point: width (32 to 256), patch (4, 2) or recipe (the study's, the
+paper's). The paper's gaps are read from its figures (``pemn.paper_values``): 100 epochs, patch 2, its recipe,
+the best epoch.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .. import methods
+from ..cells import ALL_WEIGHTS, bytes_budget
+from ..grids import BUDGET_TOP_EPOCHS
+from .claims import claim_larger_is_better
+from .frame import records_frame
+from .stats import Comparison, Noise, decide, welch
+
+BASE = {"dim": 64, "depth": 6, "kernel_size": 5, "patch_size": 4}
+TRAIN_IMAGES = 50_000
+# (factor, level, arch fields over BASE, recipe): each factor's levels, the base point first
+LEVELS = (("width", "32", {"dim": 32}, "cpu"), ("width", "64", {}, "cpu"), ("width", "128", {"dim": 128}, "cpu"),
+          ("width", "256", {"dim": 256}, "cpu"),
+          ("patch", "4", {}, "cpu"), ("patch", "2", {"patch_size": 2}, "cpu"),
+          ("recipe", "cpu", {}, "cpu"), ("recipe", "paper", {}, "paper"))
+MASKED = ("mask", "RP 1e-2")  # the masked points whose gap to dense the chapter measures
+PAPER_PANELS = ("ConvMixer-256/6", "ConvMixer-512/6", "ConvMixer-256/8", "ConvMixer-512/8")
+PAPER_DRAWN = ("ConvMixer-256/6", "ConvMixer-512/6")  # the paper's panels at our depth, drawn beside our gaps
+DENSE_BINARY = "dense binary"
+BYTES_TOLERANCE = 1.05  # a competitor "fits PEMN's file" within the study's equal-bytes tolerance (5 %)
+
+
+def _recipe(c: dict) -> str:
+    """``paper`` for the official ConvMixer recipe (its augmentation), ``cpu`` for the study's."""
+    return "paper" if c.get("augment") == "convmixer" else "cpu"
+
+
+def _method(c: dict) -> str | None:
+    """The chapter's name of a run's method, or None when the chapter does not use it: dense, mask, RP 1e-2 at keep
+    0.5, and the binary network that keeps every weight (dense binary)."""
+    m = methods.get(c["strategy"])
+    if m.equal_bytes:
+        every = c.get("budget_bits") == bytes_budget(c["backbone"], c["arch"], ALL_WEIGHTS)
+        return DENSE_BINARY if m.every_weight_point and every else None
+    label = m.label(c)
+    return label if label in ("dense", *MASKED) and c.get("keep_ratio", 0.5) == 0.5 else None
+
+
+def scale_rows(records) -> pd.DataFrame:
+    """One row per run at the top budget that the chapter uses: width, patch, recipe, method, seed, accuracy
+    (final epoch, precise BN) and the model file's bytes."""
+    rows = []
+    for r in records:
+        c = r.config
+        if not ({"scale", "budget"} & set(r.figures)) or c.get("validation") or r.final_test_acc is None:
+            continue
+        arch = c.get("arch") or {}
+        if (c["backbone"], c["dataset"], r.train_size, c["epochs"]) != ("convmixer", "cifar10", TRAIN_IMAGES,
+                                                                         BUDGET_TOP_EPOCHS) \
+                or (arch.get("depth"), arch.get("kernel_size")) != (6, 5) or not c.get("bn_recalibration"):
+            continue
+        method = _method(c)
+        if method is None:
+            continue
+        rows.append({"run_id": r.run_id, "dim": arch["dim"], "patch": arch["patch_size"], "recipe": _recipe(c),
+                     "method": method, "seed": c["seed"], "acc": r.final_test_acc,
+                     "file_bytes": (r.export or {}).get("file_bytes")})
+    cols = ["run_id", "dim", "patch", "recipe", "method", "seed", "acc", "file_bytes"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _level_rows(rows: pd.DataFrame, arch: dict, recipe: str) -> pd.DataFrame:
+    a = {**BASE, **arch}
+    return rows[(rows["dim"] == a["dim"]) & (rows["patch"] == a["patch_size"]) & (rows["recipe"] == recipe)]
+
+
+def _point(q: pd.DataFrame) -> dict:
+    """Mean, sample standard deviation and number of seeds of one method's runs."""
+    return {"mean": q["acc"].mean(), "std": q["acc"].std(ddof=1) if len(q) > 1 else 0.0, "n": len(q)}
+
+
+def gap_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per factor, level and masked method: dense and masked accuracy, the gap to dense with its 95 % Welch
+    interval, the ratio to dense and the runs behind it."""
+    out = []
+    for factor, level, arch, recipe in LEVELS:
+        q = _level_rows(rows, arch, recipe)
+        dense = q[q["method"] == "dense"]
+        for method in MASKED:
+            m = q[q["method"] == method]
+            if dense.empty or m.empty:
+                continue
+            d, p = _point(dense), _point(m)
+            e = welch(d, p)
+            out.append({"factor": factor, "level": level, "method": method, "dense": d["mean"], "masked": p["mean"],
+                        "gap": e.margin, "gap_low": e.low, "gap_high": e.high, "ratio": p["mean"] / d["mean"],
+                        "seeds": f"{d['n']} / {p['n']}", "runs": ", ".join(sorted([*dense["run_id"], *m["run_id"]]))})
+    return pd.DataFrame(out, columns=["factor", "level", "method", "dense", "masked", "gap", "gap_low", "gap_high",
+                                      "ratio", "seeds", "runs"])
+
+
+def paper_gaps(values: pd.DataFrame) -> pd.DataFrame:
+    """The paper's dense, mask, gap and ratio for its ConvMixer panels (Fig. 3), from its figure values."""
+    from ..paper_values import gap_to_dense
+    out = []
+    for panel in PAPER_PANELS:
+        g = gap_to_dense(values, panel)
+        out.append({"panel": panel, "dense": g["dense"] / 100, "mask": g["mask"] / 100, "gap": g["gap"] / 100,
+                    "ratio": g["ratio"]})
+    return pd.DataFrame(out)
+
+
+def width_claim(records):
+    """Claim 4.2 (4), "the drop from dense shrinks as the network widens", on the width levels at the top budget:
+    the claims engine's own size comparisons (smallest against largest width) on dense and mask."""
+    keep = set(scale_rows(records).query("patch == 4 and recipe == 'cpu' and method in ('dense', 'mask')")["run_id"])
+    df = records_frame([r for r in records if r.run_id in keep])
+    from .stats import NOT_TESTED, Verdict
+    if df.empty or df["dim"].nunique() < 2:
+        return Verdict(NOT_TESTED, "needs dense and mask runs of two widths at the top budget")
+    return claim_larger_is_better(df, ("width",))
+
+
+def bytes_comparisons(rows: pd.DataFrame) -> pd.DataFrame:
+    """Each PEMN network (mask, RP 1e-2 at keep 0.5, every width at patch 4 and the study's recipe) against the
+    most accurate dense or dense-binary network of any width whose file is no larger (within ``BYTES_TOLERANCE``)."""
+    q = rows[(rows["patch"] == 4) & (rows["recipe"] == "cpu") & rows["file_bytes"].notna()]
+    pts = q.groupby(["method", "dim"]).agg(mean=("acc", "mean"), std=("acc", "std"), n=("acc", "size"),
+                                           file_bytes=("file_bytes", "mean"),
+                                           runs=("run_id", lambda s: ", ".join(sorted(s)))).reset_index()
+    pts["std"] = pts["std"].fillna(0.0)
+    rivals = pts[pts["method"].isin(["dense", DENSE_BINARY])]
+    out = []
+    for _, p in pts[pts["method"].isin(MASKED)].iterrows():
+        fits = rivals[rivals["file_bytes"] <= p["file_bytes"] * BYTES_TOLERANCE]
+        if fits.empty:
+            continue
+        best = fits.loc[fits["mean"].idxmax()]
+        e = welch(p, best)
+        out.append({"pemn": f"{p['method']} width {p['dim']}", "pemn_bytes": p["file_bytes"], "pemn_acc": p["mean"],
+                    "rival": f"{best['method']} width {best['dim']}", "rival_bytes": best["file_bytes"],
+                    "rival_acc": best["mean"], "margin": e.margin, "low": e.low, "high": e.high, "se": e.se,
+                    "df": e.df, "runs": f"{p['runs']}, {best['runs']}"})
+    return pd.DataFrame(out)
+
+
+def bytes_verdict(comparisons: pd.DataFrame):
+    """PEMN beats the best dense or dense-binary network that fits its file, at every width (Holm over widths)."""
+    cs = [Comparison(f"{r['pemn']} ({r['pemn_bytes']:,.0f} B) vs {r['rival']} ({r['rival_bytes']:,.0f} B)",
+                     r["margin"], Noise(_estimate(r)), tuple(r["runs"].split(", ")))
+          for _, r in comparisons.iterrows()]
+    return decide(cs, "needs PEMN and dense or dense-binary runs whose files are no larger")
+
+
+def _estimate(r):
+    from .stats import Estimate
+    return Estimate(r["margin"], r["se"], r["df"])
+
+
+def closest_level(gaps: pd.DataFrame) -> pd.Series | None:
+    """The factor level whose mask gap to dense is smallest (the level that closes the most of the gap)."""
+    m = gaps[gaps["method"] == "mask"]
+    return None if m.empty else m.loc[m["gap"].idxmin()]
+
+
+def answer(gaps: pd.DataFrame, paper: pd.DataFrame) -> str | None:
+    """The chapter's answer in one sentence: the base gap, the smallest gap any level reaches, and the paper's."""
+    base = gaps[(gaps["factor"] == "width") & (gaps["level"] == "64") & (gaps["method"] == "mask")]
+    best = closest_level(gaps)
+    if base.empty or best is None or paper.empty:
+        return None
+    b, p = base.iloc[0], paper.iloc[0]
+    levels = gaps[gaps["method"] == "mask"].drop_duplicates("runs")  # the base point is a level of every factor
+    return (f"At the top budget masks trail dense by {100 * b['gap']:.1f} points at ConvMixer-64/6 (patch 4, the "
+            f"study's recipe); across the {len(levels)} level{'s' if len(levels) > 1 else ''} run so far the smallest gap is "
+            f"{100 * best['gap']:.1f} points [{100 * best['gap_low']:.1f}, {100 * best['gap_high']:.1f}] "
+            f"({best['factor']} {best['level']}, mask at {100 * best['ratio']:.0f} % of dense), against the paper's "
+            f"{100 * p['gap']:.1f} points at {p['panel']} ({100 * p['ratio']:.0f} % of dense, 100 epochs).")
+
+
+
+# --- figures --------------------------------------------------------------------------------------------------
+
+def gap_figure(gaps: pd.DataFrame, paper: pd.DataFrame):
+    """The gap to dense (points, 95 % Welch interval) at each level of each factor, the paper's own gaps beside."""
+    from .style import figure, legend_below, method_style
+    factors = [f for f in dict.fromkeys(x[0] for x in LEVELS) if f in set(gaps["factor"])]
+    fig, axes = figure(1, len(factors), height=3.8, sharey=True, full=True)
+    for ax, factor in zip(axes[0], factors):
+        g = gaps[gaps["factor"] == factor]
+        levels = [lv for f, lv, _, _ in LEVELS if f == factor]
+        x = {lv: i for i, lv in enumerate(levels)}
+        for k, method in enumerate(MASKED):
+            q = g[g["method"] == method]
+            st = method_style(method)
+            xs = [x[lv] + (k - 0.5) * 0.12 for lv in q["level"]]
+            ax.errorbar(xs, 100 * q["gap"], yerr=[100 * (q["gap"] - q["gap_low"]), 100 * (q["gap_high"] - q["gap"])],
+                        color=st["color"], marker=st["marker"], ls="none", capsize=3, label=f"{method}, here")
+        for (_, p), ls in zip(paper[paper["panel"].isin(PAPER_DRAWN)].iterrows(), ("--", ":")):
+            ax.axhline(100 * p["gap"], color="0.3", ls=ls, lw=1.2,
+                       label=f"paper, {p['panel']}: mask (100 epochs, patch 2, its recipe)")
+        ax.set_xticks(range(len(levels)), levels)
+        ax.set_xlim(-0.5, len(levels) - 0.5)
+        ax.set_xlabel({"width": "width (patch 4, study's recipe)", "patch": "patch (width 64, study's recipe)",
+                       "recipe": "recipe (width 64, patch 4)"}[factor])
+    axes[0][0].set_ylabel("gap to dense (points)")
+    axes[0][0].set_ylim(bottom=0)
+    legend_below(fig, ncols=2)
+    return fig
+
+
+def bytes_figure(rows: pd.DataFrame):
+    """Accuracy against model-file bytes at every width (patch 4, the study's recipe): each method a line across
+    widths, each point labelled with its width."""
+    from .style import figure, legend_below, method_style
+    q = rows[(rows["patch"] == 4) & (rows["recipe"] == "cpu") & rows["file_bytes"].notna()]
+    fig, axes = figure(height=4.0)
+    ax = axes[0, 0]
+    for method in ("dense", DENSE_BINARY, *MASKED):
+        m = q[q["method"] == method].groupby("dim").agg(acc=("acc", "mean"), kib=("file_bytes", "mean")).reset_index()
+        if m.empty:
+            continue
+        m["kib"] /= 1024
+        st = method_style({"dense binary": "binary weights (sign x scale)"}.get(method, method))
+        ax.plot(m["kib"], 100 * m["acc"], label=method, **st)
+        for _, r in m.iterrows():
+            ax.annotate(f"w{r['dim']:.0f}", (r["kib"], 100 * r["acc"]), textcoords="offset points", xytext=(4, -11))
+    ax.set_xscale("log")
+    from matplotlib.ticker import FuncFormatter, LogLocator
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
+    ax.xaxis.set_minor_locator(LogLocator(base=10, subs=()))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set(xlabel="model file (KiB, log scale)", ylabel="test accuracy (%)")
+    legend_below(fig, ncols=4)
+    return fig
+
+
+def verdict_table(verdicts) -> pd.DataFrame:
+    """``(claim, verdict)`` pairs as a table: the outcome, the deciding comparison with its margin and 95 % interval
+    (before Holm), and how the family came out after Holm."""
+    from .verdicts import interval
+    rows = []
+    for claim, v in verdicts:
+        c = v.deciding
+        rows.append({"claim": claim, "verdict": f"**{v.outcome}**",
+                     "deciding comparison": c.text if c else v.evidence,
+                     "margin [95 % interval] (pts)": f"{100 * c.margin:+.1f} {interval(c)}" if c else "",
+                     "after Holm": f"{v.held_after_holm} of {len(v.comparisons)} held, {v.failed_after_holm} not held"
+                     if v.comparisons else ""})
+    return pd.DataFrame(rows)
+
+
+# --- the chapter's cells --------------------------------------------------------------------------------------
+
+def _load(profile: str):
+    from ..paper_values import load as paper_values
+    from ..runs import current_records
+    records = current_records(profile)
+    rows = scale_rows(records)
+    return records, rows, gap_table(rows), paper_gaps(paper_values())
+
+
+def scale_sentence(profile: str = "cpu") -> str | None:
+    """The landing page's sentence on the scale axis (None before its runs)."""
+    _, _, gaps, paper = _load(profile)
+    return answer(gaps, paper)
+
+
+def show_answer(profile: str = "cpu"):
+    from . import display
+    _, rows, gaps, paper = _load(profile)
+    text = answer(gaps, paper)
+    display.md(f"**Answer so far.** {text}" if text else
+               "**No answer yet.** The scale axis has no level with both dense and mask runs committed.")
+
+
+def show_gaps(profile: str = "cpu"):
+    from . import display
+    _, rows, gaps, paper = _load(profile)
+    if gaps.empty:
+        display.note_no_runs(profile, "The scale axis")
+        return
+    display.show_fig(gap_figure(gaps, paper),
+                     f"Gap to dense (dense minus masked accuracy, points) with its 95 % Welch interval, at each level "
+                     f"of each factor; {len(rows)} runs of profile `{profile}`, all 50,000 training images, "
+                     f"{BUDGET_TOP_EPOCHS} epochs, final epoch, precise BatchNorm statistics. Dashed lines: the "
+                     f"paper's mask gaps, read from its Fig. 3 (100 epochs, patch 2, its recipe, best epoch).")
+    display.show_table(gap_rows_table(gaps))
+
+
+def gap_rows_table(gaps: pd.DataFrame) -> pd.DataFrame:
+    """The gap table as the book prints it: percent, points with intervals, seeds and runs."""
+    return pd.DataFrame({
+        "factor": gaps["factor"], "level": gaps["level"], "method": gaps["method"],
+        "dense (%)": (100 * gaps["dense"]).map("{:.1f}".format), "masked (%)": (100 * gaps["masked"]).map("{:.1f}".format),
+        "gap (pts) [95 %]": [f"{100 * g:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]" if not math.isnan(lo) else f"{100 * g:.1f}"
+                             for g, lo, hi in zip(gaps["gap"], gaps["gap_low"], gaps["gap_high"])],
+        "ratio to dense (%)": (100 * gaps["ratio"]).map("{:.0f}".format), "seeds (dense / masked)": gaps["seeds"]})
+
+
+def show_paper(profile: str = "cpu"):
+    from ..paper_values import load as paper_values
+    from . import display
+    p = paper_gaps(paper_values())
+    display.show_table(pd.DataFrame({"panel": p["panel"], "dense (%)": (100 * p["dense"]).map("{:.1f}".format),
+                                     "mask (%)": (100 * p["mask"]).map("{:.1f}".format),
+                                     "gap (pts)": (100 * p["gap"]).map("{:.1f}".format),
+                                     "ratio to dense (%)": (100 * p["ratio"]).map("{:.0f}".format)}),
+                       "The paper's ConvMixer values (Fig. 3), read from the authors' SVG figures "
+                       "(`pemn/paper_values.csv`).")
+
+
+def show_width_claim(profile: str = "cpu"):
+    from . import display
+    records, *_ = _load(profile)
+    display.show_table(verdict_table([("4.2 (4): the drop from dense shrinks with width", width_claim(records))]))
+
+
+def show_bytes(profile: str = "cpu"):
+    from . import display
+    _, rows, _, _ = _load(profile)
+    q = rows[(rows["patch"] == 4) & (rows["recipe"] == "cpu")]
+    if q["dim"].nunique() < 2:
+        display.note_no_runs(profile, "The equal-bytes comparison across widths")
+        return
+    display.show_fig(bytes_figure(rows), f"Accuracy against model-file bytes across widths at the top budget "
+                                         f"(patch 4, the study's recipe; {len(q)} runs of profile `{profile}`).")
+    comps = bytes_comparisons(rows)
+    if not comps.empty:
+        display.show_table(verdict_table([("Fig. 4 (3): a wider PEMN beats the best dense or dense-binary network "
+                                           "that fits its file", bytes_verdict(comps))]))
