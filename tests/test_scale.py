@@ -1,0 +1,90 @@
+"""The scale axis (issue 40): its cells, and the chapter's pure tables and verdicts on hand-made records."""
+import math
+
+import pytest
+from scipy import stats
+
+from pemn import cells, grids
+from pemn.report import scale
+from pemn.runs import RunRecord
+
+BASE = {"dim": 64, "depth": 6, "kernel_size": 5, "patch_size": 4}
+
+
+def test_scale_cells_are_the_issues_runs_at_the_top_budget():
+    g = {k: r for k, r in grids.grid("cpu").items() if "scale" in r.figures}
+    assert len(g) == 26
+    assert {(c.subset, c.epochs, c.bn_recalibration, c.arch["depth"], c.arch["kernel_size"]) for c in
+            (r.config for r in g.values())} == {(None, grids.BUDGET_TOP_EPOCHS, 10000, 6, 5)}
+    by = {}
+    for r in g.values():
+        c = r.config
+        by.setdefault((c.arch["dim"], c.arch["patch_size"], c.augment), set()).add((c.strategy, c.ratio, c.seed))
+    two = lambda *ms: {(s, r, seed) for s, r in ms for seed in (0, 1)}  # noqa: E731
+    assert by == {(32, 4, "crop_flip"): two(("dense", None), ("mask", None), ("rp", 0.01)),
+                  (128, 4, "crop_flip"): two(("dense", None), ("mask", None), ("rp", 0.01), ("binary", None)),
+                  (256, 4, "crop_flip"): two(("dense", None), ("mask", None)),
+                  (64, 2, "crop_flip"): two(("dense", None), ("mask", None)),
+                  (64, 4, "convmixer"): two(("dense", None), ("mask", None))}
+    paper = [r.config for r in g.values() if r.config.augment == "convmixer"]
+    assert {(c.batch_size, c.lr, c.weight_decay, c.label_smoothing) for c in paper} == {(512, 0.05, 0.005, 0.0)}
+    arch = {**BASE, "dim": 128}
+    binary = next(r.config for r in g.values() if r.config.strategy == "binary")
+    pemn_bits = cells.bytes_budget("convmixer", arch, 0.5)
+    assert binary.budget_bits == cells.bytes_budget("convmixer", arch, cells.ALL_WEIGHTS)
+    assert abs(binary.budget_bits / pemn_bits - 1) <= 0.05  # the dense binary network fits PEMN keep 0.5's file
+
+
+def _rec(strategy, seed, acc, dim=64, patch=4, augment="crop_flip", ratio=None, nbytes=1000, figures=("scale",)):
+    cfg = {"backbone": "convmixer", "arch": {**BASE, "dim": dim, "patch_size": patch}, "dataset": "cifar10",
+           "strategy": strategy, "ratio": ratio, "keep_ratio": 0.5, "augment": augment, "seed": seed,
+           "epochs": grids.BUDGET_TOP_EPOCHS, "bn_recalibration": 10000, "subset": None}
+    return RunRecord.from_dict({"config": cfg, "final_test_acc": acc, "train_size": 50000, "figures": list(figures),
+                                "run_id": f"{strategy}-{dim}-{patch}-{augment}-{seed}",
+                                "export": {"file_bytes": nbytes}})
+
+
+def _records():
+    return [_rec("dense", 0, 0.80), _rec("dense", 1, 0.82), _rec("mask", 0, 0.66), _rec("mask", 1, 0.67),
+            _rec("dense", 0, 0.70, dim=32), _rec("dense", 1, 0.71, dim=32),
+            _rec("mask", 0, 0.60, dim=32), _rec("mask", 1, 0.62, dim=32),
+            _rec("dense", 0, 0.84, augment="convmixer"), _rec("dense", 1, 0.86, augment="convmixer"),
+            _rec("mask", 0, 0.80, augment="convmixer"), _rec("mask", 1, 0.81, augment="convmixer"),
+            _rec("mask", 0, 0.99, dim=512, figures=("fig3",))]  # not on the axis: left out
+
+
+def test_gap_table_is_each_levels_welch_gap():
+    rows = scale.scale_rows(_records())
+    assert len(rows) == 12
+    gaps = scale.gap_table(rows)
+    paper = gaps[(gaps["factor"] == "recipe") & (gaps["level"] == "paper")].iloc[0]
+    assert paper["gap"] == pytest.approx(0.85 - 0.805)
+    va, vb = stats.tvar([0.84, 0.86]) / 2, stats.tvar([0.80, 0.81]) / 2
+    se = math.sqrt(va + vb)
+    df = se ** 4 / (va ** 2 + vb ** 2)
+    half = stats.t.ppf(0.975, df) * se
+    assert paper["gap_low"] == pytest.approx(0.045 - half) and paper["gap_high"] == pytest.approx(0.045 + half)
+    assert paper["ratio"] == pytest.approx(0.805 / 0.85)
+    assert set(gaps["level"]) == {"32", "64", "4", "cpu", "paper"}  # levels without runs are left out
+    best = scale.closest_level(gaps)
+    assert (best["factor"], best["level"]) == ("recipe", "paper")
+
+
+def test_answer_names_the_base_gap_the_smallest_and_the_papers():
+    from pemn.paper_values import load
+    rows = scale.scale_rows(_records())
+    text = scale.answer(scale.gap_table(rows), scale.paper_gaps(load()))
+    assert "trail dense by 14.5 points at ConvMixer-64/6" in text
+    assert "across the 3 levels" in text and "smallest gap is 4.5 points" in text and "(recipe paper" in text
+    assert "the paper's 4.6 points at ConvMixer-256/6" in text
+
+
+def test_width_claim_and_bytes_comparison():
+    recs = _records() + [_rec("dense", 0, 0.85, dim=128, nbytes=4000), _rec("dense", 1, 0.86, dim=128, nbytes=4000),
+                         _rec("mask", 0, 0.80, dim=128, nbytes=1020), _rec("mask", 1, 0.81, dim=128, nbytes=1020)]
+    v = scale.width_claim(recs)
+    assert v.outcome in ("held", "not held", "inconclusive") and v.comparisons
+    comps = scale.bytes_comparisons(scale.scale_rows(recs))
+    # mask width 128 (1,020 B): the dense files of widths 32 and 64 (1,000 B) fit it, width 128's (4,000 B) does not
+    row = comps[comps["pemn"] == "mask width 128"].iloc[0]
+    assert row["rival"] == "dense width 64" and row["margin"] == pytest.approx(0.805 - 0.81)
