@@ -200,6 +200,12 @@ def _checksum(meta: dict, tensors: dict) -> str:
     return h.hexdigest()
 
 
+def file_sha256(path) -> str:
+    """The SHA-256 of a file's bytes, as ``sha256sum`` prints it; not the metadata's ``sha256`` (:func:`_checksum`),
+    which covers the metadata and tensors and is stored inside the file."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def _fingerprint(values: list[torch.Tensor]) -> str:
     h = hashlib.sha256()
     for v in values:

@@ -27,7 +27,7 @@ def records_block(profile: str = "cpu") -> str:
              f"training loop** in all (each run's `wall_time_s`), made on these machines (each run records its CPU "
              f"model, cores and torch threads):",
              "", hardware_md(profile)]
-    lines += _budget_times(profile) + [END]
+    lines += _budget_times(profile) + _axis_times(profile) + [END]
     return "\n".join(lines)
 
 
@@ -44,6 +44,30 @@ def _budget_times(profile: str) -> list[str]:
     return ["", "The training-budget axis (ConvMixer-64/6, the book's chapter *Does more training change the verdicts?*), "
             "as committed: "
             + "; ".join(parts) + "."]
+
+
+def _axis_times(profile: str) -> list[str]:
+    """The measured time of the learning-rate check and of each scale-axis model, from the runs' records."""
+    import statistics
+
+    from ..runs import current_records
+    from .scale import _recipe
+    groups: dict[str, list[float]] = {}
+    for r in current_records(profile):
+        c, a = r.config, r.config.get("arch") or {}
+        if "lr_check" in r.figures:
+            key = "learning-rate check (ConvMixer-64/6, 45k images)"
+        elif "scale" in r.figures:
+            key = f"ConvMixer-{a.get('dim')}/6 patch {a.get('patch_size')}, {_recipe(c)} recipe"
+        else:
+            continue
+        groups.setdefault(key, []).append(r.wall_time_s or 0.0)
+    if not groups:
+        return []
+    parts = [f"{k}: {len(v)} run{'s' if len(v) != 1 else ''}, median {statistics.median(v) / 60:.1f} min, "
+             f"{sum(v) / 3600:.2f} h" for k, v in groups.items()]
+    return ["", "The held-out learning-rate check and the scale axis (the book's chapter *Why is our gap larger than "
+            "the paper's?*), as committed, each at its top budget's epochs: " + "; ".join(parts) + "."]
 
 
 def readme_block(text: str) -> str | None:

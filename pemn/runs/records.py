@@ -21,6 +21,7 @@ TRAIN_NOTEBOOK = REPO / "book" / "notebooks" / "train.ipynb"
 STRAIGHT_THROUGH_FIX = "8b1468e"
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]  # no "running over TCP without encryption" on every run
 RECALIBRATION_FILE = "bn_recalibration.json"  # a committed run's precise-BN re-evaluation (pipeline.recalibrate_run)
+MODEL_FILE = "model.pemn"  # a run's compact model file (pemn.pemnfile)
 
 
 def runs_root() -> Path:
@@ -217,8 +218,9 @@ def recorded_accuracy(model_file: str | Path, cfg: TrainConfig) -> float | None:
     return rec.final_test_acc if rec is not None and config_matches(rec.config, cfg) else None
 
 
-def why_pending(path: Path, cfg: TrainConfig | None = None) -> str | None:
-    """Why the run in ``path`` must be made (again), or None when it is complete, with ``cfg``, and current."""
+def why_pending(path: Path, cfg: TrainConfig | None = None, model_file: bool = True) -> str | None:
+    """Why the run in ``path`` must be made (again), or None when it is complete, with ``cfg``, and current; with
+    ``model_file``, also when its committed model file does not match the record (:func:`model_file_problem`)."""
     metrics = _metrics(path)
     if metrics is None or metrics.get("status") != "complete":
         return "not made yet" if metrics is None and not (Path(path) / "error.json").is_file() else "not complete"
@@ -229,28 +231,75 @@ def why_pending(path: Path, cfg: TrainConfig | None = None) -> str | None:
     version = results_version(metrics)
     if version != RESULTS_VERSION:
         return f"stale: recorded by results version {version}, this code is version {RESULTS_VERSION}"
-    return None
+    return model_file_problem(path, metrics.get("export")) if model_file else None
 
 
 def is_complete(path: Path, cfg: TrainConfig | None = None) -> bool:
-    """A run is complete when it finished, with the current results version (and ``cfg``, given one)."""
+    """A run is complete when it finished, with the current results version (and ``cfg``, given one), and its
+    committed model file matches the record."""
     return why_pending(path, cfg) is None
 
 
 def pending_kind(reason: str | None) -> str:
-    """What ``why_pending``'s answer means in one word: complete, missing, failed (or unfinished), or stale
-    (recorded with another configuration or by an older results version)."""
+    """What ``why_pending``'s answer means in one word: complete, missing, failed (or unfinished), damaged (its
+    model file does not match the record), or stale (recorded with another configuration or by an older results
+    version)."""
     if reason is None:
         return "complete"
+    if reason.startswith(MODEL_FILE):
+        return "damaged"
     return {"not made yet": "missing", "not complete": "failed"}.get(reason, "stale")
 
 
+def planned_runs(profile: str) -> dict[str, TrainConfig | None]:
+    """A profile's runs by id, each with the configuration it must have: the grid's; ``custom`` has no grid (each
+    configuration is a run of its own), so its runs are the folders on disk, each held to its own record."""
+    if profile == "custom":
+        return dict.fromkeys((p.name for p in run_folders(profile)), None)
+    return {run_id: run.config for run_id, run in grid(profile).items()}
+
+
 def profile_status(profile: str) -> dict[str, int]:
-    """How many runs of a profile's grid are complete, missing, failed (or unfinished) and stale."""
-    counts = dict.fromkeys(("complete", "missing", "failed", "stale"), 0)
-    for run_id, run in grid(profile).items():
-        counts[pending_kind(why_pending(run_dir(profile, run_id), run.config))] += 1
+    """How many runs of a profile are complete, missing, failed (or unfinished), stale and damaged."""
+    counts = dict.fromkeys(("complete", "missing", "failed", "stale", "damaged"), 0)
+    for run_id, cfg in planned_runs(profile).items():
+        counts[pending_kind(why_pending(run_dir(profile, run_id), cfg))] += 1
     return counts
+
+
+# --- the model file beside the record -------------------------------------------------------------------------
+
+def kept_out_of_git(folder: Path) -> bool:
+    """Whether a run folder's model file is kept out of the repository (its ``.gitignore`` names it: over the size
+    that is committed); such a file is absent from a clone, and ``pemn remake`` makes it."""
+    ignore = Path(folder) / ".gitignore"
+    return ignore.is_file() and MODEL_FILE in ignore.read_text().split()
+
+
+def model_file_problem(folder: Path, export: Mapping[str, Any] | None, committed_only: bool = True) -> str | None:
+    """How a run's model file disagrees with its record's ``export`` (absent, another size, another checksum), or
+    None when it agrees. A file kept out of git is not checked unless ``committed_only`` is False: its absence is
+    normal there. The size is checked first (free), the checksum only where the size agrees: the record's
+    ``file_sha256`` (newer records), else its ``sha256``, pemn's checksum over the file's metadata and tensors."""
+    if not export or not export.get("file_bytes") or (committed_only and kept_out_of_git(folder)):
+        return None
+    path, recorded = Path(folder) / MODEL_FILE, export["file_bytes"]
+    if not path.is_file():
+        return f"{MODEL_FILE} missing: record says {recorded:,} bytes"
+    size = path.stat().st_size
+    if size != recorded:
+        return f"{MODEL_FILE} damaged: {size:,} bytes, record says {recorded:,}"
+    from ..pemnfile import ExportError, file_sha256, read_file
+    if export.get("file_sha256") and file_sha256(path) == export["file_sha256"]:
+        return None
+    try:
+        checksum = read_file(path)[0].get("sha256")
+    except ExportError:
+        return f"{MODEL_FILE} damaged: {size:,} bytes as recorded, but its content fails its checksum"
+    if checksum != export.get("sha256"):
+        return (f"{MODEL_FILE} differs from its record: checksum {str(checksum)[:16]}..., record says "
+                f"{str(export.get('sha256'))[:16]}...")
+    return None
 
 
 def _portable(path: Path) -> str:
