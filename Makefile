@@ -78,10 +78,16 @@ BOOK_HTML ?= _build/html
 GHP_IMPORT ?= $(VENV)/bin/ghp-import
 publish: book
 	@$(MAKE) --no-print-directory publish-built
+# The commit message names what the book was built from: HEAD, plus the run folders not committed (new or changed).
 publish-built:
 	@test -f $(BOOK_HTML)/index.html || { echo "no built book in $(BOOK_HTML) (make book first)"; exit 2; }
-	$(GHP_IMPORT) --no-jekyll --push --force --remote $(PUBLISH_REMOTE) --branch $(PUBLISH_BRANCH) \
-	  --message "book: built from $$(git rev-parse --short HEAD 2>/dev/null || echo 'a working tree')" $(BOOK_HTML)
+	@label=$$(git rev-parse --short HEAD 2>/dev/null || echo 'a working tree'); \
+	  n=$$(git status --porcelain --untracked-files=all -- runs 2>/dev/null \
+	    | sed -n 's|^.. "\{0,1\}runs/\([^/]*/[^/]*\)/.*|\1|p' | sort -u | wc -l); \
+	  if [ "$$n" -gt 0 ]; then label="$$label + $$n uncommitted run$$([ "$$n" -gt 1 ] && echo s)"; fi; \
+	  echo "publishing the book built from $$label"; \
+	  $(GHP_IMPORT) --no-jekyll --push --force --remote $(PUBLISH_REMOTE) --branch $(PUBLISH_BRANCH) \
+	    --message "book: built from $$label" $(BOOK_HTML)
 	@echo "published $(BOOK_HTML) to the $(PUBLISH_BRANCH) branch of $(PUBLISH_REMOTE)"
 
 custom: setup

@@ -1,4 +1,4 @@
-"""Command line: ``python -m pemn {list,run,custom,recalibrate,export,inspect,evaluate}``.
+"""Command line: ``python -m pemn {list,run,custom,remake,recalibrate,export,inspect,evaluate}``.
 
 Exit codes, for every command: 2 for bad input (a typo, an invalid value, a missing or damaged file: one line
 on stderr, no traceback; nothing trains before every parameter has been checked), 1 when a run fails, 0 on success.
@@ -14,16 +14,17 @@ BAD_INPUT, FAILURE, SUCCESS = 2, 1, 0
 
 
 def _list(args) -> int:
-    from .grids import grid
-    from .runs import profile_status, run_dir, why_pending
+    from .runs import planned_runs, profile_status, run_dir, why_pending
     if args.summary:
         n = profile_status(args.profile)
-        todo = n["missing"] + n["failed"] + n["stale"]
-        print(f"{args.profile}: {sum(n.values())} runs in the grid: {n['complete']} complete, {todo} to make "
-              f"({n['missing']} not made yet, {n['failed']} failed or unfinished, {n['stale']} stale)", flush=True)
+        todo = sum(n.values()) - n["complete"]
+        damaged = f", {n['damaged']} with a damaged model file" if n["damaged"] else ""
+        print(f"{args.profile}: {sum(n.values())} runs {'on disk' if args.profile == 'custom' else 'in the grid'}: "
+              f"{n['complete']} complete, {todo} to make ({n['missing']} not made yet, {n['failed']} failed or "
+              f"unfinished, {n['stale']} stale{damaged})", flush=True)
         return SUCCESS
-    for run_id, run in grid(args.profile).items():
-        reason = why_pending(run_dir(args.profile, run_id), run.config) if args.pending else None
+    for run_id, cfg in planned_runs(args.profile).items():
+        reason = why_pending(run_dir(args.profile, run_id), cfg) if args.pending else None
         if args.pending and reason is None:
             continue
         if reason and reason != "not made yet":  # say why a run that exists must be made again
@@ -51,9 +52,24 @@ def _custom(args) -> int:
     return SUCCESS if ok else FAILURE
 
 
+def _remake(args) -> int:
+    from pathlib import Path
+
+    from .runs import remake_model_file, run_dir
+    if (args.run_dir is None) == (args.id is None):
+        raise ValueError("name one run: its folder (pemn remake runs/PROFILE/RUN_ID) or --profile PROFILE --id RUN_ID")
+    folder = Path(args.run_dir) if args.run_dir else run_dir(args.profile, args.id)
+    if not folder.is_dir():
+        raise ValueError(f"{folder}: no such run folder"
+                         + (f"; `python -m pemn list --profile {args.profile}` lists the run ids" if args.id else ""))
+    ok, said = remake_model_file(folder)
+    print(said, flush=True)
+    return SUCCESS if ok else FAILURE
+
+
 def _recalibrate(args) -> int:
     from .grids import grid
-    from .runs import is_complete, recalibrate_run, run_dir
+    from .runs import RECALIBRATION_FILE, is_complete, recalibrate_run, run_dir
     runs = grid(args.profile)
     ids = args.id or [i for i, r in runs.items() if args.figure in r.figures]
     unknown = [i for i in ids if i not in runs]
@@ -62,6 +78,9 @@ def _recalibrate(args) -> int:
     for i in ids:
         if not is_complete(run_dir(args.profile, i), runs[i].config):
             print(f"skip {i} (not complete)")
+            continue
+        if (run_dir(args.profile, i) / RECALIBRATION_FILE).is_file() and not args.force:
+            print(f"skip {i} ({RECALIBRATION_FILE} exists; --force computes it again)")
             continue
         r = recalibrate_run(args.profile, i, args.images)
         print(f"{i}: " + (f"{r['test_acc_before']:.1%} -> {r['test_acc']:.1%}" if r else "no BatchNorm to recalibrate"),
@@ -114,12 +133,14 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m pemn", description=__doc__,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = top.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("list", help="list the run ids of a profile")
+    p = sub.add_parser("list", help="list the run ids of a profile (custom: the custom runs on disk)")
     p.add_argument("--profile", default="cpu")
     p.add_argument("--pending", action="store_true",
-                   help="only runs not yet complete with the grid's configuration and the current results version")
+                   help="only runs not yet complete with the grid's configuration and the current results version, "
+                        "or whose committed model file does not match the record (size, then checksum)")
     p.add_argument("--summary", action="store_true",
-                   help="one line instead of ids: how many runs are complete, not made yet, failed and stale")
+                   help="one line instead of ids: how many runs are complete, not made yet, failed, stale and with a "
+                        "damaged model file")
     p.set_defaults(func=_list)
     p = sub.add_parser("run", help="execute a profile's runs (all, or --id ...) with papermill into runs/")
     p.add_argument("--profile", default="cpu")
@@ -133,6 +154,15 @@ def parser() -> argparse.ArgumentParser:
                    help="a copy of book/notebooks/train.ipynb edited by hand: train its parameters cell's values "
                         "(settings given here win) and execute that notebook into the run folder")
     p.set_defaults(func=_custom)
+    p = sub.add_parser("remake", help="make a run's model file again (kept out of git, or damaged) in a scratch "
+                                      "folder; only model.pemn is written into the run folder, the record stays",
+                       description="Train a complete run's recorded configuration in a scratch folder and write only "
+                                   "its model.pemn into the run folder; on the CPU kind that recorded the run the file "
+                                   "must have the recorded checksum, elsewhere the command says how it compares.")
+    p.add_argument("run_dir", nargs="?", help="run folder (or --profile and --id)")
+    p.add_argument("--profile", default="cpu")
+    p.add_argument("--id", help="run id, with --profile")
+    p.set_defaults(func=_remake)
     p = sub.add_parser("export", help="write a run's model as a compact .pemn file",
                        description="Write a run's model (RUN_DIR/model.pt, else the committed RUN_DIR/model.pemn) "
                                    "as one safetensors file: prototype values or seed, masks at 1 bit per weight, "
@@ -159,6 +189,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--figure", default="fig5", help="every run of this figure (default fig5), unless --id is given")
     p.add_argument("--id", action="append", default=[])
     p.add_argument("--images", type=int, default=10000, help="training images to average over")
+    p.add_argument("--force", action="store_true", help="compute bn_recalibration.json again where it exists")
     p.set_defaults(func=_recalibrate)
     return top
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,18 +128,56 @@ def _find(name: str, root: Path, allow_download: bool) -> tuple[dict, dict]:
     downloaded = {"kind": "official-download", "path": str(root), "sha256": None}
     if allow_download:
         return downloaded, lambda: _load_torchvision(name, root, True)
-    if _cache_file(name, downloaded).is_file():  # downloaded before (PEMN_DOWNLOAD=1): decoded arrays at hand
-        return downloaded, lambda: _load_torchvision(name, root, False)
+    cache = _cache_file(name, downloaded)
+    if cache.is_file():  # downloaded before (PEMN_DOWNLOAD=1): decoded arrays at hand, and nothing else
+        damage = _cache_damage(cache)
+        if damage:
+            raise DataError(_damaged_cache_message(name, root, cache, damage))
+        return downloaded, None
     raise DataError(_missing_message(name, root))
 
 
-def _missing_message(name: str, root: Path) -> str:
+def _looked_for(name: str, root: Path) -> list[str]:
     looked = [str(root / ("cifar-10-batches-py" if name == "cifar10" else "cifar-100-python"))]
-    if name == "cifar10":
-        looked.append(str(root / MIRROR))
+    return looked + [str(root / MIRROR)] if name == "cifar10" else looked
+
+
+def _missing_message(name: str, root: Path) -> str:
+    looked = _looked_for(name, root)
     where = f"PEMN_DATA={root}" + ("" if root.is_dir() else ", which does not exist")
     return (f"{name} not found. Looked for: {', '.join(looked)} ({where}). Fix: set PEMN_DATA to a folder "
             f"holding one of these, or set PEMN_DOWNLOAD=1 to let torchvision download it (needs internet).")
+
+
+CACHE_ARRAYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def _cache_damage(cache: Path) -> str | None:
+    """Why a cache file is not one ``load`` can read, from a cheap look at its zip directory (a truncated or foreign
+    file), or None; damage inside an array shows when ``load`` reads it."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(cache) as z:
+            names = set(z.namelist())
+    except (OSError, zipfile.BadZipFile) as e:
+        return f"{type(e).__name__}: {e}"
+    missing = [a for a in CACHE_ARRAYS if f"{a}.npy" not in names]
+    return f"arrays {', '.join(missing)} missing" if missing else None
+
+
+def _damaged_cache_message(name: str, root: Path, cache: Path, damage: str) -> str:
+    return (f"{cache} is damaged ({damage}) and nothing here rebuilds it (no {' or '.join(_looked_for(name, root))})."
+            f" Fix: delete it and set PEMN_DOWNLOAD=1 to download {name} again (needs internet), or set PEMN_DATA to "
+            f"a folder holding one of these")
+
+
+def _read_cache(cache: Path) -> tuple[dict | None, str | None]:
+    """(the cached arrays, None), or (None, why) for a cache that cannot be read whole (truncated, bad CRC, ...)."""
+    try:
+        with np.load(cache) as f:
+            return {a: f[a] for a in CACHE_ARRAYS}, None
+    except Exception as e:  # zipfile, numpy and OS errors alike: the file is not what was written
+        return None, f"{type(e).__name__}: {e}"
 
 
 def _cache_file(name: str, source: dict) -> Path:
@@ -156,15 +195,19 @@ def locate(name: str = "cifar10", allow_download: bool | None = None) -> dict:
 
 def load(name: str = "cifar10", allow_download: bool | None = None) -> Data:
     """Load ``name`` into memory, decoding and caching it on first use. A torchvision download is tried only with
-    ``allow_download`` (None: as ``PEMN_DOWNLOAD`` says, off unless set)."""
+    ``allow_download`` (None: as ``PEMN_DOWNLOAD`` says, off unless set). A damaged cache is rebuilt from its source,
+    saying so on stderr; where the cache is the only copy (a download made before), a DataError says what to do."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")
     root = data_dir()
     source, loader = _find(name, root, download_allowed() if allow_download is None else allow_download)
     cache = _cache_file(name, source)
-    if cache.is_file():
-        arrays = dict(np.load(cache))
-    else:
+    arrays, damage = _read_cache(cache) if cache.is_file() else (None, None)
+    if damage and loader is None:
+        raise DataError(_damaged_cache_message(name, root, cache, damage))
+    if damage:
+        print(f"{cache} is damaged ({damage}); rebuilding it from {source['path']}", file=sys.stderr, flush=True)
+    if arrays is None:
         try:
             arrays = loader()
         except DataError:

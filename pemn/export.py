@@ -5,6 +5,7 @@ The format, its shared helpers and the reader are :mod:`pemn.pemnfile`.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import lzma
 import math
@@ -21,7 +22,7 @@ from .baselines import codes_of, prunable
 from .masking import masked_layers, plain_layers, topk_mask
 from .paths import write_atomic
 from .pemnfile import (BITORDER, FORMAT, FORMAT_VERSION, LZMA_FILTERS, SEED_RECIPE, TOLERANCE, ZSTD_LEVEL, _checksum,
-                       _config, encoding_of, ExportError, _f32, _fingerprint, index_dtype, load_model,
+                       _config, encoding_of, ExportError, _f32, file_sha256, _fingerprint, index_dtype, load_model,
                        num_classes_of, other_keys, pack_mask, read_file, _recipe, sparse_file_bits, sparse_mask_bits,
                        structure)
 from .storage import storage_bits
@@ -160,7 +161,8 @@ def export_model(model: nn.Module, cfg, path, seed_mode: bool = False, verify: b
     write_atomic(path, lambda tmp: tmp.write_bytes(blob))
     report = size_report(model, cfg, layout["encoding"], tensors, len(blob), _header_bytes(blob),
                          layout.get("value_bits"))
-    report.update({"file": str(path), "sha256": meta["sha256"], "verified": False})
+    report.update({"file": str(path), "sha256": meta["sha256"], "file_sha256": hashlib.sha256(blob).hexdigest(),
+                   "verified": False})
     if declined:
         report["seed_mode_declined"] = declined
     if verify:
@@ -292,7 +294,9 @@ def export_run(run_dir, seed_mode: bool = False, out=None, verify: bool = True, 
     if not run_dir.is_dir():
         raise ExportError(f"{run_dir}: no such run folder")
     if not src.is_file() and not (run_dir / "model.pemn").is_file():
-        raise ExportError(f"{run_dir}: neither model.pt nor model.pemn here (a run folder of runs/ holds model.pemn)")
+        from .runs import absent_model_file  # a record that names the file says how to remake it
+        raise ExportError(absent_model_file(run_dir / "model.pemn")
+                          or f"{run_dir}: neither model.pt nor model.pemn here (a run folder of runs/ holds model.pemn)")
     own = run_dir / ("model-seed.pemn" if seed_mode else "model.pemn")
     if (out is None) != in_place:
         raise ExportError(f"{run_dir}: say where to write: an output file (--out FILE), or --in-place to replace "
@@ -362,7 +366,8 @@ def file_report(path) -> dict:
     report = size_report(model, cfg, layout["encoding"], tensors, size, header, layout.get("value_bits"))
     masks = b"".join(tensors[k].tobytes() for k in sorted(tensors)
                      if k.split(".", 1)[0] in ("mask", "masks", "index", "positions"))
-    report.update({"file": str(path), "config": asdict(cfg), "sha256": meta["sha256"], "tensors": len(tensors),
+    report.update({"file": str(path), "format_version": int(meta["format_version"]), "config": asdict(cfg),
+                   "sha256": meta["sha256"], "file_sha256": file_sha256(path), "tensors": len(tensors),
                    "masks_entropy_coded": {"raw": len(masks), **(compressed_sizes(masks) if masks else {})},
                    "pemn_version": meta.get("pemn_version"), "torch_version": meta.get("torch_version")})
     if layout["encoding"] == "pemn_seed":
@@ -382,8 +387,10 @@ def format_report(r: dict) -> str:
             "coded": "kept values (quantized)"}.get(r["encoding"]) or methods.get(cfg["strategy"]).weights_term
     w_detail = " + ".join(f"{k} {v:,}" for k, v in t.items() if _TERM_OF_PREFIX[k] == "weights")
     lines = [
-        f"{r['file']}: pemn format v{r['format_version']}, encoding {r['encoding']}, checksum ok "
+        f"{r['file']}: pemn format v{r['format_version']}, encoding {r['encoding']} "
         f"(written by pemn {r['pemn_version']}, torch {r['torch_version']})",
+        f"checksum     {r['sha256']} (verified: SHA-256 over metadata and tensors; a record's sha256)",
+        f"file SHA-256 {r['file_sha256']} (of the bytes, as sha256sum prints it; a record's file_sha256)",
         f"model: {cfg['backbone']} ({arch}), {cfg['dataset']}, {strat}, keep ratio {cfg['keep_ratio']:g}"
         + (", rescaled" if cfg["rescale"] else ""),
         "",

@@ -1,4 +1,5 @@
 """The .pemn model file: round trips with identical logits, sizes vs accounting, seed mode, damaged files, CLI."""
+import hashlib
 import json
 import math
 import subprocess
@@ -160,6 +161,16 @@ def test_verify_and_json_report(tmp_path):
     assert report["verified"] and model.training  # verification restores the mode
     json.dumps(report)  # goes into metrics.json as is
     assert report["tensor_bytes"]["prototype"] == 4 * (int(0.1 * 3 * 16 * 4 * 4) + 1)  # RP: 0.1 of the patch conv
+
+
+def test_reports_name_the_files_sha256_apart_from_its_checksum(tmp_path):
+    """A record's "sha256" is pemn's checksum over metadata and tensors; "file_sha256" is the bytes' SHA-256."""
+    cfg = config("convmixer", "rp", 0.1)
+    report = export_model(trained_like(cfg), cfg, tmp_path / "m.pemn", verify=False)
+    blob_sha = hashlib.sha256((tmp_path / "m.pemn").read_bytes()).hexdigest()
+    assert report["file_sha256"] == blob_sha != report["sha256"]
+    inspected = export.file_report(tmp_path / "m.pemn")
+    assert (inspected["file_sha256"], inspected["sha256"]) == (blob_sha, report["sha256"])
 
 
 # --- seed mode -----------------------------------------------------------------

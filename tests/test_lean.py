@@ -74,12 +74,18 @@ def test_a_missing_model_file_names_the_command_that_remakes_it(tmp_path, monkey
     folder = tmp_path / "runs" / "smoke" / src.name
     folder.mkdir(parents=True)
     (folder / "metrics.json").write_bytes((src / "metrics.json").read_bytes())
+    (folder / ".gitignore").write_bytes((src / ".gitignore").read_bytes())
     monkeypatch.setenv("PEMN_RUNS", str(tmp_path / "runs"))
-    for command in ("inspect", "evaluate"):
-        assert main([command, str(folder / "model.pemn")]) == 2
+    for command in (["inspect", str(folder / "model.pemn")], ["evaluate", str(folder / "model.pemn")],
+                    ["export", str(folder), "--out", str(tmp_path / "x.pemn")]):
+        assert main(command) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "is not in the repository" in err
-        assert f"python -m pemn run --profile smoke --id {src.name} --force" in err
+        assert f"python -m pemn remake --profile smoke --id {src.name}`" in err  # the record stays as it is
+    (folder / ".gitignore").unlink()  # a committed file, lost: git has it, and remake makes it
+    assert main(["inspect", str(folder / "model.pemn")]) == 2
+    err = capsys.readouterr().err
+    assert "is missing" in err and "restore it from git" in err and "pemn remake --profile smoke" in err
 
 
 REMAKE_TOLERANCE = 0.05  # test accuracy a remake on another CPU kind may differ by (10 of the run's 200 images)

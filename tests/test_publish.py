@@ -61,3 +61,34 @@ def test_publish_without_a_built_book_says_so(tmp_path):
     proc = subprocess.run(["make", "--no-print-directory", "-f", str(REPO / "Makefile"), "-C", str(tmp_path),
                            "publish-built", f"BOOK_HTML={tmp_path / 'nothing'}"], capture_output=True, text=True)
     assert proc.returncode != 0 and "no built book" in proc.stdout + proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("make") is None or shutil.which("git") is None, reason="needs make and git")
+def test_the_published_commit_names_the_uncommitted_runs_it_shows(tmp_path):
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    work, remote = tmp_path / "work", tmp_path / "remote.git"
+    (work / "runs" / "cpu" / "a").mkdir(parents=True)
+    _git("init", "-q", "-b", "main", cwd=work)
+    (work / "runs" / "cpu" / "a" / "metrics.json").write_text("{}")
+    _git("add", "runs", cwd=work)
+    subprocess.run(["git", "commit", "-q", "-m", "start"], cwd=work, check=True, env=env)
+    _git("init", "-q", "--bare", str(remote), cwd=tmp_path)
+    (work / "_build" / "html").mkdir(parents=True)
+    (work / "_build" / "html" / "index.html").write_text("<html>the book</html>")
+    head = _git("rev-parse", "--short", "HEAD", cwd=work).strip()
+
+    def published() -> str:
+        proc = subprocess.run(["make", "--no-print-directory", "-f", str(REPO / "Makefile"), "-C", str(work),
+                               "publish-built", f"PUBLISH_REMOTE={remote}", f"GHP_IMPORT={GHP_IMPORT}"],
+                              capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return _git("log", "-1", "--format=%s", "gh-pages", cwd=remote).strip()
+
+    assert published() == f"book: built from {head}"
+    for name in ("b", "c"):  # two new runs, one with two files
+        (work / "runs" / "custom" / name).mkdir(parents=True)
+        (work / "runs" / "custom" / name / "metrics.json").write_text("{}")
+    (work / "runs" / "custom" / "c" / "train.ipynb").write_text("{}")
+    (work / "runs" / "cpu" / "a" / "metrics.json").write_text('{"changed": 1}')
+    assert published() == f"book: built from {head} + 3 uncommitted runs"

@@ -1,10 +1,12 @@
 """Every path a user takes works as the README says (issue 18): committed runs export, the edited notebook,
-input checks before anything is created, stale results, progress, deterministic model files, exit codes."""
+input checks before anything is created, stale results, progress, deterministic model files, exit codes; and
+(issue 42) a damaged data cache, a notebook executed with a complete run's parameters, the small things."""
 import hashlib
 import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import asdict, fields
@@ -16,6 +18,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from pemn import __main__ as cli, data as data_mod, export, grids, runs, train
 from pemn.train import ConfigError, TrainConfig
+from test_first_use import COMMITTED, README, no_network, one_line_error  # noqa: F401  (issue 32's helpers)
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "book" / "notebooks" / "train.ipynb"
@@ -126,7 +129,7 @@ def test_notebook_run_by_hand_is_recorded_like_a_custom_run(runs_dir):
     expected = grids.custom_run(edits)
     folder = runs_dir / "custom" / expected.run_id
     metrics = json.loads((folder / "metrics.json").read_text())
-    assert metrics["config"] == asdict(expected.config) and metrics["run_id"] == expected.run_id
+    assert metrics["config"] == train.config_dict(expected.config) and metrics["run_id"] == expected.run_id
     assert metrics["profile"] == "custom" and (folder / "model.pemn").is_file()
     assert runs.is_complete(folder, expected.config)
 
@@ -302,3 +305,120 @@ def test_make_run_all_fails_on_an_unknown_profile():
     r = subprocess.run(["make", "--no-print-directory", "run-all", "PROFILE=nosuch", f"PY={sys.executable}"], cwd=REPO,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "unknown profile 'nosuch'" in r.stderr
+
+
+# --- issue 42: a damaged data cache, the notebook route, the small things --------------------------------------
+
+def fake_mirror(tmp_path, monkeypatch) -> Path:
+    """A stand-in for the JPEG archive (checked by its own sha256) that decodes to a few images."""
+    import numpy as np
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / data_mod.MIRROR).write_bytes(b"a stand-in for the archive")
+    monkeypatch.setattr(data_mod, "MIRROR_SHA256", data_mod.sha256(folder / data_mod.MIRROR))
+    arrays = {"x_train": np.zeros((20, 32, 32, 3), np.uint8), "y_train": np.arange(20) % 10,
+              "x_test": np.ones((10, 32, 32, 3), np.uint8), "y_test": np.arange(10)}
+    monkeypatch.setattr(data_mod, "_decode_mirror", lambda path: arrays)
+    monkeypatch.setenv("PEMN_DATA", str(folder))
+    monkeypatch.setenv("PEMN_CACHE", str(tmp_path / "cache"))
+    return folder
+
+
+def test_a_damaged_cache_is_rebuilt_from_the_archive_and_said(tmp_path, monkeypatch, capsys):
+    fake_mirror(tmp_path, monkeypatch)
+    data_mod.load("cifar10")
+    cache = next((tmp_path / "cache").glob("cifar10-*.npz"))
+    cache.write_bytes(cache.read_bytes()[:cache.stat().st_size // 2])  # truncated
+    capsys.readouterr()
+    assert len(data_mod.load("cifar10").y_train) == 20
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{cache} is damaged (" in err and "rebuilding it from" in err
+    assert len(data_mod.load("cifar10").y_test) == 10 and capsys.readouterr().err == ""  # rebuilt whole
+
+
+def test_a_damaged_cache_without_a_source_is_bad_input_and_leaves_no_run(runs_dir, tmp_path, monkeypatch, capsys,
+                                                                          no_network):
+    (tmp_path / "data").mkdir()
+    cache = tmp_path / "cache" / "cifar10-official-download.npz"  # a download made before: the only copy
+    cache.parent.mkdir()
+    cache.write_bytes(b"PK\x03\x04 the first bytes of a zip file, cut")
+    monkeypatch.setenv("PEMN_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("PEMN_CACHE", str(cache.parent))
+    assert cli.main(["custom", "epochs=1"]) == 2
+    one_line_error(capsys, f"{cache} is damaged", "PEMN_DOWNLOAD=1")
+    assert not runs_dir.exists() and no_network == []
+    assert cli.main(["evaluate", str(COMMITTED / "model.pemn")]) == 2
+    one_line_error(capsys, f"{cache} is damaged")
+
+
+def test_the_notebook_suggests_only_routes_that_behave_and_passes_force():
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    intro = "".join(cells[0]["source"])
+    assert "nbconvert" not in intro and "pemn custom --notebook" in intro and "jupyter lab" in intro
+    assert "force = False" in "".join(cells[1]["source"])
+    assert "force=force" in "".join("".join(c["source"]) for c in cells[2:])
+    run = grids.grid("smoke")["convmixer-w16d2k3p4-c10-mp-s0"]
+    assert runs.notebook_parameters(run, "smoke", REPO / "runs" / "smoke" / run.run_id, force=True)["force"] is True
+
+
+def test_a_complete_run_is_shown_not_trained_again_unless_forced(runs_dir, monkeypatch, capsys):
+    from pemn.runs import pipeline
+    monkeypatch.setattr(data_mod, "load", lambda name="cifar10", allow_download=None: synthetic_data())
+    real, calls = pipeline.train, []
+    monkeypatch.setattr(pipeline, "train", lambda *a, **k: calls.append(1) or real(*a, **k))
+    run = grids.custom_run({"arch": TINY, "epochs": 1, "subset": None, "batch_size": 32})
+    first = runs.train_and_record(run.config, progress=False)  # the notebook by hand: run_dir None
+    folder = runs_dir / "custom" / run.run_id
+    assert first["figures"] == ["custom"] and json.loads((folder / "metrics.json").read_text())["figures"] == ["custom"]
+    files = {n: (folder / n).read_bytes() for n in ("metrics.json", "model.pemn")}
+    capsys.readouterr()
+    again = runs.train_and_record(run.config, progress=False)
+    assert f"skip {folder} (complete; set force = True" in capsys.readouterr().out
+    assert calls == [1] and again["final_test_acc"] == first["final_test_acc"]
+    assert {n: (folder / n).read_bytes() for n in files} == files
+    runs.train_and_record(run.config, progress=False, force=True)
+    assert calls == [1, 1]
+
+
+def test_executing_the_notebook_with_a_complete_runs_parameters_skips_it(runs_dir, tmp_path):
+    import papermill
+    src = REPO / "runs" / "smoke" / "convmixer-w16d2k3p4-c10-mp-s0"
+    folder = runs_dir / "smoke" / src.name
+    shutil.copytree(src, folder)
+    files = {f.name: f.read_bytes() for f in folder.iterdir()}
+    params = runs.notebook_parameters(grids.grid("smoke")[src.name], "smoke", folder)
+    papermill.execute_notebook(str(NOTEBOOK), str(tmp_path / "out.ipynb"), parameters=params,
+                               cwd=str(NOTEBOOK.parent), kernel_name="python3", progress_bar=False,
+                               extra_arguments=runs.KERNEL_ARGUMENTS)
+    assert {f.name: f.read_bytes() for f in folder.iterdir()} == files
+    outputs = json.dumps(json.loads((tmp_path / "out.ipynb").read_text())["cells"])
+    assert f"skip {folder} (complete" in outputs and "final test acc" in outputs  # the recorded result, shown
+
+
+def test_inspect_prints_the_files_own_format_version_and_both_checksums(capsys):
+    assert cli.main(["inspect", str(COMMITTED / "model.pemn")]) == 0
+    out = capsys.readouterr().out
+    recorded = json.loads((COMMITTED / "metrics.json").read_text())["export"]
+    assert "pemn format v1," in out and recorded["format_version"] == 1
+    assert f"checksum     {recorded['sha256']} (verified" in out
+    assert f"file SHA-256 {hashlib.sha256((COMMITTED / 'model.pemn').read_bytes()).hexdigest()} (of the bytes" in out
+
+
+def test_list_custom_lists_the_custom_runs_on_disk(runs_dir, capsys):
+    done, failed = grids.custom_run({"seed": 7}), grids.custom_run({"seed": 8})
+    for run in (done, failed):
+        runs.run_dir("custom", run.run_id).mkdir(parents=True)
+    (runs.run_dir("custom", done.run_id) / "metrics.json").write_text(json.dumps(
+        {"config": asdict(done.config), "status": "complete", "results_version": train.RESULTS_VERSION}))
+    (runs.run_dir("custom", failed.run_id) / "error.json").write_text("{}")
+    assert cli.main(["list", "--profile", "custom"]) == 0
+    assert capsys.readouterr().out.split() == sorted([done.run_id, failed.run_id])
+    assert cli.main(["list", "--profile", "custom", "--pending"]) == 0
+    assert capsys.readouterr().out.split() == [failed.run_id]
+    assert cli.main(["list", "--profile", "custom", "--summary"]) == 0
+    assert capsys.readouterr().out == ("custom: 2 runs on disk: 1 complete, 1 to make (0 not made yet, 1 failed or "
+                                       "unfinished, 0 stale)\n")
+
+
+def test_readme_says_how_near_an_equal_bytes_competitor_is():
+    assert "fits in the same file" not in README and "within 5 % of the same file size" in README

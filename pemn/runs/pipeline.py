@@ -1,29 +1,32 @@
 """The run pipeline: execute the training notebook with papermill into a run folder, train and record a run,
-and keep the committed files lean."""
+remake a run's model file without touching its record, and keep the committed files lean."""
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import sys
+import tempfile
 import time
 import traceback
-from dataclasses import asdict, field, fields
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import torch
 
-from ..grids import PROFILES, Run, custom_arch, custom_run, grid
-from ..paths import REPO, write_json_atomic
+from ..grids import Run, custom_arch, custom_run, grid
+from ..paths import REPO, write_atomic, write_json_atomic
 from ..train import TrainConfig, pick_device, train
-from .records import (KERNEL_ARGUMENTS, RECALIBRATION_FILE, RECORD_SCHEMA, TRAIN_NOTEBOOK, RunRecord, _metrics, _portable,
-                      read_record, run_dir, runs_root, why_pending)
+from .records import (KERNEL_ARGUMENTS, MODEL_FILE, RECALIBRATION_FILE, RECORD_SCHEMA, TRAIN_NOTEBOOK, RunRecord, _metrics,
+                      _portable, kept_out_of_git, model_file_problem, pending_kind, read_record, run_dir, runs_root,
+                      why_pending)
 
 
-def notebook_parameters(run: Run, profile: str, out: Path) -> dict:
-    """The papermill parameters of a run: every config field plus where to write."""
+def notebook_parameters(run: Run, profile: str, out: Path, force: bool = False) -> dict:
+    """The papermill parameters of a run: every config field, where to write, and whether to train a complete run
+    again (the notebook skips one otherwise)."""
     params = {f.name: getattr(run.config, f.name) for f in fields(TrainConfig)}
-    return params | {"profile": profile, "run_id": run.run_id, "run_dir": _portable(out), "figures": list(run.figures)}
+    return params | {"profile": profile, "run_id": run.run_id, "run_dir": _portable(out), "figures": list(run.figures),
+                     "force": force}
 
 
 def config_from_parameters(namespace: dict) -> TrainConfig:
@@ -58,7 +61,8 @@ def notebook_settings(path: str | Path) -> dict:
 def execute(run: Run, profile: str, force: bool = False, progress: bool = True,
             notebook: str | Path = TRAIN_NOTEBOOK) -> bool:
     """Execute one run's notebook (the training notebook, or a copy of it edited by hand) unless the run is
-    complete and current; True on success (or skip).
+    complete and current; True on success (or skip). A run whose record is complete and current but whose model
+    file is damaged or missing gets its model file remade (:func:`remake_model_file`), its record left alone.
 
     With ``progress`` the kernel's output (one line per epoch) streams to this terminal. Bad input stops before
     anything is created: a config the device cannot run, or data that cannot be found or read (DataError, also
@@ -72,6 +76,10 @@ def execute(run: Run, profile: str, force: bool = False, progress: bool = True,
     if reason is None and not force:
         print(f"skip {profile}/{run.run_id} (complete)")
         return True
+    if pending_kind(reason) == "damaged" and not force:
+        ok, said = remake_model_file(out, progress)
+        print(said, flush=True)
+        return ok
     if reason and _metrics(out) is not None and not force:
         print(f"rerun {profile}/{run.run_id}: {reason}", flush=True)
     pick_device(run.config.device)  # 'cuda' on a machine without it: say so before creating anything
@@ -86,7 +94,7 @@ def execute(run: Run, profile: str, force: bool = False, progress: bool = True,
     stream = {"stdout_file": sys.stdout, "stderr_file": sys.stderr} if progress else {}
     try:
         papermill.execute_notebook(str(notebook), str(out / "train.ipynb"),
-                                   parameters=notebook_parameters(run, profile, out), progress_bar=False,
+                                   parameters=notebook_parameters(run, profile, out, force), progress_bar=False,
                                    cwd=str(REPO / "book" / "notebooks"), kernel_name="python3",
                                    extra_arguments=KERNEL_ARGUMENTS, **stream)
     except Exception as e:  # papermill raises on any failing cell: record it, do not stop the others
@@ -124,23 +132,30 @@ def _error_text(e: Exception) -> str:
 
 
 def train_and_record(cfg: TrainConfig, folder: str | Path | None = None, profile: str = "custom",
-                     run_id: str | None = None, figures=(), progress: bool = True) -> dict:
+                     run_id: str | None = None, figures=(), progress: bool = True, force: bool = False) -> dict:
     """Train ``cfg`` (resuming from a checkpoint) and write the run's files; returns the result (without model).
 
     Called by the training notebook. ``folder`` relative to the repository, or absolute; None records the
-    configuration as a custom run, in ``runs/custom/<run id>`` (what ``make custom`` would write).
+    configuration as a custom run, in ``runs/custom/<run id>`` (what ``make custom`` would write). A run already
+    complete there is not trained again unless ``force``: its record is returned as it is, so that a notebook
+    executed by hand with a complete run's parameters shows that run instead of overwriting it.
     """
     if folder is None:
         run = custom_run(asdict(cfg))
         out, profile, run_id = run_dir("custom", run.run_id), "custom", run.run_id
     else:
         out = Path(folder) if Path(folder).is_absolute() else REPO / folder
+    if not force and why_pending(out, cfg) is None:
+        print(f"skip {_portable(out)} (complete; set force = True to train it again, overwriting its record)",
+              flush=True)
+        return read_record(out).as_dict()
+    figures = list(figures) or (["custom"] if profile == "custom" else [])  # as `make custom` records one
     out.mkdir(parents=True, exist_ok=True)
     from .. import data as data_mod
     data = data_mod.load(cfg.dataset)
     result = train(cfg, out_dir=out, progress=progress, data=data)
     model = result.pop("model")
-    result.update({"profile": profile, "run_id": run_id, "figures": list(figures),
+    result.update({"profile": profile, "run_id": run_id, "figures": figures,
                    "record_schema": RECORD_SCHEMA})
     if result.get("data_source", {}).get("path"):  # where this host keeps the data: the name and checksum say it
         result["data_source"] = {**result["data_source"], "path": Path(result["data_source"]["path"]).name}
@@ -174,27 +189,86 @@ def keep_model_file_out_of_git(folder: Path, file_bytes: int) -> None:
 
 
 def remake_command(record: RunRecord) -> str:
-    """The command that makes a run (again), from its record."""
-    if record.profile in PROFILES and record.run_id in grid(record.profile):
-        return f".venv/bin/python -m pemn run --profile {record.profile} --id {record.run_id} --force"
-    settings = " ".join(f"{k}={json.dumps(v)!r}" if not isinstance(v, str) else f"{k}={v}"
-                        for k, v in record.config.items() if v != getattr(TrainConfig(), k, None))
-    return f".venv/bin/python -m pemn custom {settings} --force"
+    """The command that makes a run's model file again (``pemn remake``: the record stays as it is)."""
+    if record.profile and record.path is not None and \
+            Path(record.path).resolve() == run_dir(record.profile, record.run_id).resolve():
+        return f".venv/bin/python -m pemn remake --profile {record.profile} --id {record.run_id}"
+    return f".venv/bin/python -m pemn remake {_portable(record.path)}"
 
 
 def absent_model_file(path: str | Path) -> str | None:
-    """Why ``path`` (a run's ``model.pemn``) is absent, when its run folder's record says the file exists but
-    is kept out of the repository; None when the file is there or no record speaks of it."""
+    """Why ``path`` (a run's ``model.pemn``) is absent, when its run folder's record says the file exists (kept out
+    of the repository, or lost), and how to get it back; None when the file is there or no record speaks of it."""
     path = Path(path)
-    if path.exists() or path.name != "model.pemn":
+    if path.exists() or path.name != MODEL_FILE:
         return None
     rec = read_record(path.parent)
     export = (rec.export or {}) if rec is not None else {}
     if not export.get("file_bytes"):
         return None
+    recorded = f"{export['file_bytes']:,} B, checksum {export.get('sha256', '?')[:16]}..., as its record says"
+    if not kept_out_of_git(path.parent):
+        return f"{path} is missing ({recorded}); restore it from git, or remake it with `{remake_command(rec)}`"
     return (f"{path} is not in the repository: model files over {MAX_COMMITTED_MODEL_BYTES // 1024} KiB are not "
-            f"committed (this one has {export['file_bytes']:,} B, checksum {export.get('sha256', '?')[:16]}..., as "
-            f"its record says); remake it with `{remake_command(rec)}`")
+            f"committed (this one has {recorded}); remake it with `{remake_command(rec)}`")
+
+
+def _cpu_kind_name(hardware) -> str:
+    return " ".join(str(hardware[k]) for k in ("processor", "cpu_capability") if hardware.get(k)) or "unknown"
+
+
+def remake_model_file(folder: str | Path, progress: bool = True) -> tuple[bool, str]:
+    """Make a complete run's model file again (one kept out of git, or damaged) without touching its record.
+
+    Trains the recorded configuration in a scratch folder (with the recorded torch threads: float sums depend on
+    them) and copies only ``model.pemn`` into ``folder``. On the CPU kind that recorded the run the file must have
+    the recorded checksum (else it is not written: False); on another kind (other kernels, other rounding:
+    :mod:`pemn.provenance`) it is written and the message says how it compares. Returns (ok, what was found);
+    a folder without a complete, current record is bad input (ValueError), before anything trains.
+    """
+    from .. import data as data_mod
+    from ..provenance import cpu_kind, same_cpu_kind
+    folder = Path(folder)
+    rec = read_record(folder)
+    if rec is None or not rec.complete or not (rec.export or {}).get("file_bytes"):
+        raise ValueError(f"{folder}: no complete run record with a model file here; `pemn run` or `pemn custom` "
+                         f"makes the run")
+    reason = why_pending(folder, model_file=False)
+    if reason:
+        raise ValueError(f"{folder}: {reason}; this code cannot remake its model file as recorded (`pemn run ... "
+                         f"--force` or `pemn custom ... --force` makes the whole run again)")
+    problem = model_file_problem(folder, rec.export, committed_only=False)
+    target = folder / MODEL_FILE
+    if problem is None:
+        return True, f"{target}: there and as recorded ({rec.export['file_bytes']:,} B, checksum ok): nothing to remake"
+    cfg = TrainConfig.from_dict(dict(rec.config))
+    pick_device(cfg.device)
+    data_mod.locate(cfg.dataset)
+    print(f"remake {target} ({problem}): training its recorded configuration in a scratch folder; the record "
+          f"stays as it is", flush=True)
+    threads = torch.get_num_threads()
+    with tempfile.TemporaryDirectory(prefix="pemn-remake-") as scratch:
+        torch.set_num_threads(int(rec.hardware.get("torch_threads") or threads))
+        try:
+            made = train_and_record(cfg, Path(scratch) / rec.run_id, rec.profile or "custom", rec.run_id,
+                                    rec.figures, progress=progress)
+        finally:
+            torch.set_num_threads(threads)
+        checksum, recorded = made["export"]["sha256"], rec.export.get("sha256")
+        same_kind = same_cpu_kind(rec.hardware)
+        if same_kind and checksum != recorded:
+            return False, (f"{target}: not written: remade on the CPU kind that recorded it "
+                           f"({_cpu_kind_name(rec.hardware)}), its checksum {checksum[:16]}... differs from the "
+                           f"recorded {str(recorded)[:16]}... (threads or libraries differ?)")
+        write_atomic(target, lambda tmp: shutil.copyfile(Path(scratch) / rec.run_id / MODEL_FILE, tmp))
+    if same_kind:
+        return True, f"wrote {target}: remade bit for bit (checksum {checksum[:16]}... as recorded)"
+    split = "val" if "final_val_acc" in made else "test"
+    acc, was = made[f"final_{split}_acc"], rec.get(f"final_{split}_acc")
+    found = "checksum matches the record" if checksum == recorded else "checksum differs as expected"
+    return True, (f"wrote {target}: remade on another CPU kind ({_cpu_kind_name(cpu_kind())} vs "
+                  f"{_cpu_kind_name(rec.hardware)}): {found}; {'validation' if split == 'val' else 'test'} accuracy "
+                  f"{100 * acc:.1f} % vs recorded " + (f"{100 * was:.1f} %" if was is not None else "?"))
 
 
 MAX_CURVE_BYTES = 12 * 1024  # a committed run notebook's learning-curve image (tests/test_lean.py)
