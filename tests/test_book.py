@@ -129,15 +129,21 @@ def test_fig3_claims_held_and_figure(runs_root, said):
 
 
 def test_scale_sentence_counts_seeds_per_configuration(runs_root):
-    """A third seed for some configurations reads '2-3 seeds'; widths sort as numbers."""
+    """A third seed for some configurations reads '2-3 seeds'; widths sort as numbers; each budget names its own
+    networks and dense accuracies (a 50k-image run is never averaged into the 10k ones)."""
     from pemn.report.introduction import scale_sentence
     wide = CM | {"dim": 128}
     results = [_result("convmixer", CM, "dense", seed, 0.6) for seed in (0, 1, 2)]
     results += [_result("convmixer", wide, s, seed, 0.6) for s in ("dense", "mask") for seed in (0, 1)]
+    big = _result("convmixer", CM, "dense", 0, 0.8, epochs=20)
+    big.update(train_size=50000, run_id="convmixer-w64d6k5p4-c10-dense-n50ke20-s0", profile="cpu")
     _write(runs_root, "cpu", results)
+    (runs_root / "cpu" / big["run_id"]).mkdir()
+    (runs_root / "cpu" / big["run_id"] / "metrics.json").write_text(json.dumps(big))
     text = scale_sentence("cpu", report.load("cpu"))
-    assert "7 runs of ConvMixer-64/6, ConvMixer-128/6, trained on 10,000 CIFAR images for 10 epochs" in text
-    assert "2-3 seeds per configuration" in text
+    assert ("8 runs, 1-3 seeds per configuration" in text and "*10k images × 10 epochs*: ConvMixer-64/6, "
+            "ConvMixer-128/6; dense ConvMixer-64/6 60.0%, ConvMixer-128/6 60.0%" in text), text
+    assert "*50k images × 20 epochs*: ConvMixer-64/6; dense ConvMixer-64/6 80.0%" in text
 
 
 def test_fig3_claim_not_held_when_masks_collapse(runs_root):

@@ -157,7 +157,7 @@ def test_summary_figure_labels_do_not_overlap(built_book, browser):
         text = browser.execute_script("return document.querySelector('article').innerText")
         first = text[:5000]
         # the answer: the scale, the headline at equal bytes, the capacity question, the paper's own comparison
-        assert all(x in first for x in ("Reproduced:", "At equal real file bytes", "Representative capacity",
+        assert all(x in first for x in ("What was rerun:", "At equal real file bytes", "Representative capacity",
                                         "own baselines")), first
         svgs = browser.execute_script(
             "return Array.from(document.querySelectorAll('article img')).map(i => i.src).filter(s => s.endsWith('.svg'))")

@@ -64,6 +64,50 @@ def test_no_result_is_typed_into_the_book():
         "\n".join(typed)
 
 
+# A verdict is the claims engine's word, glued into the prose ({glue:text}`v43_fig5_1`), never typed: typed, it goes
+# stale or contradicts the engine, as "against those its claim holds here too" did while the claims chapter rated
+# that claim inconclusive. The words may be typed only where the outcome scale itself is named or defined.
+VERDICT_WORDS = re.compile(r"\b(?:held|holds|reproduced|inconclusive)\b", re.I)
+SCALE = re.compile(r"held,\s+not\s+held,?\s+(?:or|and)\s+inconclusive")  # the scale named as a whole, nothing judged
+VERDICT_ALLOWED = {
+    "book/02_method": (SCALE,),
+    "book/index": (SCALE,),
+    # the claims chapter defines each outcome in a list: "- **held**: every comparison ... holds after Holm's ..."
+    "book/05_claims": (re.compile(r"^- \*\*(?:held|not held|inconclusive|not tested)\*\*:[^\n]*(?:\n  [^\n]*)*", re.M),),
+    # the budget chapter restates the rule for its equal-bytes verdict, and "holds" there means "contains"
+    "book/08_budget": (re.compile(r"PEMN is \*held\* to be at least as accurate when it beats every competitor after "
+                                  r"Holm's correction, \*not held\* when\s+one competitor is significantly better"),
+                       re.compile(r"the grid holds")),
+}
+
+
+def typed_verdicts(doc: str, text: str) -> list[str]:
+    """Verdict words written out in ``text`` (a page's markdown): outside glue roles, code, math, "held-out" and the
+    page's allowed definitions, with the words around each."""
+    for allowed in VERDICT_ALLOWED.get(doc, ()):
+        text = allowed.sub("", text)
+    text = re.sub(r"\{glue:text\}`[^`]*`|`[^`\n]*`|\$[^$\n]*\$|\bheld-out\b", "", text)
+    return [text[max(0, m.start() - 40):m.end() + 20].replace("\n", " ") for m in VERDICT_WORDS.finditer(text)]
+
+
+def test_the_verdict_check_finds_typed_verdicts():
+    assert typed_verdicts("book/07_fair_compression", "against those its claim holds here too") != []
+    assert typed_verdicts("book/07_fair_compression", "the paper's Fig. 4 claim holds against its own baselines")
+    assert typed_verdicts("book/index", "Reproduced: the paper's Fig. 3") != []
+    assert typed_verdicts("book/07_fair_compression", "its claim is *{glue:text}`v43_fig5_1`* here") == []
+    assert typed_verdicts("book/09_scale", "a rate chosen on held-out data, `held` in code") == []
+    assert typed_verdicts("book/02_method", "calls it held, not held or inconclusive") == []
+    assert typed_verdicts("book/03_capacity", "calls it held, not held or inconclusive") != []  # not where defined
+    assert len(typed_verdicts("book/05_claims", "- **held**: every comparison holds after Holm,\n  that is it.\nIt "
+                                                "held.")) == 1
+
+
+def test_no_verdict_is_typed_into_the_book():
+    typed = [f"{doc}: ...{hit}..." for doc, text in book_markdown() for hit in typed_verdicts(doc, text)]
+    assert not typed, "verdict words typed into the prose (glue the claims engine's verdict from pemn.report.facts):\n" \
+        + "\n".join(typed)
+
+
 def test_chapter_numbers_are_never_typed():
     """A chapter is referred to through {numref} (its number comes from the table of contents), never by hand."""
     typed = [f"{doc}: {m[0]}" for doc, text in book_markdown()

@@ -173,10 +173,11 @@ def test_a_mean_over_methods_keeps_each_methods_own_variance():
 def test_frontier_and_size_claims_share_the_rule():
     from pemn.report import frontier
     assert frontier.decide is C.decide is S.decide and frontier.Comparison is C.Comparison
-    # the frontier's seed noise is the Welch half-width whatever typical spread it passes
-    a, b = side(0.50, 0.52), side(0.40, 0.41)
-    assert C._noise(0.5, a, b) == pytest.approx(S.welch(a, b).half)
-    assert C._noise(0.5, a, b).df == pytest.approx(S.welch(a, b).df)
+    # the frontier builds its comparisons with the engine's own compare and Welch estimate (no spread of its own)
+    assert frontier.compare is C.compare and frontier.welch is S.welch
+    assert not hasattr(C, "_noise") and not hasattr(C, "seed_sigma")  # no parameter the code would ignore
+    import inspect
+    assert "sigma" not in inspect.signature(frontier.verdicts).parameters
 
 
 # --- the book's statements of the rule ---------------------------------------------------------------------------

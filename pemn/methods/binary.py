@@ -11,7 +11,7 @@ from .erk import EqualBytes
 class Binary(EqualBytes):
     name = family = "binary"
     title = "binary weights (sign x scale)"
-    colour, marker = "#CC79A7", "o"
+    colour, marker = "#CC79A7", "p"
     every_weight_point = True
 
     def value_bits(self, cfg) -> int:

@@ -46,7 +46,7 @@ class ErkRandom(EqualBytes):
 class ErkMagnitude(EqualBytes):
     name = family = "erk_magnitude"
     title = "ERK magnitude sparse (float32)"
-    colour, marker = "#56B4E9", "s"
+    colour, marker = "#56B4E9", "d"
 
 
 register(ErkRandom())

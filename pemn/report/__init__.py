@@ -6,7 +6,8 @@ with ``benchmark``), on three shared layers: ``frame`` (records to rows and
 points), ``claims`` (the claims engine: records in, verdicts out, pure) and
 ``display`` (Markdown, figures, tables), ``style`` (the one figure style: sizes at the book's width, type of
 at least 9 pt, legends outside the data, each method's own colour) and ``facts`` (the numbers the chapters' prose
-quotes, glued into the pages at build time; ``readme`` does the same for the README). The book's notebooks call one
+quotes, glued into the pages at build time; ``readme`` does the same for the README) and ``paper_compare`` (the
+paper's own figure values beside ours, and beside each threshold of the claims engine). The book's notebooks call one
 ``show_*`` function (or a table function) per figure or table; this package
 re-exports them so that a chapter reads ``report.show_fig3(profile)``.
 
@@ -34,6 +35,7 @@ from .frame import BOOK_NOTEBOOKS_ENV, book_notebooks, grid_runs, load, notebook
 from .introduction import answer_figure, show_answer, show_verdicts
 from .labels import FIG3_ORDER, arch_label, method_label
 from .method import plan_figure, show_plan_figure, show_unique_values, unique_values_table
+from .paper_compare import paper_vs_here, show_paper_vs_here, show_promising, show_thresholds
 from .reproducibility import (data_table, hardware_md, hardware_table, show_hardware, mask_recipe_check, profiles_table, run_index_md,
                               scale_check, show_mask_recipe, show_profiles, show_protocol_gap, show_run_index,
                               show_scale_check, show_timing, status_summary, timing_table)
@@ -45,11 +47,11 @@ __all__ = ["BOOK_NOTEBOOKS_ENV", "FIG3_ORDER", "NOT_TESTED", "STORAGE_GROUPS", "
            "arch_label", "bench_table", "gpu_check", "book_notebooks", "claims_table", "claims_verdicts", "compression_figure",
            "compression_table", "data_table", "export_table", "facts", "fair_verdict", "glue_facts", "frontier_figure", "fig3_figure", "fig3_points", "fig3_table",
            "grid_runs", "hardware_md", "hardware_table", "show_hardware", "show_gpu_check", "load", "mask_recipe_check", "method_label",
-           "notebook_in_book", "paper_bench_table", "plan_figure", "points", "profiles_table", "run_index_md",
+           "notebook_in_book", "paper_bench_table", "paper_vs_here", "plan_figure", "points", "profiles_table", "run_index_md",
            "run_status", "scale_check", "setup_notebook", "show_answer", "show_bench", "show_claims", "show_collapse", "show_frontier", "show_kept_counts",
            "show_compression", "show_compression_table", "show_export_summary", "show_export_table", "show_fig3",
-           "show_fig3_table", "show_mask_recipe", "show_paper_bench", "show_plan_figure", "show_profiles",
+           "show_fig3_table", "show_mask_recipe", "show_paper_bench", "show_paper_vs_here", "show_promising", "show_plan_figure", "show_profiles",
            "show_progress", "show_protocol_gap", "show_run_index", "show_scale_check", "show_storage_check",
-           "show_storage_tables", "show_timing", "show_unique_values", "show_verdicts", "status_summary",
+           "show_storage_tables", "show_thresholds", "show_timing", "show_unique_values", "show_verdicts", "status_summary",
            "storage_check", "storage_floor", "storage_table", "timing_table", "unique_values_table", "show_size",
            "show_size_claims", "size_claims_table", "size_figure", "size_table"]

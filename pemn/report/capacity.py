@@ -5,7 +5,7 @@ import pandas as pd
 
 from . import display
 from .frame import caption, for_figure, grid_runs, load, notebook_paths, points
-from .labels import FIG3_ORDER, REFERENCE, arch_label, method_label
+from .labels import FIG3_ORDER, REFERENCE, arch_label, method_label, percent
 
 
 def _fig3_methods(profile: str, df: pd.DataFrame) -> dict[str, list[str]]:
@@ -54,7 +54,7 @@ def fig3_figure(profile: str = "cpu"):
     missing = _missing_fig3(profile, df)
     archs = sorted(set(pts["arch"]))
     fig, axes = style.figure(1, len(archs), height=4.2, full=len(archs) > 1, sharey=True)
-    pemn, dense_c = style.family_colour("PEMN"), style.family_colour(REFERENCE)
+    dense = style.method_style(REFERENCE)
     for ax, arch in zip(axes[0], archs):
         p = pts[pts["arch"] == arch]
         alias = identical_alias(p)  # identical networks share one x position
@@ -63,14 +63,18 @@ def fig3_figure(profile: str = "cpu"):
         d = df[df["arch"] == arch].assign(method=lambda x: x["method"].map(lambda m: alias.get(m, m)))
         sp = p[p["method"] != REFERENCE].sort_values("method", key=lambda s: s.map(xs))
         if not sp.empty:
-            ax.errorbar([xs[m] for m in sp["method"]], sp["mean"], yerr=sp["std"], marker="*", ms=9, capsize=3,
-                        color=pemn, zorder=3, label="masks over fixed random values (PEMN): mean ± std")
-        ax.scatter([xs[m] for m in d["method"]], d["final_acc"], s=10, color="0.45", zorder=4, label="one seed")
-        dense = p[p["method"] == REFERENCE]
-        if not dense.empty:
-            ax.axhline(dense["mean"].iloc[0], color=dense_c, ls="--", lw=1, label="dense (trained weights)")
-            ax.errorbar([xs["dense"]], dense["mean"], yerr=dense["std"], marker="s", color=dense_c, capsize=3,
+            ax.errorbar([xs[m] for m in sp["method"]], sp["mean"], yerr=sp["std"], capsize=3, color="0.4", lw=1.2,
+                        zorder=2, label="masks over fixed random values (PEMN): mean ± std")
+            for _, r in sp.iterrows():  # each strategy in its own look, as in every figure of the book
+                look = style.method_style(r["method"])
+                ax.plot(xs[r["method"]], r["mean"], ls="none", marker=look["marker"], color=look["color"], ms=9,
                         zorder=3)
+        ax.scatter([xs[m] for m in d["method"]], d["final_acc"], s=10, color="0.45", zorder=4, label="one seed")
+        q = p[p["method"] == REFERENCE]
+        if not q.empty:
+            ax.axhline(q["mean"].iloc[0], color=dense["color"], ls="--", lw=1, label="dense (trained weights)")
+            ax.errorbar([xs["dense"]], q["mean"], yerr=q["std"], marker=dense["marker"], color=dense["color"],
+                        capsize=3, zorder=3)
         ax.set_xticks(range(len(methods)))
         ax.set_xticklabels([m + ("\n(no run)" if m in missing.get(arch, []) else "") for m in methods],
                            rotation=45, ha="right")
@@ -112,8 +116,7 @@ def fig3_table(profile: str = "cpu") -> pd.DataFrame:
     if p.empty:
         return p
     out = p[["arch", "method", "unique_values", "n", "seeds", "mean", "std", "runs"]].copy()
-    out["mean"] = (100 * out["mean"]).round(2)
-    out["std"] = (100 * out["std"]).round(2)
+    out["mean"], out["std"] = out["mean"].map(lambda x: percent(x, 2)), out["std"].map(lambda x: percent(x, 2))
     return out.rename(columns={"unique_values": "unique values", "n": "runs (n)", "mean": "accuracy % (mean)",
                                "std": "accuracy % (std)", "runs": "run ids"}).set_index(["arch", "method"])
 

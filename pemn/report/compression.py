@@ -10,24 +10,26 @@ import pandas as pd
 from . import display
 from .frame import caption, for_figure, grid_runs, load, notebook_paths, points, run_status
 from .labels import (ACCOUNT_COLUMNS, ACCOUNTING_SHORT, ACCOUNTINGS, FIG3_ORDER, PEMN_METHODS, REFERENCE, arch_label,
-                     dataset_label, method_label, pct)
+                     dataset_label, method_label, pct, percent)
 from .storage_tables import STORAGE_GROUPS, storage_table
 
 
-MARKERS = {"PEMN": "*", "random pruning": "o", "magnitude pruning": "s"}
-
-LINESTYLES = {"PEMN": "-", "random pruning": ":", "magnitude pruning": "--"}
-
-FAMILIES = ("random pruning", "magnitude pruning", "PEMN")
+BASELINE_FAMILIES = ("random pruning", "magnitude pruning")
 
 
 def _groups(p: pd.DataFrame) -> list[str]:
     return sorted(set(p["group"]))
 
 
-def compression_axes(ax, p: pd.DataFrame, accounting: str, groups: list[str] | None = None, labels: bool = True):
-    """One accounting's panel: colour is the method family's own (``pemn.methods``), the backbone is the line
-    style (and marker fill: the second backbone's markers are open)."""
+def _pemn_order(s: pd.DataFrame) -> list[str]:
+    """The PEMN labels of ``s`` in the order of the strategy axis."""
+    return sorted(set(s["method"]), key=lambda m: FIG3_ORDER.index(m) if m in FIG3_ORDER else 99)
+
+
+def compression_axes(ax, p: pd.DataFrame, accounting: str, groups: list[str] | None = None):
+    """One accounting's panel: each method in its own look (:func:`.style.method_style`: the baselines' families,
+    each PEMN strategy), the backbone the line style (and marker fill: the second backbone's markers are open).
+    PEMN's points of one backbone are joined by a grey line."""
     from . import style
     xcol, title = ACCOUNTINGS[accounting]
     groups = groups or _groups(p)
@@ -36,36 +38,45 @@ def compression_axes(ax, p: pd.DataFrame, accounting: str, groups: list[str] | N
         ls = style.LINESTYLES[i % len(style.LINESTYLES)]
         d = q[q["family"] == REFERENCE]
         if not d.empty:
-            ax.axhline(d["mean"].iloc[0], color=style.family_colour(REFERENCE), lw=1.2, ls=ls, alpha=0.8)
-        for fam in FAMILIES:
+            ax.axhline(d["mean"].iloc[0], color=style.method_style(REFERENCE)["color"], lw=1.2, ls=ls, alpha=0.8)
+        for fam in BASELINE_FAMILIES:
             s = q[q["family"] == fam].sort_values(xcol)
             if s.empty:
                 continue
-            c = style.family_colour(fam)
-            ax.errorbar(100 * s[xcol], s["mean"], yerr=s["std"], marker=MARKERS[fam], ls=ls, color=c, capsize=2,
-                        ms=11 if fam == "PEMN" else 6, mfc=c if i == 0 else "white", mec=c)
-            if fam == "PEMN" and labels and i == 0:  # the first backbone's stars only (the others repeat them),
-                # neighbouring points (96-97 %) alternately below and above
-                for k, (_, r) in enumerate(s.iterrows()):
-                    ax.annotate(r["method"], (100 * r[xcol], r["mean"]), textcoords="offset points",
-                                xytext=(0, 10) if k % 2 else (0, -17), fontsize=style.MIN_PT, color="0.25",
-                                ha="center", clip_on=True)
+            look = style.method_style(fam)
+            ax.errorbar(100 * s[xcol], s["mean"], yerr=s["std"], marker=look["marker"], ls=ls, color=look["color"],
+                        capsize=2, ms=7, mfc=look["color"] if i == 0 else "white", mec=look["color"])
+        s = q[q["family"] == "PEMN"].sort_values(xcol)
+        if s.empty:
+            continue
+        ax.plot(100 * s[xcol], s["mean"], color="0.4", ls=ls, lw=1.2, zorder=2)
+        for _, r in s.iterrows():
+            look = style.method_style(r["method"])
+            ax.errorbar([100 * r[xcol]], [r["mean"]], yerr=[r["std"]], marker=look["marker"], ls="none",
+                        color=look["color"], capsize=2, ms=11 if look["marker"] == "*" else 8,
+                        mfc=look["color"] if i == 0 else "white", mec=look["color"], zorder=3)
     ax.set(xlabel=f"compression ratio, % ({title})", ylabel="final-epoch test accuracy")
     display.percent_axis(ax)
 
 
 def compression_handles(p: pd.DataFrame, groups: list[str] | None = None) -> list:
-    """Legend entries: the backbones (line styles), then the method families (colours and markers), then dense."""
+    """Legend entries: the backbones (line styles), then each PEMN strategy and baseline family in its look, then
+    dense."""
     from matplotlib.lines import Line2D
 
     from . import style
     groups = groups or _groups(p)
     handles = [Line2D([], [], color="0.3", lw=1.5, ls=style.LINESTYLES[i % len(style.LINESTYLES)],
                       label=g.replace(" (k5, p4)", "")) for i, g in enumerate(groups)]
-    handles += [Line2D([], [], color=style.family_colour(f), marker=MARKERS[f], ls="none", ms=9 if f == "PEMN" else 6,
-                       label=f) for f in ("PEMN", "random pruning", "magnitude pruning") if (p["family"] == f).any()]
+    labels = [f"PEMN ({m})" for m in _pemn_order(p[p["family"] == "PEMN"])]
+    labels += [f for f in BASELINE_FAMILIES if (p["family"] == f).any()]
+    for label in labels:
+        look = style.method_style(label)
+        handles.append(Line2D([], [], color=look["color"], marker=look["marker"], ls="none",
+                              ms=9 if look["marker"] == "*" else 7, label=label))
     if (p["family"] == REFERENCE).any():
-        handles.append(Line2D([], [], color=style.family_colour(REFERENCE), lw=1.2, label="dense (horizontal line)"))
+        handles.append(Line2D([], [], color=style.method_style(REFERENCE)["color"], lw=1.2,
+                              label="dense (horizontal line)"))
     return handles
 
 
@@ -131,10 +142,11 @@ def show_compression(profile: str = "cpu", figure: str = "fig4"):
         return display.md(f"**No compressed run yet.** {name} has only its dense reference so far (profile `{profile}`: "
                           f"{dense}), so there is no accuracy-against-compression point to draw. Missing: "
                           + "; ".join(missing) + ".")
-    pemn_pts = {"fig4": "MP, RP 1e-1, RP 1e-2", "fig5": "RP 1e-1, RP 1e-2, RP 1e-3"}[figure]
-    text = caption(df, profile, f"Accuracy against compression ratio (paper {name}). Stars: PEMN ({pemn_pts}, "
-                                f"named on the first backbone); circles: sparse training with random pruning; squares: gradual magnitude "
-                                f"pruning; horizontal lines: dense. Colour is the method, line style the backbone (the "
+    pemn_pts = ", ".join(_pemn_order(df[df["family"] == "PEMN"]))
+    text = caption(df, profile, f"Accuracy against compression ratio (paper {name}). PEMN ({pemn_pts}), joined by a "
+                                f"grey line per backbone, against sparse training with random pruning and with gradual "
+                                f"magnitude pruning; horizontal lines: dense. Colour and marker are the method (the "
+                                f"legend), line style the backbone (the "
                                 f"second backbone's markers are open). Top left: the paper's "
                                 f"Eq. 10 (conv/linear weights only; a sparse model stores 2 indices per kept weight); "
                                 f"the baselines' sparsity was set to hit 90-96 % under it. Top right: the same trained "
@@ -152,10 +164,10 @@ def compression_table(profile: str = "cpu", figure: str = "fig4") -> pd.DataFram
     p = points(df)
     if p.empty:
         return p
-    out = p[["group", "method", "n", "seeds", "mean", "std", *ACCOUNT_COLUMNS, "runs"]].copy()
-    for c in ("mean", "std", *ACCOUNT_COLUMNS):
-        out[c] = (100 * out[c]).round(2)
-    out = out.sort_values(["group", "c_paper"]).rename(columns={
+    out = p[["group", "method", "n", "seeds", "mean", "std", *ACCOUNT_COLUMNS, "runs"]].sort_values(["group", "c_paper"])
+    for c in ("mean", "std", *ACCOUNT_COLUMNS):  # printed through labels.percent, the book's one rounding
+        out[c] = out[c].map(lambda x: percent(x, 2))
+    out = out.rename(columns={
         "n": "runs (n)", "mean": "accuracy % (mean)", "std": "accuracy % (std)", "runs": "run ids",
         **{col: f"{short} %" for (col, _), short in zip(ACCOUNTINGS.values(), ACCOUNTING_SHORT)}})
     return out.set_index(["group", "method"])
@@ -168,10 +180,11 @@ def show_compression_table(profile: str = "cpu", figure: str = "fig4", full: boo
     if t.empty:
         return display.note_no_runs(profile, f"The table of {'Figure 4' if figure == 'fig4' else 'Figure 5'}'s points")
     t = t.reset_index()
+    p = points(compression_runs(profile, figure)).set_index("runs").loc[t["run ids"]]  # the unrounded means
     accountings = [f"{short} %" for short in ACCOUNTING_SHORT] if full else ["paper %", "bitmap, all params %"]
     shown = pd.DataFrame({
         "backbone / data": t["group"].str.replace(" (k5, p4)", "", regex=False), "method": t["method"],
-        "accuracy % (mean ± std)": [f"{m:.1f} ± {s:.1f}" for m, s in zip(t["accuracy % (mean)"], t["accuracy % (std)"])],
+        "accuracy % (mean ± std)": [f"{percent(m)} ± {percent(s)}" for m, s in zip(p["mean"], p["std"])],
         **{(a if full else f"compression % ({a[:-2]})"): t[a] for a in accountings}, "runs": t["run ids"]})
     others = (" The four columns in % are compression ratios under the four accountings." if full else
               " The other two accountings are in the appendix.")

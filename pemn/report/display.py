@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .frame import progress_counts
+from .labels import signed  # noqa: F401  (the chapters' modules sign differences through display)
 
 
 def setup_notebook() -> None:
@@ -55,12 +56,6 @@ def ch(name: str, capital: bool = False) -> str:
     if name not in CHAPTERS:
         raise ValueError(f"unknown chapter {name!r}; known: {', '.join(CHAPTERS)}")
     return f"{{numref}}`{'Chapter' if capital else 'chapter'} %s <ch-{name}>`"
-
-
-def signed(x: float, digits: int = 1) -> str:
-    """A difference in points with its sign, never ``-0.0`` (a difference that rounds to zero is ``0.0``)."""
-    v = 100 * x
-    return f"{0.0:.{digits}f}" if round(v, digits) == 0 else f"{v:+.{digits}f}"
 
 
 def cell(x) -> str:

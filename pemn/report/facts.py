@@ -7,35 +7,9 @@ go stale (``tests/test_book.py`` checks that the markdown holds no percentage or
 """
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
-from .labels import MASK, REFERENCE
-
-NA = "n/a"
-
-
-def _p(x, digits: int = 1) -> str:
-    """An accuracy as the prose quotes it, in percent without the sign (the prose writes the %)."""
-    return NA if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}"
-
-
-def _pts(x, digits: int = 1, sign: bool = False) -> str:
-    """A difference in points (never ``-0.0``: a difference that rounds to zero is ``0.0``)."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return NA
-    v = 100 * x
-    if round(v, digits) == 0:
-        v = 0.0
-    return f"{v:{'+' if sign else ''}.{digits}f}".replace("+0.0", "0.0") if round(v, digits) == 0 else \
-        f"{v:{'+' if sign else ''}.{digits}f}"
-
-
-def _interval(c) -> str:
-    if c is None or c.fails or math.isnan(c.se):
-        return NA
-    return f"[{100 * c.low:+.1f}, {100 * c.high:+.1f}]"
+from .labels import MASK, NA, REFERENCE, percent, signed
 
 
 def _key(backbone: str) -> str:
@@ -43,10 +17,11 @@ def _key(backbone: str) -> str:
 
 
 def verdict_facts(prefix: str, v) -> dict:
-    """``prefix``: the outcome, the deciding comparison (the engine's own words), its margin and interval."""
+    """``prefix``: the outcome, the deciding comparison (the engine's own words) and how many of the claim's
+    comparisons hold after Holm. Margins and intervals are not facts: each is shown in one table (the claims
+    chapter's, the size claims', the frontier's), which the prose refers to."""
     c = v.deciding
     return {prefix: v.outcome, f"{prefix}_deciding": c.text if c else v.evidence,
-            f"{prefix}_margin": _pts(c.margin, sign=True) if c else NA, f"{prefix}_interval": _interval(c),
             f"{prefix}_holm": (f"{v.held_after_holm} of {len(v.comparisons)}" if v.comparisons else NA)}
 
 
@@ -63,8 +38,9 @@ def _claim_key(claim: str) -> str:
 
 
 def claims_facts(profile: str) -> dict:
-    """Every claim's verdict, deciding comparison, margin and interval (keys ``v42_1``, ``v43_fig4_1``, ...), the
-    tally (``tally``: how many held, not held, ...) and the dense-accuracy bar (``bar_low``)."""
+    """Every claim's verdict and deciding comparison (keys ``v42_1``, ``v43_fig4_1``, ...), the tally (``tally``:
+    how many of each outcome), the claims by outcome (``claims_by_outcome``) and the dense-accuracy bar
+    (``bar_low``)."""
     from .claims import HELD, INCONCLUSIVE, NOT_HELD, NOT_TESTED
     from .reproducibility import MEANINGFUL_DENSE
     out, verdicts = {}, _claims(profile)
@@ -73,8 +49,8 @@ def claims_facts(profile: str) -> dict:
     kinds = [v.outcome for v in verdicts.values()]
     out["claims_n"] = str(len(kinds))
     out["tally"] = ", ".join(f"{kinds.count(k)} {k}" for k in (HELD, NOT_HELD, INCONCLUSIVE, NOT_TESTED) if k in kinds)
-    for k in (HELD, NOT_HELD, INCONCLUSIVE):
-        out[f"claims_{k.replace(' ', '_')}"] = ", ".join(c for c, v in verdicts.items() if v.outcome == k) or "none"
+    out["claims_by_outcome"] = "; ".join(f"{k}: {', '.join(c for c, v in verdicts.items() if v.outcome == k)}"
+                                         for k in (HELD, NOT_HELD, INCONCLUSIVE) if k in kinds) or NA
     out["bar_low"] = f"{100 * MEANINGFUL_DENSE:.0f}"
     return out
 
@@ -103,20 +79,20 @@ def capacity_facts(profile: str) -> dict:
         d, m = by.get("dense"), by.get("mask")
         many = q[q["merged"].map(lambda ms: any(x in STABLE_SET for x in ms)) & (q["unique_values"] > EXTREME_VALUES)]
         few = q[(q["family"] != REFERENCE) & (q["unique_values"] <= EXTREME_VALUES)].sort_values("unique_values")
-        out.update({f"cap_{k}": q["arch"].iloc[0].split(" (")[0], f"cap_{k}_dense": _p(d["mean"]) if d is not None else NA,
-                    f"cap_{k}_mask": _p(m["mean"]) if m is not None else NA,
-                    f"cap_{k}_loss": _pts(d["mean"] - m["mean"]) if d is not None and m is not None else NA})
+        out.update({f"cap_{k}": q["arch"].iloc[0].split(" (")[0], f"cap_{k}_dense": percent(d["mean"]) if d is not None else NA,
+                    f"cap_{k}_mask": percent(m["mean"]) if m is not None else NA,
+                    f"cap_{k}_loss": signed(d["mean"] - m["mean"], sign=False) if d is not None and m is not None else NA})
         if m is not None and not many.empty:
-            out[f"cap_{k}_share_gap"] = _pts((m["mean"] - many["mean"]).abs().max())
+            out[f"cap_{k}_share_gap"] = signed((m["mean"] - many["mean"]).abs().max(), sign=False)
             out[f"cap_{k}_share_fold"] = (f"{m['unique_values'] / many['unique_values'].max():,.0f} to "
                                           f"{m['unique_values'] / many['unique_values'].min():,.0f}")
             out[f"cap_{k}_share_fewest"] = f"{many['unique_values'].min():,.0f}"
         if not few.empty:
             most, one = few.iloc[-1], few.iloc[0]
             out.update({f"cap_{k}_few_method": most["method"], f"cap_{k}_few_values": f"{most['unique_values']:,.0f}",
-                        f"cap_{k}_few_acc": _p(most["mean"]), f"cap_{k}_one_method": one["method"],
-                        f"cap_{k}_one_acc": _p(one["mean"]),
-                        f"cap_{k}_one_seeds": ", ".join(f"{100 * a:.1f}" for a in one["accs"])})
+                        f"cap_{k}_few_acc": percent(most["mean"]), f"cap_{k}_one_method": one["method"],
+                        f"cap_{k}_one_acc": percent(one["mean"]),
+                        f"cap_{k}_one_seeds": ", ".join(percent(a) for a in one["accs"])})
     out.update(verdict_facts("v42_3", _claims(profile)["4.2 (3)"]))
     out.update(size_facts(profile))
     return out
@@ -124,7 +100,7 @@ def capacity_facts(profile: str) -> dict:
 
 def _chain(p: pd.DataFrame, method: str, col: str = "mean", sep: str = " → ") -> str:
     q = p[p["method"] == method].sort_values("size")
-    return sep.join(_pts(x) for x in q[col]) if not q.empty else NA
+    return sep.join(signed(x, sign=False) for x in q[col]) if not q.empty else NA
 
 
 def size_facts(profile: str) -> dict:
@@ -160,17 +136,17 @@ def compression_facts(profile: str) -> dict:
         for arch, q in (p.groupby("arch", sort=True) if not p.empty else []):
             k = _key(arch.split(" (")[0].replace("/", "d"))
             d = q[q["family"] == REFERENCE]
-            out[f"{k}_dense"] = _p(d["mean"].iloc[0]) if not d.empty else NA
+            out[f"{k}_dense"] = percent(d["mean"].iloc[0]) if not d.empty else NA
             for fam, fk in (("random pruning", "random"), ("magnitude pruning", "magnitude")):
                 b = q[q["family"] == fam].sort_values("compression")
                 if not b.empty:
-                    out[f"{k}_{fk}_low"], out[f"{k}_{fk}_high"] = _p(b["mean"].iloc[0]), _p(b["mean"].iloc[-1])
+                    out[f"{k}_{fk}_low"], out[f"{k}_{fk}_high"] = percent(b["mean"].iloc[0]), percent(b["mean"].iloc[-1])
             ours = q[q["family"] == "PEMN"].sort_values("compression")
             if not ours.empty:
-                out[f"{k}_pemn"] = ", ".join(f"{r['method']} {_p(r['mean'])} % at {_p(r['compression'])} %"
+                out[f"{k}_pemn"] = ", ".join(f"{r['method']} {percent(r['mean'])} % at {percent(r['compression'])} %"
                                              for _, r in ours.iterrows())
                 best = ours.loc[ours["mean"].idxmax()]
-                out[f"{k}_pemn_best"] = f"{best['method']} {_p(best['mean'])} %"
+                out[f"{k}_pemn_best"] = f"{best['method']} {percent(best['mean'])} %"
     return out
 
 
@@ -179,9 +155,14 @@ def fair_facts(profile: str) -> dict:
     competitor's accuracies at those sizes, and the verdict against the strongest one (the claims engine's rule)."""
     from ..runs import current_records, recalibrations
     from .fair import frontier_backbone
-    from .frontier import means, points as frontier_points, verdict, verdicts
+    from .frontier import at_frontier_budget, frontier_budget, means, points as frontier_points, verdict, verdicts
+    from .labels import budget_label
+    from .verdicts import FAIR_TEST
     records, recal = current_records(profile), recalibrations(profile)
+    claims = _claims(profile)
     out, index = {}, 0
+    for claim in FAIR_TEST:  # the paper's claims the frontier tests again: their verdict against the paper's baselines
+        out.update(verdict_facts(_claim_key(claim), claims[claim]))
     while (which := frontier_backbone(profile, index)) is not None:
         k = f"fr{index}"
         index += 1
@@ -189,25 +170,27 @@ def fair_facts(profile: str) -> dict:
         out[f"{k}_name"] = which[2].split(" (")[0]
         if p.empty:
             continue
-        m = means(p)
+        out[f"{k}_budget"] = budget_label(frontier_budget(p))
+        m = means(at_frontier_budget(p))
         pemn = m[(m["role"] == "pemn") & m["frontier"]].sort_values("keep_ratio", ascending=False)
         out[f"{k}_keeps"] = " / ".join(f"{x:g}" for x in pemn["keep_ratio"])
-        out[f"{k}_pemn_acc"] = " / ".join(_p(x) for x in pemn["test_acc"])
+        out[f"{k}_pemn_acc"] = " / ".join(percent(x) for x in pemn["test_acc"])
         out[f"{k}_pemn_kib"] = " / ".join(f"{x / 1024:.1f}" for x in pemn["file_bytes"])
         out[f"{k}_seeds"] = _seeds_phrase(set(p[p["frontier"]]["seed"]))
         for method, q in m[(m["role"] == "competitor") & m["frontier"]].groupby("method", sort=False):
             q = q.sort_values("file_bytes", ascending=False)
-            out[f"{k}_{method}_acc"] = " / ".join(_p(x) for x in q["test_acc"])
-            out[f"{k}_{method}_range"] = f"{_p(q['test_acc'].min())}-{_p(q['test_acc'].max())}"
+            out[f"{k}_{method}_acc"] = " / ".join(percent(x) for x in q["test_acc"])
+            out[f"{k}_{method}_range"] = f"{percent(q['test_acc'].min())}-{percent(q['test_acc'].max())}"
         v = verdicts(p)
         if v.empty or "margin" not in v:
             continue
         tested = v.dropna(subset=["margin"])
-        out[f"{k}_margin_range"] = f"{_pts(tested['margin'].min(), sign=True)} to {_pts(tested['margin'].max(), sign=True)}"
+        out[f"{k}_margin_range"] = f"{signed(tested['margin'].min())} to {signed(tested['margin'].max())}"
         f32 = verdicts(p, competitors=("erk_random", "erk_magnitude"))
         if "margin" in f32 and f32["margin"].notna().any():
             f = f32.dropna(subset=["margin"])
-            out[f"{k}_f32_range"] = f"{_pts(f['margin'].min(), sign=True)} to {_pts(f['margin'].max(), sign=True)}"
+            out[f"{k}_f32_range"] = f"{signed(f['margin'].min())} to {signed(f['margin'].max())}"
+            out.update(verdict_facts(f"{k}_f32_v", verdict(f32)))
         out.update(verdict_facts(f"{k}_v", verdict(v)))
     return out | pranc_facts(profile)
 
@@ -256,7 +239,7 @@ def reproducibility_facts(profile: str) -> dict:
         cm = figs[(figs["arch"].str.startswith("ConvMixer-64/6")) & (figs["seed"] == 0)]
         for label in (MASK, REFERENCE):  # the book's labels of the two runs quoted
             r = cm[cm["method"] == label]
-            out[f"cm_{label}_s0"] = _p(r["final_acc"].iloc[0], 2) if not r.empty else NA
+            out[f"cm_{label}_s0"] = percent(r["final_acc"].iloc[0], 2) if not r.empty else NA
     return out
 
 
@@ -270,7 +253,7 @@ def budget_facts(profile: str) -> dict:
     out = {"bud_target": f"{100 * BUDGET_TARGET_DENSE:.0f}", "bud_top_epochs": str(BUDGET_TOP_EPOCHS or NA),
            "pranc_lr": f"{PRANC_LR:g}"}
     for _, r in probe_rows(records).iterrows():
-        out[f"bud_probe{r['epochs']}"] = _p(r["final_acc"])
+        out[f"bud_probe{r['epochs']}"] = percent(r["final_acc"])
         if r["epochs"] == BUDGET_TOP_EPOCHS:
             out["bud_probe_top"] = out[f"bud_probe{r['epochs']}"]
     planned = [r.run_id for r in grid(profile).values() if "budget" in r.figures]
@@ -284,7 +267,7 @@ def budget_facts(profile: str) -> dict:
     out |= {f"budtop{'_' + k if k else ''}": NA for k in ("",) + keys}  # the top budget, for other chapters
     top = budget_label(50000, BUDGET_TOP_EPOCHS) if BUDGET_TOP_EPOCHS else None
     for i, (_, r) in enumerate(table.iterrows() if table is not None else []):
-        values = (_p(r["dense"]), str(r["seeds"]), *(r[name].outcome for name, _ in BUDGET_CLAIMS),
+        values = (percent(r["dense"]), str(r["seeds"]), *(r[name].outcome for name, _ in BUDGET_CLAIMS),
                   r["equal bytes (keep 0.5)"].outcome)
         for prefix in (f"bud{i}",) + (("budtop",) if r["budget"] == top else ()):
             out |= {f"{prefix}_{k}": v for k, v in zip(keys, values)}

@@ -2,43 +2,52 @@
 from __future__ import annotations
 
 import pandas as pd
-from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from .. import methods
 from ..runs import current_records, recalibrations
 from . import display
-from .frontier import collapsed, layer_kept_counts, means, pareto, points, verdict, verdicts
+from .frontier import (at_frontier_budget, collapsed, frontier_budget, layer_kept_counts, means, pareto, points,
+                       verdict, verdicts)
+from .labels import REFERENCE, budget_label, pct
+
+
+def reference_dense(p: pd.DataFrame) -> pd.DataFrame:
+    """The dense runs the figure draws as its reference line: those trained at the frontier's own budget."""
+    q = at_frontier_budget(p)
+    return q[q["role"] == "reference"] if not q.empty else q
+
 
 def frontier_figure(p: pd.DataFrame, title: str):
-    """Test accuracy against measured file bytes (log scale): seeds as dots, seed means joined per method,
-    dense as a line, the Pareto front of the means as a dashed step."""
+    """Test accuracy against measured file size (KiB, log scale), at the frontier's training budget: seeds as dots,
+    seed means joined per method, dense as a line, the Pareto front of the means as a dashed step."""
     from . import style
     fig, axes = style.figure(height=5.6, full=True)
     ax = axes[0, 0]
+    p = at_frontier_budget(p)
     m = means(p)
-    dense = m[m["role"] == "reference"]
     for method, first in m[m["role"] != "reference"].groupby("method", sort=False).first().iterrows():
-        colour, marker = first["colour"], first["marker"]
+        look = style.method_style(first["label"])
         pts, mm = p[p["method"] == method], m[m["method"] == method].sort_values("file_bytes")
         if pts.empty:
             continue
-        ax.scatter(pts["file_bytes"], pts["test_acc"], s=22, color=colour, marker=marker, alpha=0.45, linewidths=1)
-        ax.plot(mm["file_bytes"], mm["test_acc"], color=colour, marker=marker, ms=8 if marker != "*" else 12,
-                lw=1.4, label=mm["label"].iloc[0] + (" *" if pts["bn"].eq("recalibrated from the file").any()
-                                                     else ""))
+        ax.scatter(pts["file_bytes"] / 1024, pts["test_acc"], s=22, color=look["color"], marker=look["marker"],
+                   alpha=0.45, linewidths=1)
+        ax.plot(mm["file_bytes"] / 1024, mm["test_acc"], color=look["color"], marker=look["marker"],
+                ms=8 if look["marker"] != "*" else 12, lw=1.4,
+                label=mm["label"].iloc[0] + (" *" if pts["bn"].eq("recalibrated from the file").any() else ""))
     front = pareto(m[m["frontier"] | (m["role"] == "paper")])
     if not front.empty:
-        ax.step(front["file_bytes"], front["test_acc"], where="post", color="black", ls="--", lw=1,
+        ax.step(front["file_bytes"] / 1024, front["test_acc"], where="post", color="black", ls="--", lw=1,
                 label="Pareto front (seed means)")
+    dense = reference_dense(p)
     if not dense.empty:
         acc = dense["test_acc"].mean()
-        ax.axhline(acc, color="black", lw=1)
-        ax.annotate(f"dense float32: {acc:.1%} at {dense['file_bytes'].mean() / 1024:,.0f} KiB",
+        ax.axhline(acc, color=style.method_style(REFERENCE)["color"], lw=1)
+        ax.annotate(f"dense float32 ({budget_label(frontier_budget(p))}, {len(dense)} runs): {pct(acc)} at "
+                    f"{dense['file_bytes'].mean() / 1024:,.0f} KiB",
                     (0.01, acc), xycoords=("axes fraction", "data"), va="bottom", fontsize=style.MIN_PT)
-    ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1024:,.0f}"))
-    ax.xaxis.set_minor_formatter(FuncFormatter(lambda x, _: f"{x / 1024:,.1f}"))
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    style.kib_axis(ax)
+    display.percent_axis(ax)
     ax.set_xlabel("measured model.pemn file size (KiB, log scale)")
     ax.set_ylabel("final test accuracy")
     ax.set_title(title)
@@ -58,7 +67,7 @@ def _link(profile: str, run_id: str) -> str:
 
 
 def _pct(x) -> str:
-    return "" if x is None or pd.isna(x) else f"{x:.1%}"
+    return "" if x is None or pd.isna(x) else pct(x)
 
 
 def frontier_backbone(profile: str, index: int) -> tuple[str, dict, str] | None:
@@ -98,23 +107,27 @@ def show_frontier(profile: str = "cpu", index: int = 0):
     display.show_fig(frontier_figure(p, f"{name}, profile {profile}: accuracy against the real file size"),
                      f"{len(fr)} frontier runs (seeds {seeds}); large markers joined by lines are seed means, small "
                      f"ones single seeds. * the paper's baselines were trained without precise BatchNorm statistics "
-                     f"and are shown re-evaluated with them from their files. Dense: the Fig. 5/4 dense runs.")
+                     f"and are shown re-evaluated with them from their files. Every point and the dense line were "
+                     f"trained at the frontier's budget, {budget_label(frontier_budget(p))}.")
     v = verdicts(p)
     if v.empty:
         return
+    from .verdicts import holm_tally, interval
     rows = [{"PEMN point": r["pemn_point"], "PEMN file": f"{r['pemn_bytes'] / 1024:.1f} KiB",
              "PEMN acc": _pct(r["pemn_acc"]), "strongest competitor at that size": r.get("competitor") or "none yet",
              "its file": "" if r.get("competitor") is None else f"{r['competitor_bytes'] / 1024:.1f} KiB",
              "its acc": _pct(r.get("competitor_acc")),
-             "margin ± noise": "" if r.get("competitor") is None
-             else f"{display.signed(r['margin'])} ± {100 * r['noise']:.1f} pts",
-             "seeds": "" if r.get("competitor") is None else int(r["seeds"]), "verdict": r["outcome"]}
+             "margin [95 % interval] (pts)": "" if r.get("competitor") is None
+             else f"{display.signed(r['margin'])} {interval(r['comparison'])}",
+             "seeds": "" if r.get("competitor") is None else int(r["seeds"]), "this size alone": r["outcome"]}
             for _, r in v.iterrows()]
     display.show_table(pd.DataFrame(rows))
     d = verdict(v)
+    deciding = next((r["pemn_point"] for _, r in v.iterrows() if r.get("comparison") is d.deciding), None)
     display.md(f"**Against the strongest competitor at equal bytes ({name}): {d.outcome}**"
-               + (f" (deciding: {d.deciding.text}, {display.signed(d.margin)} ± {100 * d.noise:.1f} pts)."
-                  if d.deciding else "."))
+               + (f" (Holm over the {len(d.comparisons)} file sizes: {holm_tally(d)}; deciding: the {deciding} row "
+                  f"above)." if d.deciding else ".")
+               + " Each row's interval is the one place this book gives it; the other chapters quote the verdict.")
     display.md(f"<details><summary>The {len(fr)} runs of this figure</summary>\n\n"
                + ", ".join(_link(profile, i) for i in fr.sort_values(["method", "seed"])["run_id"])
                + "\n\n</details>")
@@ -129,7 +142,7 @@ def show_collapse(profile: str = "cpu"):
     c = c.sort_values(["strategy", "run_id"])
     table = pd.DataFrame({
         "run": [_link(profile, i) for i in c["run_id"]],
-        "kept": [f"{k:.1%}" for k in c["kept_fraction"]],
+        "kept": [pct(k) for k in c["kept_fraction"]],
         "train acc (last epoch)": [_pct(x) for x in c["train_acc"]],
         "test acc": [_pct(x) for x in c["test_acc"]],
         "peak test loss": [f"{x:,.0f}" for x in c["peak_test_loss"]],

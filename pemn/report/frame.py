@@ -12,8 +12,8 @@ from ..paths import REPO
 from .. import methods
 from ..runs import (RunRecord, config_matches, current_records, profiles_on_disk, read_failure, read_record,
                     run_folders, runs_root)
-from .labels import (ACCOUNT_COLUMNS, FIG3_ORDER, arch_label, dataset_label, full_arch, method_family,
-                     method_label)
+from .labels import (ACCOUNT_COLUMNS, FIG3_ORDER, arch_label, budget_key, budget_label, dataset_label, full_arch,
+                     method_family, method_label)
 
 
 BOOK_NOTEBOOKS_ENV = "PEMN_BOOK_NOTEBOOKS"
@@ -58,12 +58,22 @@ def book_notebooks(root: Path | None = None, srcdir: Path | None = None) -> tupl
     return keep, leave
 
 
-def _recipe(cfg) -> tuple[float, float]:
-    """The peak learning rate and weight decay the run used, TrainConfig's defaults where its config left them out."""
+RECIPE_FIELDS = ("lr", "weight_decay", "batch_size", "optimizer", "schedule", "label_smoothing", "augment")
+
+
+def recipe_of(cfg) -> dict:
+    """How the run was trained (``RECIPE_FIELDS``), TrainConfig's defaults where its config left them out."""
     from ..train import TrainConfig, default_learning_rate
-    lr = cfg.get("lr")
-    return (default_learning_rate(cfg["strategy"]) if lr is None else lr,
-            cfg.get("weight_decay", TrainConfig.weight_decay))
+    out = {k: cfg.get(k, getattr(TrainConfig, k)) for k in RECIPE_FIELDS}
+    if out["lr"] is None:
+        out["lr"] = default_learning_rate(cfg["strategy"])
+    return out
+
+
+def recipe_text(r: dict) -> str:
+    """A recipe as one short string (the key points are grouped by): ``lr 0.05, wd 0.0005, batch 128, ...``."""
+    return (f"lr {r['lr']:g}, wd {r['weight_decay']:g}, batch {r['batch_size']}, {r['optimizer']} {r['schedule']}, "
+            f"smoothing {r['label_smoothing']:g}, {r['augment']}")
 
 
 def _notebook(rec: RunRecord) -> str | None:
@@ -107,6 +117,7 @@ def record_row(rec: RunRecord) -> dict:
     """One run as the flat row every table and figure of the book starts from."""
     cfg = rec.config
     arch = full_arch(cfg["backbone"], cfg.get("arch") or {})
+    recipe = recipe_of(cfg)
     hw, data, versions = rec.hardware, rec.data_source, rec.versions
     row = {
         "run_id": rec.run_id, "profile": rec.profile,
@@ -115,9 +126,11 @@ def record_row(rec: RunRecord) -> dict:
         "dataset": cfg["dataset"], "group": f"{arch_label(cfg['backbone'], arch)} / {dataset_label(cfg['dataset'])}",
         "strategy": cfg["strategy"], "ratio": cfg.get("ratio"), "target": cfg.get("compression"),
         "method": method_label(cfg), "family": method_family(cfg["strategy"]),
-        "keep_ratio": cfg.get("keep_ratio"), "seed": cfg["seed"], "epochs": cfg["epochs"],
-        **dict(zip(("lr", "weight_decay"), _recipe(cfg))),
+        "keep_ratio": cfg.get("keep_ratio"), "budget_bits": cfg.get("budget_bits"), "seed": cfg["seed"],
+        "epochs": cfg["epochs"],
+        "lr": recipe["lr"], "weight_decay": recipe["weight_decay"], "recipe": recipe_text(recipe),
         "subset": cfg.get("subset"), "train_size": rec.train_size, "test_size": rec.test_size,
+        "budget_key": budget_key(rec.train_size, cfg["epochs"]),
         "final_acc": rec.final_test_acc, "best_acc": rec.best_epoch_test_acc, "best_epoch": rec.best_epoch,
         "unique_values": rec.unique_values, "kept_fraction": rec.kept_fraction,
         "headline_scheme": rec.headline_scheme, "compression": rec.compression,
@@ -136,7 +149,8 @@ def record_row(rec: RunRecord) -> dict:
 
 
 FRAME_COLUMNS = ["run_id", "profile", "backbone", "arch", "arch_key", "dataset", "group", "strategy", "ratio", "target",
-                 "method", "family", "seed", "epochs", "train_size", "test_size", "final_acc", "best_acc",
+                 "method", "family", "seed", "epochs", "train_size", "budget_key", "recipe", "test_size", "final_acc",
+                 "best_acc",
                  "unique_values", "compression", *ACCOUNT_COLUMNS, "wall_time_s", "data_kind", "data_sha256",
                  "figures", "notebook"]
 
@@ -211,25 +225,43 @@ def for_figure(df: pd.DataFrame, fig: str) -> pd.DataFrame:
     return df[df["figures"].apply(lambda f: fig in f)].copy()
 
 
-POINT_COLUMNS = ["group", "backbone", "arch", "dataset", "method", "family", "strategy", "target", "mean", "std", "n",
-                 "seeds", "accs", "compression", *ACCOUNT_COLUMNS, "unique_values", "epochs", "train_size", "runs",
-                 "merged"]
+POINT_COLUMNS = ["group", "backbone", "arch", "arch_key", "dataset", "budget_key", "recipe", "method", "family",
+                 "strategy", "keep_ratio", "budget_bits", "target", "mean", "std", "n", "seeds", "accs", "compression", *ACCOUNT_COLUMNS,
+                 "unique_values", "epochs", "train_size", "runs", "merged"]
+
+# What a point is a mean over: one network (architecture, data), one training budget (images x epochs), one recipe,
+# one method at one setting (its keep ratio, its bits per weight). No mean of the book crosses these
+# (tests/test_no_mixing.py).
+POINT_KEYS = ["group", "backbone", "arch", "arch_key", "dataset", "budget_key", "recipe", "method", "family",
+              "strategy", "keep_ratio", "budget_bits"]
+
+
+def with_keys(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the key columns a point needs: ``budget_key`` from its images and epochs (recomputed, so that a
+    caller's relabelled frame cannot carry a stale one), the others where a hand-made frame lacks them."""
+    d = df.copy()
+    d["budget_key"] = [budget_key(n, e) for n, e in zip(d.get("train_size", pd.Series(None, index=d.index)),
+                                                         d["epochs"])]
+    for c, default in (("arch_key", d["arch"]), ("recipe", ""), ("keep_ratio", None), ("budget_bits", None)):
+        if c not in d:
+            d[c] = default
+    return d
 
 
 def points(df: pd.DataFrame, value: str = "final_acc") -> pd.DataFrame:
-    """Mean, spread and run ids per (group, method): one row per plotted point, identical networks merged.
+    """Mean, spread and run ids per point (``POINT_KEYS``: network, budget, recipe, method), identical networks
+    merged.
 
     ``accs`` holds the per-seed values in seed order, ``runs`` the run ids (comma-separated) and ``merged``
     the method labels a point stands for (more than one when ``merge_identical`` joined them).
     """
     if df.empty:
         return pd.DataFrame(columns=POINT_COLUMNS)
-    d = df.sort_values("seed").copy()
+    d = with_keys(df).sort_values("seed")
     for c in ACCOUNT_COLUMNS:
         if c not in d:
             d[c] = float("nan")
-    keys = ["group", "backbone", "arch", "dataset", "method", "family", "strategy"]
-    g = d.groupby(keys, sort=False, dropna=False)
+    g = d.groupby(POINT_KEYS, sort=False, dropna=False)
     out = g.agg(mean=(value, "mean"), std=(value, "std"), n=(value, "size"),
                 seeds=("seed", lambda s: ", ".join(str(x) for x in s)), accs=(value, tuple),
                 **{c: (c, "mean") for c in ACCOUNT_COLUMNS},
@@ -242,6 +274,16 @@ def points(df: pd.DataFrame, value: str = "final_acc") -> pd.DataFrame:
     return merge_identical(out)
 
 
+def cells(p: pd.DataFrame):
+    """``(name, points)`` per network and budget of ``p``: what one claim's comparison may look inside. The name is
+    the network's group, with its budget when ``p`` holds several."""
+    if p.empty:
+        return []
+    several = p["budget_key"].nunique() > 1
+    return [(f"{g} ({budget_label(k)})" if several else g, q)
+            for (g, k), q in p.groupby(["group", "budget_key"], sort=False)]
+
+
 def merge_identical(p: pd.DataFrame) -> pd.DataFrame:
     """Join RP points of one backbone that are the same network: as many unique values and the same accuracy per seed.
 
@@ -252,7 +294,8 @@ def merge_identical(p: pd.DataFrame) -> pd.DataFrame:
     ratio_placed = p["strategy"].map(lambda s: methods.get(s).placement == "ratio")
     rp = p[ratio_placed & p["unique_values"].notna()]
     drop, rows = [], {}
-    for _, same in rp.groupby(["group", "unique_values", "seeds", "accs"], sort=False):
+    for _, same in rp.groupby(["group", "budget_key", "recipe", "keep_ratio", "unique_values", "seeds", "accs"],
+                              sort=False, dropna=False):
         if len(same) < 2:
             continue
         same = same.sort_values("method", key=lambda m: m.map(lambda x: FIG3_ORDER.index(x) if x in FIG3_ORDER else 99))

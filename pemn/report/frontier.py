@@ -1,11 +1,12 @@
 """Accuracy against real file bytes: the fair-compression comparison (pure: run records in, tables out).
 
 Every point is a trained run and its measured ``model.pemn`` size. PEMN (RP 1e-2 at several keep
-ratios) sets the budgets; each equal-bytes method of the registry (:mod:`pemn.methods`) was sized to the
-bytes of one PEMN point (``budget_bits``). All frontier runs recalibrate BatchNorm alike. The verdict
-compares, at each PEMN point, PEMN's seed mean with the best seed mean among the competitors whose
-files are within 5 % of its bytes, with the claims engine's seed noise (:mod:`.claims`): *held* when
-PEMN is higher by more than the noise, *not held* when lower by more, *inconclusive* in between.
+ratios) sets the byte budgets; each equal-bytes method of the registry (:mod:`pemn.methods`) was sized to the
+bytes of one PEMN point (``budget_bits``). All frontier runs recalibrate BatchNorm alike. Means are taken per
+training budget (images x epochs, ``budget_key``), never across, and the comparison, the figure and its dense
+line read the frontier's own training budget only (:func:`frontier_budget`). The verdict compares, at each PEMN
+point, PEMN's seed mean with the best seed mean among the competitors whose files are within 5 % of its bytes, by
+the claims engine's rule (:mod:`.stats`: each side's own seeds, a Welch interval).
 """
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import math
 import pandas as pd
 
 from .. import methods
-from .claims import Comparison, Verdict, decide, seed_sigma
-from .claims import _noise as seed_noise
+from .claims import Comparison, Verdict, compare, decide, welch
+from .labels import budget_key as _budget_key
+
 COMPETITORS = methods.where(equal_bytes=True)  # every method sized to a PEMN file's bytes
 
 
@@ -45,14 +47,15 @@ def points(records, backbone: str, arch: dict | None = None, recalibrated=None) 
         frontier = "frontier" in r.get("figures", ())
         part = role(cfg["strategy"])
         paper_baseline = part == "paper"
-        if not (frontier or part in ("paper", "reference")) or not r.get("export"):
-            continue  # a point needs its measured file
+        if not (frontier or part in ("paper", "reference")) or not r.get("export") or r.get("final_test_acc") is None:
+            continue  # a point needs its measured file and a test accuracy (a held-out check never reads the test set)
         acc, bn = r["final_test_acc"], "recalibrated in training" if cfg.get("bn_recalibration") else "as trained"
         if paper_baseline and recalibrated and r["run_id"] in recalibrated:
             acc, bn = recalibrated[r["run_id"]]["test_acc"], "recalibrated from the file"
         method = methods.get(cfg["strategy"])
         rows.append({"run_id": r["run_id"], "method": method.variant(cfg), "role": part, "label": method.title_of(cfg),
-                     "colour": method.colour, "marker": method.marker, "seed": cfg["seed"], "keep_ratio": cfg.get("keep_ratio"), "budget_bits": cfg.get("budget_bits"),
+                     "seed": cfg["seed"], "budget_key": _budget_key(r.get("train_size"), cfg.get("epochs")),
+                     "keep_ratio": cfg.get("keep_ratio"), "budget_bits": cfg.get("budget_bits"),
                      "compression": cfg.get("compression"), "file_bytes": r["export"]["file_bytes"],
                      "test_acc": acc, "as_trained_acc": r["final_test_acc"], "bn": bn,
                      "kept_fraction": r.get("kept_fraction"), "frontier": frontier})
@@ -70,13 +73,25 @@ def budget_key(row) -> str:
     return f"{row['budget_bits']:.4g} b/w"
 
 
+def frontier_budget(p: pd.DataFrame) -> tuple | None:
+    """The training budget (images, epochs) of the frontier's runs: the one its comparison and figure read."""
+    keys = p.loc[p["frontier"], "budget_key"] if not p.empty else []
+    return None if len(keys) == 0 else keys.value_counts().index[0]
+
+
+def at_frontier_budget(p: pd.DataFrame) -> pd.DataFrame:
+    """The points trained at the frontier's budget (dense, the paper's baselines and the frontier alike)."""
+    key = frontier_budget(p)
+    return p if key is None else p[p["budget_key"].map(lambda k: k == key)]
+
+
 def means(p: pd.DataFrame) -> pd.DataFrame:
-    """Seed means per method and budget: bytes, accuracy, seed range, seeds."""
+    """Seed means per method, byte budget and training budget: bytes, accuracy, seed range, seeds."""
     if p.empty:
         return p
-    g = p.assign(budget=p.apply(budget_key, axis=1)).groupby(["method", "budget"], sort=False)
-    out = g.agg(label=("label", "first"), role=("role", "first"), colour=("colour", "first"),
-                marker=("marker", "first"), file_bytes=("file_bytes", "mean"), test_acc=("test_acc", "mean"),
+    g = p.assign(budget=p.apply(budget_key, axis=1)).groupby(["method", "budget", "budget_key"], sort=False)
+    out = g.agg(label=("label", "first"), role=("role", "first"),
+                file_bytes=("file_bytes", "mean"), test_acc=("test_acc", "mean"),
                 acc_min=("test_acc", "min"), acc_max=("test_acc", "max"), seeds=("seed", "nunique"),
                 std=("test_acc", "std"), runs=("run_id", ", ".join),
                 budget_bits=("budget_bits", "first"), keep_ratio=("keep_ratio", "first"),
@@ -99,17 +114,13 @@ def pareto(m: pd.DataFrame) -> pd.DataFrame:
     return m.loc[keep]
 
 
-def verdicts(p: pd.DataFrame, competitors=COMPETITORS, tolerance: float = 0.05,
-             sigma: float | None = None) -> pd.DataFrame:
-    """Per PEMN point: the strongest competitor within ``tolerance`` of its file bytes, margin, noise, outcome.
-
-    ``sigma``: the typical seed spread (default: the frontier's own, :func:`.claims.seed_sigma`).
-    """
-    m = means(p)
+def verdicts(p: pd.DataFrame, competitors=COMPETITORS, tolerance: float = 0.05) -> pd.DataFrame:
+    """Per PEMN point at the frontier's training budget: the strongest competitor within ``tolerance`` of its file
+    bytes, margin, the half-width of the 95 % Welch interval (``noise``), outcome."""
+    m = means(at_frontier_budget(p))
     rows = []
     if m.empty:
         return pd.DataFrame(rows)
-    sigma = seed_sigma(m) if sigma is None else sigma
     pemn = m[(m["role"] == "pemn") & m["frontier"]]
     rivals = m[(m["role"] == "competitor") & m["method"].str.replace(r"\d+$", "", regex=True).isin(competitors)]
     for _, row in pemn.sort_values("keep_ratio", ascending=False).iterrows():
@@ -120,10 +131,9 @@ def verdicts(p: pd.DataFrame, competitors=COMPETITORS, tolerance: float = 0.05,
             rows.append({**base, "outcome": "not tested", "competitor": None})
             continue
         best = near.loc[near["test_acc"].idxmax()]
-        c = Comparison(f"{row['label']} at {row['budget']} ({row['file_bytes'] / 1024:.1f} KiB) vs {best['label']} "
-                       f"at {best['budget']} ({best['file_bytes'] / 1024:.1f} KiB)",
-                       float(row["test_acc"] - best["test_acc"]), seed_noise(sigma, row, best),
-                       tuple(row["runs"].split(", ") + best["runs"].split(", ")))
+        c = compare(f"{row['label']} at {row['budget']} ({row['file_bytes'] / 1024:.1f} KiB) vs {best['label']} "
+                    f"at {best['budget']} ({best['file_bytes'] / 1024:.1f} KiB)", welch(row, best),
+                    tuple(row["runs"].split(", ") + best["runs"].split(", ")))
         rows.append({**base, "competitor": best["label"], "competitor_budget": best["budget"],
                      "competitor_bytes": best["file_bytes"], "competitor_acc": best["test_acc"],
                      "bytes_ratio": best["file_bytes"] / row["file_bytes"], "margin": c.margin, "noise": c.noise,
@@ -154,7 +164,7 @@ def collapsed(records, recalibrated: dict, below: float = 0.2) -> pd.DataFrame:
     """Runs that end below ``below`` test accuracy (chance is 10 %): last training accuracy, precise-BN accuracy."""
     rows = []
     for r in map(_as_dict, records):
-        if r["final_test_acc"] >= below:
+        if r.get("final_test_acc") is None or r["final_test_acc"] >= below:  # a held-out check has no test accuracy
             continue
         rec = recalibrated.get(r["run_id"])
         rows.append({"run_id": r["run_id"], "strategy": r["config"]["strategy"],

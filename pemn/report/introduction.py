@@ -7,54 +7,71 @@ from . import display
 from .budget import budget_sentence
 from .claims import HELD, INCONCLUSIVE, NOT_HELD, NOT_TESTED
 from .compression import compression_axes
-from .frame import caption, for_figure, load, points
-from .labels import FIG3_ORDER, REFERENCE, pct
+from .frame import caption, cells, for_figure, load, points
+from .labels import FIG3_ORDER, REFERENCE, budget_label, pct
 from .verdicts import claims_table, claims_verdicts
 
 
-def _capacity_panel(ax, p: pd.DataFrame) -> None:
-    """Accuracy along the strategy axis per backbone; a merged point (identical networks) sits between its ticks.
-    Colour is the method's own (PEMN, dense); the backbone is the line style and marker."""
+def strategy_ticks(p: pd.DataFrame) -> list[str]:
+    """The strategy axis of Fig. 3 points, one tick per drawn point: a merged point (identical networks, e.g.
+    ``RP 1e-4/1e-5``) has one tick of its own, at its first member's place (never between two ticks)."""
+    order = {m: i for i, m in enumerate(FIG3_ORDER)}
+    labels = {(lab, ms) for lab, ms in zip(p["method"], p["merged"]) if lab != REFERENCE}
+    return [lab for lab, _ in sorted(labels, key=lambda x: (min(order.get(m, 99) for m in x[1]), len(x[1])))]
+
+
+def _capacity_panel(ax, p: pd.DataFrame) -> list:
+    """Accuracy along the strategy axis per backbone: each point in its method's look (:func:`.style.method_style`),
+    the backbone the line style; returns the legend handles (backbones and dense lines)."""
+    from matplotlib.lines import Line2D
+
     from . import style
-    ticks = [m for m in FIG3_ORDER if m != REFERENCE and p["merged"].map(lambda ms: m in ms).any()]
+    ticks = strategy_ticks(p)
     pos = {m: i for i, m in enumerate(ticks)}
+    dense_c, handles = style.method_style(REFERENCE)["color"], []
     for i, (arch, q) in enumerate(p.groupby("arch", sort=True)):
         ls, name = style.LINESTYLES[i % len(style.LINESTYLES)], arch.split(" (")[0]
-        s = q[q["method"] != REFERENCE].assign(x=lambda d: d["merged"].map(lambda ms: sum(pos[m] for m in ms) / len(ms)))
-        s = s.sort_values("x")
+        s = q[q["method"] != REFERENCE].assign(x=lambda d: d["method"].map(pos)).sort_values("x")
         if not s.empty:
-            ax.errorbar(s["x"], s["mean"], yerr=s["std"], marker="*o"[i % 2], ms=9 if i % 2 == 0 else 6, capsize=2,
-                        ls=ls, color=style.family_colour("PEMN"), label=f"{name}, masks only (PEMN)")
+            ax.errorbar(s["x"], s["mean"], yerr=s["std"], ls=ls, color="0.4", lw=1.2, capsize=2, zorder=2)
+            for _, r in s.iterrows():
+                look = style.method_style(r["method"])
+                ax.plot(r["x"], r["mean"], ls="none", marker=look["marker"], color=look["color"],
+                        mfc=look["color"] if i == 0 else "white", ms=9, zorder=3)
+            handles.append(Line2D([], [], color="0.4", ls=ls, label=f"{name}, masks only (PEMN)"))
         d = q[q["method"] == REFERENCE]
         if not d.empty:
-            ax.axhline(d["mean"].iloc[0], color=style.family_colour(REFERENCE), ls=ls, lw=1, label=f"{name}, dense")
+            ax.axhline(d["mean"].iloc[0], color=dense_c, ls=ls, lw=1)
+            handles.append(Line2D([], [], color=dense_c, ls=ls, lw=1, label=f"{name}, dense"))
     ax.set_xticks(range(len(ticks)))
     ax.set_xticklabels(ticks, rotation=35, ha="right")
     ax.set(ylabel="final-epoch test accuracy", title="Fewer random values (paper Fig. 3)")
     ax.set_xlabel("fewer unique random values →")
     display.percent_axis(ax)
+    return handles
 
 
 def _compression_panel(ax, p: pd.DataFrame) -> list:
     """Accuracy against the paper's compression ratio; returns the legend handles (drawn below the figure)."""
     from .compression import compression_handles
-    compression_axes(ax, p, "paper", labels=False)
+    compression_axes(ax, p, "paper")
     ax.set_title("Storage against accuracy (paper Fig. 4 and 5, the paper's baselines)")
     ax.set_xlabel("compression ratio, % (paper's Eq. 10)")
     return compression_handles(p)
 
 
 def _frontier_means(profile: str) -> list[tuple[str, pd.DataFrame]]:
-    """(backbone name, seed means of its frontier: PEMN and the equal-bytes competitors) per frontier backbone."""
+    """(backbone name, seed means of its frontier at the frontier's training budget: PEMN and the equal-bytes
+    competitors) per frontier backbone."""
     from ..runs import current_records, recalibrations
     from .fair import frontier_backbone
-    from .frontier import means, points as frontier_points
+    from .frontier import at_frontier_budget, means, points as frontier_points
     records, recal, out, index = None, None, [], 0
     while (which := frontier_backbone(profile, index)) is not None:
         index += 1
         records = current_records(profile) if records is None else records
         recal = recalibrations(profile) if recal is None else recal
-        m = means(frontier_points(records, which[0], which[1], recal))
+        m = means(at_frontier_budget(frontier_points(records, which[0], which[1], recal)))
         if not m.empty:
             m = m[m["frontier"] & m["role"].isin(["pemn", "competitor"])]
         if not m.empty:
@@ -65,7 +82,6 @@ def _frontier_means(profile: str) -> list[tuple[str, pd.DataFrame]]:
 def _frontier_panel(ax, fronts) -> list:
     """Accuracy against the measured file size, PEMN against the competitors of equal bytes, per backbone."""
     from matplotlib.lines import Line2D
-    from matplotlib.ticker import FuncFormatter, LogLocator
 
     from . import style
     seen = {}
@@ -73,21 +89,19 @@ def _frontier_panel(ax, fronts) -> list:
         ls = style.LINESTYLES[i % len(style.LINESTYLES)]
         for method, q in m.groupby("method", sort=False):
             q = q.sort_values("file_bytes")
-            first = q.iloc[0]
-            ax.plot(q["file_bytes"] / 1024, q["test_acc"], ls=ls, marker=first["marker"], color=first["colour"],
-                    ms=10 if first["marker"] == "*" else 5, lw=1.3)
-            seen.setdefault(first["label"], (first["colour"], first["marker"]))
-    ax.set_xscale("log")
-    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
-    ax.xaxis.set_minor_formatter(FuncFormatter(lambda x, _: ""))
+            label = q["label"].iloc[0]
+            look = style.method_style(label)
+            ax.plot(q["file_bytes"] / 1024, q["test_acc"], ls=ls, marker=look["marker"], color=look["color"],
+                    ms=10 if look["marker"] == "*" else 6, lw=1.3)
+            seen.setdefault(label, look)
+    style.kib_axis(ax)
     ax.set(xlabel="measured model file size, KiB (log scale)", ylabel="final-epoch test accuracy",
            title="Accuracy against real file bytes (precise BatchNorm statistics for all)")
     display.percent_axis(ax)
     handles = [Line2D([], [], color="0.3", ls=style.LINESTYLES[i % len(style.LINESTYLES)], label=name)
                for i, (name, _) in enumerate(fronts)]
-    return handles + [Line2D([], [], color=c, marker=mk, ls="none", ms=9 if mk == "*" else 6, label=lab)
-                      for lab, (c, mk) in seen.items()]
+    return handles + [Line2D([], [], color=look["color"], marker=look["marker"], ls="none",
+                             ms=9 if look["marker"] == "*" else 6, label=lab) for lab, look in seen.items()]
 
 
 def answer_figure(profile: str = "cpu"):
@@ -114,8 +128,7 @@ def answer_figure(profile: str = "cpu"):
     legends = []
     for ax, (kind, p) in zip(axes[:, 0], panels):
         if kind == "fig3":
-            _capacity_panel(ax, p)
-            handles = ax.get_legend_handles_labels()[0]
+            handles = _capacity_panel(ax, p)
         elif kind == "frontier":
             handles = _frontier_panel(ax, p)
         else:
@@ -145,35 +158,53 @@ def overall(verdicts) -> str:
     return "partly reproduced" if HELD in kinds else "not reproduced"
 
 
-def dense_range(df: pd.DataFrame) -> str:
-    """``52.2-61.6 % (ViT-64/6 52.2 %, ...)``: the dense networks' seed means of the paper's figures."""
-    d = points(pd.concat([for_figure(df, f) for f in ("fig3", "fig4", "fig5")]).drop_duplicates("run_id"))
-    d = d[d["family"] == REFERENCE].sort_values("mean")
-    if d.empty:
-        return ""
-    each = ", ".join(f"{a.split(' (')[0]} {pct(m)}" for a, m in zip(d["arch"], d["mean"]))
-    return f"{pct(d['mean'].min())}-{pct(d['mean'].max())} ({each})"
+def dense_by_budget(df: pd.DataFrame) -> list[tuple[str, str]]:
+    """``(budget, text)`` per training budget of ``df``, smallest first: the networks trained at it and each dense
+    network's seed mean there (points never cross budgets or recipes: :data:`.frame.POINT_KEYS`)."""
+    p = points(df)
+    out = []
+    for key, q in sorted(p.groupby("budget_key", sort=False), key=lambda kv: (kv[0][0] or 0) * (kv[0][1] or 0)):
+        archs = q.drop_duplicates("arch").sort_values(["backbone", "arch"], key=_size_order)["arch"]
+        dense = q[(q["family"] == REFERENCE) & q["mean"].notna()].sort_values(["backbone", "arch"], key=_size_order)
+        several = dense.groupby("arch")["recipe"].transform("nunique") > 1
+        each = [f"{a.split(' (')[0]} {pct(m)}" + (f" ({r})" if more else "")
+                for a, m, r, more in zip(dense["arch"], dense["mean"], dense["recipe"], several)]
+        text = ", ".join(a.split(" (")[0] for a in archs) + (
+            f"; dense {', '.join(each)}" if each else "; no test accuracy (held-out validation runs)")
+        out.append((budget_label(key), text))
+    return out
+
+
+def _size_order(s: pd.Series) -> pd.Series:
+    """Sort key: ConvMixer-64/6 before ConvMixer-128/6 (widths as numbers), backbones by name."""
+    if s.name != "arch":
+        return s
+    return s.map(lambda a: (a.split("-")[0], *(int(x) if x.isdigit() else 0
+                                                for x in a.split(" (")[0].split("-")[-1].split("/"))))
+
+
+def paper_dense_range() -> str:
+    """The paper's dense CIFAR-10 accuracies, lowest to highest, read from its figures (``pemn.paper_values``)."""
+    from ..paper_values import load as paper_values
+    v = paper_values()
+    d = v[(v["series"] == "Dense") & ~v["panel"].str.contains("CIFAR-100")]["y"]
+    return f"{pct(d.min() / 100)} to {pct(d.max() / 100)}"
 
 
 def scale_sentence(profile: str, df: pd.DataFrame) -> str:
-    """What was reproduced, at which scale, in one sentence: models, images, epochs, seeds, dense accuracy."""
+    """What was rerun, at which scale: runs, seeds, and per training budget the networks and their dense accuracy."""
     from .frame import profiles_present
     if df.empty:
         return f"Profile `{profile}` has no completed run yet."
-    by_size = df.drop_duplicates("arch").sort_values(["backbone", "dim", "depth", "arch"])  # 64/6 before 128/6
-    archs = ", ".join(a.split(" (")[0] for a in by_size["arch"])
-    epochs, sizes = sorted(set(df["epochs"])), sorted({int(x) for x in df["train_size"].dropna()})
     per_config = df.groupby(df["run_id"].str.rsplit("-", n=1).str[0]).size()  # run ids end in the seed
     seeds = sorted(set(per_config))
-    others = [p for p in profiles_present() if p not in (profile, "custom")]
-    dense = dense_range(df)
-    return (f"**Reproduced:** the paper's Fig. 3, 4 and 5 in miniature, profile `{profile}`: {len(df)} runs of "
-            f"{archs}, trained on {'/'.join(f'{x:,}' for x in sizes)} CIFAR images for {_span(epochs, 'epoch')}, "
-            f"{_span(seeds, 'seed')} per configuration"
-            + (f"; the dense networks reach {dense}, where the paper's, trained on all 50,000 images for 100-200 "
-               f"epochs, reach 90 % and more" if dense else "")
-            + ". Not run: the paper's own scale (`paper` profile, GPU-days)"
-            + (f"; other profiles present: {', '.join(f'`{p}`' for p in others)}." if others else "."))
+    others = [x for x in profiles_present() if x not in (profile, "custom")]
+    budgets = "; ".join(f"*{b}*: {t}" for b, t in dense_by_budget(df))
+    return (f"**What was rerun:** the paper's Fig. 3, 4 and 5 in miniature, profile `{profile}`: {len(df)} runs, "
+            f"{_span(seeds, 'seed')} per configuration, at these training budgets (CIFAR-10 training images × "
+            f"epochs): {budgets}. The paper trains on all 50,000 images for 100-200 epochs; its dense networks "
+            f"reach {paper_dense_range()} (its figures). Not run: the paper's own scale (`paper` profile, GPU-days)"
+            + (f"; other profiles present: {', '.join(f'`{x}`' for x in others)}." if others else "."))
 
 
 def _span(values: list, unit: str) -> str:
@@ -185,13 +216,15 @@ def _span(values: list, unit: str) -> str:
 def _capacity_sentence(df: pd.DataFrame, verdicts) -> str:
     p = points(for_figure(df, "fig3"))
     facts = []
-    for arch, q in p.groupby("arch", sort=True):
+    for _, q in cells(p):
+        name = q["arch"].iloc[0].split(" (")[0] + (f" at {budget_label(q['budget_key'].iloc[0])}"
+                                                    if p["budget_key"].nunique() > 1 else "")
         by = {m: r for _, r in q.iterrows() for m in r["merged"]}
         if "mask" not in by or "dense" not in by:
             continue
         fewest = q[q["method"] != REFERENCE].sort_values("unique_values").iloc[0]
         mid = by.get("RP 1e-3")
-        facts.append(f"{arch.split(' (')[0]}: dense {pct(by['dense']['mean'])}, masks alone {pct(by['mask']['mean'])}"
+        facts.append(f"{name}: dense {pct(by['dense']['mean'])}, masks alone {pct(by['mask']['mean'])}"
                      + (f", {mid['unique_values']:,.0f} distinct values (RP 1e-3) {pct(mid['mean'])}" if mid is not None
                         else "")
                      + f", {fewest['unique_values']:,.0f} value{'s' if fewest['unique_values'] != 1 else ''} "
@@ -205,7 +238,7 @@ def paper_baseline_sentence(df: pd.DataFrame, verdicts) -> str:
     it leaves out: those baselines keep one fraction per layer and their BatchNorm statistics as trained."""
     p = points(pd.concat([for_figure(df, "fig4"), for_figure(df, "fig5")]))
     wins, gaps, total, top = 0, [], 0, None
-    for g, q in p.groupby("group", sort=True):
+    for g, q in cells(p):
         ours, base = q[q["family"] == "PEMN"], q[q["family"].isin(["random pruning", "magnitude pruning"])]
         if ours.empty or base.empty:
             continue
@@ -218,7 +251,7 @@ def paper_baseline_sentence(df: pd.DataFrame, verdicts) -> str:
             wins += gap > 0
     fact = (f"at their highest compression ({pct(top, 0)}, Eq. 10) or beyond, PEMN is more accurate than the better "
             f"of them on {wins} of {total} backbones"
-            + (f" (by {100 * min(gaps):+.1f} to {100 * max(gaps):+.1f} points)" if gaps else "")) if total else \
+            + (f" (by {display.signed(min(gaps))} to {display.signed(max(gaps))} points)" if gaps else "")) if total else \
         "no Fig. 4 or Fig. 5 run has finished"
     return (f"**Against the paper's own baselines (Fig. 4 and 5): {overall(verdicts)}.** These keep the same fraction "
             f"of every layer and their BatchNorm statistics as trained, and many of their runs end at chance: "
@@ -299,14 +332,16 @@ def show_answer(profile: str = "cpu"):
         return display.note_no_runs(profile, "The summary figure (it needs at least one masked or compressed run)")
     used = pd.concat([for_figure(df, f) for f in ("fig3", "fig4", "fig5", "frontier")]).drop_duplicates("run_id")
     left = ("final-epoch test accuracy of masked networks along the paper's strategy axis, mask to RP 1e-5 (fewer "
-            "unique random values to the right); horizontal lines: the dense networks. Where RP 1e-4 and RP 1e-5 leave "
-            "the same single value, they are one network and one point, drawn between their two ticks")
+            "unique random values to the right), each strategy in its own colour and marker, the backbone the line "
+            "style; horizontal lines: the dense networks. Where RP 1e-4 and RP 1e-5 leave the same single value, they "
+            "are one network: one point on one tick, RP 1e-4/1e-5")
     if _frontier_means(profile):
-        right = ("accuracy against the measured size of the model file, PEMN (stars) against the competitors sized to "
-                 "the same bytes, seed means; colour is the method, line style the backbone")
+        right = ("accuracy against the measured size of the model file, PEMN RP 1e-2 against the competitors sized to "
+                 "the same bytes, seed means at the frontier's training budget; colour and marker are the method "
+                 "(the same in every figure of the book), line style the backbone")
     else:
-        right = ("accuracy against compression ratio under the paper's Eq. 10, PEMN (stars) against sparse training "
-                 "with random (circles) and magnitude (squares) pruning; horizontal lines: dense")
+        right = ("accuracy against compression ratio under the paper's Eq. 10, PEMN's strategies against sparse "
+                 "training with random and magnitude pruning; horizontal lines: dense")
     kinds = [ax.get_title() for ax in fig.axes if ax.get_title()]
     if len(kinds) == 2:
         text = f"Top: {left}. Bottom: {right}."

@@ -68,5 +68,47 @@ def dataset_label(name: str) -> str:
     return {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}.get(name, name)
 
 
-def pct(x, digits=1) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}%"
+NA = "n/a"
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def percent(x, digits: int = 1) -> str:
+    """The book's one rounding of an accuracy (a fraction) to percent, without the sign: every printed accuracy,
+    in tables, captions, figures and glued prose, goes through it, so one mean reads the same everywhere. The
+    value is first rounded to 9 decimals, so that binary noise (0.7675 stored as 0.76749999...) cannot round a
+    displayed digit differently in two places."""
+    return NA if _missing(x) else f"{round(100 * float(x), 9):.{digits}f}"
+
+
+def pct(x, digits: int = 1) -> str:
+    """An accuracy as ``76.8%`` (:func:`percent` and the sign)."""
+    return NA if _missing(x) else f"{percent(x, digits)}%"
+
+
+def signed(x, digits: int = 1, sign: bool = True) -> str:
+    """A difference of accuracies in points (``+1.3``), never ``-0.0``: a difference that rounds to zero is ``0.0``
+    (``sign=False``: no plus sign, for gaps that are positive by construction)."""
+    if _missing(x):
+        return NA
+    v = round(100 * float(x), 9)
+    if round(v, digits) == 0:
+        return f"{0.0:.{digits}f}"
+    return f"{v:{'+' if sign else ''}.{digits}f}"
+
+
+def budget_key(train_size, epochs) -> tuple:
+    """``(training images, epochs)``: what a run was trained on, a key no mean of the book crosses (``None`` for a
+    field its record does not give)."""
+    def whole(v):
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v)
+    return whole(train_size), whole(epochs)
+
+
+def budget_label(key: tuple) -> str:
+    """``10k images × 10 epochs`` for a budget key."""
+    images, epochs = key
+    head = "? images" if images is None else f"{images // 1000}k images" if images % 1000 == 0 else f"{images:,} images"
+    return f"{head} × {'?' if epochs is None else epochs} epochs"

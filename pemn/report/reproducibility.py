@@ -58,12 +58,21 @@ def _budget(r) -> str:
     return f"{images} images x {int(r['epochs'])} epochs"
 
 
+def _schedule(df: pd.DataFrame) -> pd.Series:
+    """The recipe without its learning rate and weight decay (batch, optimizer, schedule, smoothing, augmentation):
+    what "the same budget" holds fixed when a check varies the rate or the decay."""
+    return df["recipe"].str.split(", ", n=2).str[2]
+
+
 def _dense_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Dense CIFAR-10 test accuracy per network, budget and recipe (runs that never read the test set left out)."""
     d = df[(df["strategy"] == REFERENCE) & (df["dataset"] == "cifar10")] if not df.empty else df
+    d = d[d["final_acc"].notna()] if not d.empty else d
     if d.empty:
         return d
-    d = d.assign(budget=d.apply(_budget, axis=1), train_size=d["train_size"].fillna(0).astype(int))
-    g = d.groupby(["arch", "budget", "train_size", "epochs"])
+    d = d.assign(budget=d.apply(_budget, axis=1), train_size=d["train_size"].fillna(0).astype(int),
+                 schedule=_schedule(d))
+    g = d.groupby(["arch", "budget", "train_size", "epochs", "schedule", "lr", "weight_decay"])
     t = g.agg(runs=("run_id", "size"), seeds=("seed", lambda s: ", ".join(map(str, sorted(s)))),
               mean=("final_acc", "mean"), lo=("final_acc", "min"), hi=("final_acc", "max"),
               minutes=("wall_time_s", lambda s: s.mean() / 60)).reset_index()
@@ -132,9 +141,11 @@ def mask_recipe_check(profile: str = "cpu", calibration: str = "custom") -> pd.D
     frames = {src: load(src) for src in (profile, calibration)}
     if frames[profile].empty:
         return pd.DataFrame()
-    both = pd.concat([f for f in frames.values() if not f.empty])
     archs = set(frames[profile].loc[frames[profile]["strategy"] == MASK, "arch"])
-    dense = {(r["arch"], r["train_size"], r["epochs"]): r["mean"] for _, r in _dense_rows(both).iterrows()}
+    # dense at each budget, per source: the same seed of one configuration made in two profiles is not two seeds,
+    # so the profiles' runs are never averaged together; a source without its own dense run takes the other's
+    own = {src: {(r["arch"], r["train_size"], r["epochs"], r["schedule"]): r["mean"]
+                 for _, r in _dense_rows(f).iterrows()} for src, f in frames.items() if not f.empty}
     rows = []
     for source, df in frames.items():
         if df.empty:
@@ -142,10 +153,12 @@ def mask_recipe_check(profile: str = "cpu", calibration: str = "custom") -> pd.D
         m = df[(df["strategy"] == MASK) & (df["dataset"] == "cifar10") & df["arch"].isin(archs)]
         if m.empty:
             continue
-        m = m.assign(budget=m.apply(_budget, axis=1), train_size=m["train_size"].fillna(0).astype(int))
-        g = m.groupby(["arch", "budget", "train_size", "epochs", "lr", "weight_decay"])
-        for (arch, budget, size, epochs, lr, wd), d in g:
-            acc, ref = d["final_acc"].mean(), dense.get((arch, size, epochs))
+        m = m.assign(budget=m.apply(_budget, axis=1), train_size=m["train_size"].fillna(0).astype(int),
+                     schedule=_schedule(m))
+        g = m.groupby(["arch", "budget", "train_size", "epochs", "schedule", "lr", "weight_decay"])
+        for (arch, budget, size, epochs, schedule, lr, wd), d in g:
+            acc, key = d["final_acc"].mean(), (arch, size, epochs, schedule)
+            ref = next((own[src][key] for src in (source, *own) if key in own[src]), None)
             rows.append({"runs of": f"`{source}`", "backbone": arch, "training budget": budget, "lr": f"{lr:g}",
                          "weight decay": f"{wd:g}", "seeds": ", ".join(map(str, sorted(d["seed"]))),
                          "mask final accuracy": pct(acc), "dense, same budget": pct(ref) if ref else "not run",

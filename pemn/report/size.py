@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import display
 from .frame import caption, figure_progress, for_figure, load
-from .labels import FIG3_ORDER, REFERENCE, arch_label, pct
+from .labels import FIG3_ORDER, REFERENCE, arch_label, pct, signed
 
 AXES = {"width": "dim", "depth": "depth"}  # axis name -> the arch field it varies
 SIZE_FIGURES = ("fig3", "fig5", "width")   # runs whose sizes vary along an axis of one backbone
@@ -156,8 +156,8 @@ def size_table(profile: str = "cpu") -> pd.DataFrame:
         return pd.DataFrame()
     t = pd.concat(out, ignore_index=True)
     return pd.DataFrame({"series": t["series"], "model": t["arch"], "method": t["method"],
-                         "accuracy": [f"{pct(m)} ± {100 * s:.1f}" for m, s in zip(t["mean"], t["std"])],
-                         "gap to dense (pts)": [f"{100 * g:.1f}" if g == g else "" for g in t["gap"]],
+                         "accuracy": [f"{pct(m)} ± {signed(s, sign=False)}" for m, s in zip(t["mean"], t["std"])],
+                         "gap to dense (pts)": [signed(g, sign=False) if g == g else "" for g in t["gap"]],
                          "seeds": t["seeds"], "runs": t["runs"]})
 
 

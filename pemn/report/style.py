@@ -6,9 +6,12 @@
   is 9 pt on the page (``tests/test_book.py`` measures every label of every figure in a browser).
 - **Type.** Nothing below :data:`MIN_PT` (9 pt): ticks, legends, annotations and titles alike.
 - **Legends** sit outside the axes (below them, :func:`legend_below`), never over the data.
-- **Colour.** One colour per method, the method's own (``pemn.methods``: Okabe–Ito hues, colour-blind safe);
-  the strategies of one family (PEMN's mask, MP, RP ...) share its hue and differ in shade, marker and line
-  (:func:`method_style`), the same in every figure. Backbones differ by line style and marker fill, never by hue.
+- **Colour and marker.** One look per method, the same in every figure (:func:`method_style`, the only place a
+  figure takes a method's colour and marker from): the competitors' from ``pemn.methods`` (Okabe–Ito hues), PEMN's
+  strategies each their own colour (Paul Tol's muted scheme, colour-blind safe) and marker, so that no two methods
+  of the book share a look (``tests/test_style.py`` draws every chapter's figures and checks each legend entry).
+  Backbones differ by line style and marker fill, never by hue.
+- **Axes.** A log axis of file sizes is in KiB with plain, round ticks (:func:`kib_axis`).
 """
 from __future__ import annotations
 
@@ -28,11 +31,11 @@ RC = {"font.size": MIN_PT, "axes.titlesize": 10, "axes.labelsize": MIN_PT, "xtic
 # Okabe & Ito (2008): the hues the methods' own colours come from, in the order a plain series takes them
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 
-# the book's labels of PEMN strategies, in the order of the strategy axis, and the look each takes inside its
-# family's hue: (shade, marker, line style); shade > 0 lightens towards white, < 0 darkens
-_LABEL_LOOK = {"mask": (0.0, "o", "-"), "one-layer": (0.25, "^", "--"), "MP": (0.45, "s", "-."),
-               "RP 1e-1": (-0.45, "D", "-"), "RP 1e-2": (-0.2, "v", "--"), "RP 1e-3": (0.35, "P", ":"),
-               "RP 1e-4": (-0.6, "X", "-."), "RP 1e-5": (0.5, "h", ":")}
+# the book's labels of PEMN strategies, in the order of the strategy axis, and the look of each: (colour, marker,
+# line style). The colours are Paul Tol's muted scheme, chosen apart from the competitors' Okabe–Ito hues.
+_PEMN_LOOK = {"mask": ("#0072B2", "o", "-"), "one-layer": ("#117733", "^", "--"), "MP": ("#332288", "<", "-."),
+              "RP 1e-1": ("#44AA99", ">", "-"), "RP 1e-2": ("#882255", "*", "--"), "RP 1e-3": ("#999933", "h", ":"),
+              "RP 1e-4": ("#AA4499", "X", "-."), "RP 1e-5": ("#CC6677", "8", ":")}
 
 LINESTYLES = ("-", "--", ":", "-.")  # backbone by backbone, in the order a figure meets them
 
@@ -64,9 +67,16 @@ def svg(fig) -> str:
     return buf.getvalue()
 
 
-def _strategy(label: str) -> str:
-    """The registry name behind a book label (``RP 1e-2`` -> ``rp``, ``random pruning 90%`` -> ``random_sparse``)."""
+def method_of(label: str) -> str | None:
+    """The method a figure's label names (a PEMN strategy's book label, or a registry name), or None when the label
+    names no method (a backbone, "one seed", a front). A trailing footnote mark (`` *``) is not part of the name."""
+    label = label.removesuffix(" *")
+    inner = label[len("PEMN ("):-1] if label.startswith("PEMN (") and label.endswith(")") else label
+    if inner.split("/")[0] in _PEMN_LOOK:  # RP 1e-4/1e-5: one network, drawn as RP 1e-4
+        return inner.split("/")[0]
     for name, m in methods.REGISTRY.items():
+        if m.family == "PEMN":
+            continue
         if label in (m.family, m.title, name):
             return name
         try:
@@ -74,39 +84,39 @@ def _strategy(label: str) -> str:
                 return name
         except (KeyError, TypeError):
             pass
-    head = label.split(" ")[0]
-    for name, m in methods.REGISTRY.items():
-        if m.placement == "ratio" and head == m.label({}):
-            return name
-    fam = label.rsplit(" ", 1)[0]
-    return next((n for n, m in methods.REGISTRY.items() if m.family == fam), "dense")
-
-
-def _shade(colour: str, f: float) -> str:
-    from matplotlib.colors import to_hex, to_rgb
-    r = to_rgb(colour)
-    return to_hex([c + (1 - c) * f if f >= 0 else c * (1 + f) for c in r])
-
-
-def method_colour(label: str) -> str:
-    """The colour of a method label in every figure: its method's own colour, shaded within its family."""
-    base = methods.get(_strategy(label)).colour
-    look = _LABEL_LOOK.get(label.split("/")[0])
-    return _shade(base, look[0]) if look else base
+    fam = label.rsplit(" ", 1)[0]  # "random pruning 90%"
+    return next((n for n, m in methods.REGISTRY.items() if m.family == fam and m.family != "PEMN"), None)
 
 
 def method_style(label: str) -> dict:
-    """Matplotlib keywords (colour, marker, line style) of a method label, the same in every figure."""
-    m = methods.get(_strategy(label))
-    look = _LABEL_LOOK.get(label.split("/")[0])
-    if look:
-        return {"color": _shade(m.colour, look[0]), "marker": look[1], "ls": look[2]}
+    """Matplotlib keywords (``color``, ``marker``, ``ls``) of a method label, the same in every figure; KeyError for a
+    label that names no method."""
+    name = method_of(label)
+    if name is None:
+        raise KeyError(f"{label!r} names no method of the book")
+    if name in _PEMN_LOOK:
+        colour, marker, ls = _PEMN_LOOK[name]
+        return {"color": colour, "marker": marker, "ls": ls}
+    m = methods.get(name)
     return {"color": m.colour, "marker": m.marker, "ls": "-"}
 
 
-def family_colour(family: str) -> str:
-    """The colour of a method family (``PEMN``, ``random pruning``, ``dense``, ...)."""
-    return next((m.colour for m in methods.REGISTRY.values() if m.family == family), "0.4")
+def looks() -> dict[str, tuple[str, str]]:
+    """(colour, marker) of every method of the book, by label: the PEMN strategies and the registry's others."""
+    out = {label: look[:2] for label, look in _PEMN_LOOK.items()}
+    out.update({name: (m.colour, m.marker) for name, m in methods.REGISTRY.items() if m.family != "PEMN"})
+    return out
+
+
+def kib_axis(ax, axis: str = "x") -> None:
+    """A log axis of sizes already in KiB, with plain ticks: round numbers (1, 2, 2.5 or 5 times a power of ten)
+    spread over the data's range, whole KiB, no minor labels."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+    a = ax.xaxis if axis == "x" else ax.yaxis
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    a.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10]))
+    a.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 10 else f"{v:g}"))
+    a.set_minor_formatter(NullFormatter())
 
 
 def legend_below(fig, handles=None, labels=None, ncols: int = 3, **kw):

@@ -9,12 +9,8 @@ from ..runs import current_records
 from . import display
 from .claims import CLAIMS, INCONCLUSIVE, NOT_HELD, NOT_TESTED, PROMISING, Verdict, evaluate, evaluate_sizes
 from .frame import caption, for_figure, load, notebook_paths, points
-from .labels import MASK, REFERENCE
+from .labels import MASK, REFERENCE, percent, signed
 from .stats import ALPHA, LEVEL, Comparison, t_quantile, welch
-
-
-def _pts(x: float, digits: int = 1) -> str:
-    return f"{100 * x:+.{digits}f}"
 
 
 def interval(c: Comparison | None, digits: int = 1) -> str:
@@ -25,7 +21,7 @@ def interval(c: Comparison | None, digits: int = 1) -> str:
         return "precondition not met"
     if math.isnan(c.se):
         return "none (a side has one seed)"
-    return f"[{_pts(c.low, digits)}, {_pts(c.high, digits)}]"
+    return f"[{signed(c.low, digits)}, {signed(c.high, digits)}]"
 
 
 def _df(c: Comparison | None) -> str:
@@ -42,21 +38,12 @@ def _p(v: Verdict) -> str:
     return f"{raw:.2g} → {adjusted:.2g}" if len(v.comparisons) > 1 else f"{raw:.2g}"
 
 
-def _tally(v: Verdict) -> str:
+def holm_tally(v: Verdict) -> str:
     """How the family came out after Holm: ``k of m hold`` (and how many fail)."""
     if not v.comparisons:
         return ""
     m, k, f = len(v.comparisons), v.held_after_holm, v.failed_after_holm
     return f"{k} of {m} hold" + (f", {f} fail{'s' if f == 1 else ''}" if f else "")
-
-
-def _decided(v: Verdict, unit: str = "") -> str:
-    """``margin [interval], df`` of the deciding comparison, in points."""
-    c = v.deciding
-    if c is None:
-        return ""
-    df = _df(c)
-    return f"{_pts(c.margin)}{' ' + unit if unit else ''} {interval(c)}" + (f", df {df}" if df else "")
 
 
 def claims_verdicts(profile: str = "cpu") -> list[Verdict]:
@@ -79,15 +66,15 @@ def fair_outcome(profile: str, claim: str) -> tuple[str, str]:
     if which is None:
         return NOT_TESTED, f"profile {profile} has no frontier for this figure"
     _, v = fair_verdict(profile, which[0], which[1])
-    text = (f"{which[2]}: {v.deciding.text}, margin {_decided(v, 'pts')}; after Holm {_tally(v)}" if v.deciding
-            else f"{which[2]}: {v.evidence}")
+    text = (f"{which[2]}: {v.deciding.text}; after Holm {holm_tally(v)} (each comparison's interval: "
+            f"{display.ch('fair')})" if v.deciding else f"{which[2]}: {v.evidence}")
     return v.outcome, text
 
 
 def _columns(v: Verdict) -> dict:
     c = v.deciding
-    return {"margin (pts)": _pts(c.margin) if c else "", "95 % interval (pts)": interval(c), "df": _df(c),
-            "p, one-sided (raw → Holm)": _p(v), "after Holm": _tally(v)}
+    return {"margin (pts)": signed(c.margin) if c else "", "95 % interval (pts)": interval(c), "df": _df(c),
+            "p, one-sided (raw → Holm)": _p(v), "after Holm": holm_tally(v)}
 
 
 def claims_table(profile: str = "cpu", links: bool = False) -> pd.DataFrame:
@@ -127,7 +114,7 @@ def rule_md() -> str:
 
 
 def _seed_list(q) -> str:
-    return ", ".join(f"{100 * a:.2f}" for a in q["accs"])
+    return ", ".join(percent(a, 2) for a in q["accs"])
 
 
 def rule_example(profile: str = "cpu") -> str:
@@ -144,22 +131,22 @@ def rule_example(profile: str = "cpu") -> str:
     va, vb = m["std"] ** 2 / m["n"], PROMISING ** 2 * d["std"] ** 2 / d["n"]
     side = {"held": "wholly above zero", "not held": "wholly below zero", INCONCLUSIVE: "across zero"}[c.outcome]
     lines = [f"**Worked example: claim 4.2 (1) on {g}** (profile `{profile}`; mask must reach {PROMISING:.0%} of "
-             f"dense). Final test accuracies (%) per seed: mask {_seed_list(m)} (mean {100 * m['mean']:.2f}, "
-             f"$s$ = {100 * m['std']:.3f}, $n$ = {m['n']}); dense {_seed_list(d)} (mean {100 * d['mean']:.2f}, "
+             f"dense). Final test accuracies (%) per seed: mask {_seed_list(m)} (mean {percent(m['mean'], 2)}, "
+             f"$s$ = {100 * m['std']:.3f}, $n$ = {m['n']}); dense {_seed_list(d)} (mean {percent(d['mean'], 2)}, "
              f"$s$ = {100 * d['std']:.3f}, $n$ = {d['n']}).",
-             f"- Margin: {100 * m['mean']:.2f} − {PROMISING:g} × {100 * d['mean']:.2f} = {_pts(e.margin, 2)} points.",
+             f"- Margin: {percent(m['mean'], 2)} − {PROMISING:g} × {percent(d['mean'], 2)} = {signed(e.margin, 2)} points.",
              f"- Standard error: $\\mathrm{{SE}}^2$ = {100 * m['std']:.3f}²/{m['n']} + {PROMISING:g}² × "
              f"{100 * d['std']:.3f}²/{d['n']} = {1e4 * va:.4f} + {1e4 * vb:.4f}, so SE = {100 * e.se:.3f} points.",
              f"- Welch–Satterthwaite: ν = ({1e4 * va:.4f} + {1e4 * vb:.4f})² / ({1e4 * va:.4f}²/{m['n'] - 1} + "
              f"{1e4 * vb:.4f}²/{d['n'] - 1}) = {e.df:.2f} degrees of freedom; $t_{{{LEVEL:g}}}({e.df:.2f})$ = "
              f"{t_quantile(e.df):.3f}, so the half-width is {100 * e.half:.2f} points (a fixed 2 in place of t would give "
              f"{2 * 100 * e.se:.2f}: too narrow for so few seeds).",
-             f"- Interval: {_pts(e.margin, 2)} ± {100 * e.half:.2f} = {interval(c, 2)} points, {side}: this comparison "
+             f"- Interval: {signed(e.margin, 2)} ± {100 * e.half:.2f} = {interval(c, 2)} points, {side}: this comparison "
              f"alone is *{c.outcome}* (one-sided p = {c.p_held:.2g}).",
              f"- The claim is a family of {len(v.comparisons)} comparison{'s' if len(v.comparisons) > 1 else ''}, "
              f"one per backbone: " + "; ".join(f"{x.text.split(':')[0]} p = {x.p_held:.2g}, after Holm {h:.2g}"
                                                for x, h in zip(v.comparisons, v.p_held))
-             + f". After Holm {_tally(v)}: claim 4.2 (1) is *{v.outcome}*."]
+             + f". After Holm {holm_tally(v)}: claim 4.2 (1) is *{v.outcome}*."]
     return "\n".join(lines)
 
 
@@ -187,7 +174,7 @@ def show_claims(profile: str = "cpu"):
                                          ).drop_duplicates("run_id")
     per_axis = {}
     for claim, axis, v in evaluate_sizes(df):
-        per_axis.setdefault(claim, []).append(f"{axis} *{v.outcome}*" + (f" ({_tally(v)} after Holm)"
+        per_axis.setdefault(claim, []).append(f"{axis} *{v.outcome}*" + (f" ({holm_tally(v)} after Holm)"
                                                                           if v.comparisons else ""))
     display.md("*" + caption(used, profile, f"Claims check ({', '.join(f'{n} {k}' for k, n in counts.items())}). "
                              f"Each verdict is computed from the runs by `pemn.report.claims`; points are means over "
@@ -203,10 +190,9 @@ def show_claims(profile: str = "cpu"):
     for _, r in t.iterrows():
         lines = [f"**{r['claim']}: {r['verdict']}.** *Our test:* {r['our test']}."]
         if r["margin (pts)"]:
-            df_ = f", Welch df {r['df']}" if r["df"] else ""
             p_ = f"; one-sided p {r['p, one-sided (raw → Holm)']}" if r["p, one-sided (raw → Holm)"] else ""
-            lines.append(f"*Deciding comparison:* {r['deciding comparison']}; margin {r['margin (pts)']} points, "
-                         f"{100 * (1 - ALPHA):.0f} % interval {r['95 % interval (pts)']}{df_}{p_}.")
+            lines.append(f"*Deciding comparison:* {r['deciding comparison']} (its margin, interval and degrees of "
+                         f"freedom: the table above){p_}.")
             lines.append(f"*After Holm over the claim's comparisons:* {r['after Holm']}.")
             lines.append(f"*Its runs:* {r['deciding runs']}.")
         else:
