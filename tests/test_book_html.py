@@ -136,7 +136,7 @@ def test_pages_fit_the_main_column(built_book, browser):
 def test_every_run_id_in_chapters_3_to_5_is_a_link(built_book, browser):
     code, log, html, started = built_book
     assert code == 0, "the book did not build"
-    for name in ("03_capacity", "04_compression", "05_claims", "07_fair_compression", "appendix"):
+    for name in ("03_capacity", "04_compression", "06_claims", "05_fair_compression", "appendix"):
         browser.get((html / "book" / f"{name}.html").as_uri())
         unlinked = browser.execute_script(_UNLINKED_RUN_IDS_JS)
         assert not unlinked, f"{name}: run ids without a link: {sorted(set(unlinked))[:10]}"
@@ -203,10 +203,10 @@ def chapter_reference_problems(page_html: str, page: str, numbers: dict[str, str
 
 
 def test_the_reference_check_finds_wrong_and_typed_numbers():
-    numbers = {"book/05_claims.html": "6", "book/07_fair_compression.html": "5"}
-    good = '<article><p>see <a href="05_claims.html#ch-claims"><span>chapter 6</span></a></p></article>'
+    numbers = {"book/06_claims.html": "6", "book/05_fair_compression.html": "5"}
+    good = '<article><p>see <a href="06_claims.html#ch-claims"><span>chapter 6</span></a></p></article>'
     assert chapter_reference_problems(good, "book/index.html", numbers) == []
-    wrong = '<article><p>see <a href="05_claims.html#ch-claims">chapter 5</a></p></article>'
+    wrong = '<article><p>see <a href="06_claims.html#ch-claims">chapter 5</a></p></article>'
     assert "numbers 6" in chapter_reference_problems(wrong, "book/index.html", numbers)[0]
     typed = '<article><p>as chapter 7 shows</p><pre>chapter 9 in code</pre></article>'
     assert chapter_reference_problems(typed, "book/index.html", numbers) == ["book/index.html: 'chapter 7' is typed, "
@@ -271,7 +271,7 @@ def test_long_tables_are_compact_and_run_ids_unbroken(built_book, browser):
     code, log, html, started = built_book
     assert code == 0, "the book did not build"
     screens = {}
-    for name in ("06_reproducibility", "appendix"):
+    for name in ("09_reproducibility", "appendix"):
         browser.get((html / "book" / f"{name}.html").as_uri())
         time.sleep(0.5)
         state = browser.execute_script("""
@@ -323,3 +323,37 @@ def test_figure_text_is_at_least_9pt_at_display_size(built_book, browser):
                 problems.append(f"{name}: {src.split('/')[-1]} shown at {scale:.2f}: text below 9 pt: {small[:6]}")
     assert figures >= 6, f"only {figures} SVG figures found"
     assert not problems, "\n".join(problems)
+
+
+# The top of each needle's first occurrence in the page, in CSS px from the top of the window (-1: not found)
+_NEEDLE_TOPS_JS = """
+const needles = arguments[0], out = {};
+for (const n of needles) {
+  const walk = document.createTreeWalker(document.querySelector('article'), NodeFilter.SHOW_TEXT);
+  out[n] = -1;
+  while (walk.nextNode()) {
+    const i = walk.currentNode.textContent.indexOf(n);
+    if (i >= 0) { const r = document.createRange(); r.setStart(walk.currentNode, i); r.setEnd(walk.currentNode, i + n.length);
+                  out[n] = r.getBoundingClientRect().top; break; }
+  }
+}
+return out;
+"""
+
+
+def test_the_landing_pages_first_screen_states_the_three_findings(built_book, browser):
+    """A reader sees the findings' numbers, read from the same facts, on the first screen (1300 x 1000)."""
+    import re as _re
+
+    from pemn.report.findings import findings
+    rc, log, html, _ = built_book
+    assert rc == 0, log[-3000:]
+    sentences = findings("cpu")
+    assert len(sentences) == 3
+    needles = sorted({m for s in sentences[:2] for m in _re.findall(r"\d+\.\d%", s)})
+    assert len(needles) >= 5  # ours and the paper's mask and dense; PEMN, its best rival and PRANC at equal bytes
+    browser.set_window_size(1300, 1000)
+    browser.get((html / "book" / "index.html").as_uri())
+    tops = browser.execute_script(_NEEDLE_TOPS_JS, needles)
+    height = browser.execute_script("return window.innerHeight")
+    assert all(0 <= tops[n] < height for n in needles), (tops, height)

@@ -73,11 +73,10 @@ VERDICT_ALLOWED = {
     "book/02_method": (SCALE,),
     "book/index": (SCALE,),
     # the claims chapter defines each outcome in a list: "- **held**: every comparison ... holds after Holm's ..."
-    "book/05_claims": (re.compile(r"^- \*\*(?:held|not held|inconclusive|not tested)\*\*:[^\n]*(?:\n  [^\n]*)*", re.M),),
+    "book/06_claims": (re.compile(r"^- \*\*(?:held|not held|inconclusive|not tested)\*\*:[^\n]*(?:\n  [^\n]*)*", re.M),),
     # the budget chapter restates the rule for its equal-bytes verdict, and "holds" there means "contains"
-    "book/08_budget": (re.compile(r"PEMN is \*held\* to be at least as accurate when it beats every competitor after "
-                                  r"Holm's correction, \*not held\* when\s+one competitor is significantly better"),
-                       re.compile(r"the grid holds")),
+    "book/07_budget": (re.compile(r"PEMN is \*held\* to be at least as accurate when it beats every competitor after "
+                                  r"Holm's correction, \*not held\* when\s+one competitor is significantly better")),
 }
 
 
@@ -91,14 +90,14 @@ def typed_verdicts(doc: str, text: str) -> list[str]:
 
 
 def test_the_verdict_check_finds_typed_verdicts():
-    assert typed_verdicts("book/07_fair_compression", "against those its claim holds here too") != []
-    assert typed_verdicts("book/07_fair_compression", "the paper's Fig. 4 claim holds against its own baselines")
+    assert typed_verdicts("book/05_fair_compression", "against those its claim holds here too") != []
+    assert typed_verdicts("book/05_fair_compression", "the paper's Fig. 4 claim holds against its own baselines")
     assert typed_verdicts("book/index", "Reproduced: the paper's Fig. 3") != []
-    assert typed_verdicts("book/07_fair_compression", "its claim is *{glue:text}`v43_fig5_1`* here") == []
-    assert typed_verdicts("book/09_scale", "a rate chosen on held-out data, `held` in code") == []
+    assert typed_verdicts("book/05_fair_compression", "its claim is *{glue:text}`v43_fig5_1`* here") == []
+    assert typed_verdicts("book/08_scale", "a rate chosen on held-out data, `held` in code") == []
     assert typed_verdicts("book/02_method", "calls it held, not held or inconclusive") == []
     assert typed_verdicts("book/03_capacity", "calls it held, not held or inconclusive") != []  # not where defined
-    assert len(typed_verdicts("book/05_claims", "- **held**: every comparison holds after Holm,\n  that is it.\nIt "
+    assert len(typed_verdicts("book/06_claims", "- **held**: every comparison holds after Holm,\n  that is it.\nIt "
                                                 "held.")) == 1
 
 

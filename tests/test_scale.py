@@ -88,3 +88,17 @@ def test_width_claim_and_bytes_comparison():
     # mask width 128 (1,020 B): the dense files of widths 32 and 64 (1,000 B) fit it, width 128's (4,000 B) does not
     row = comps[comps["pemn"] == "mask width 128"].iloc[0]
     assert row["rival"] == "dense width 64" and row["margin"] == pytest.approx(0.805 - 0.81)
+
+
+def test_landing_sentences_follow_the_numbers():
+    from pemn.paper_values import load
+    from pemn.report import findings
+    rows = scale.scale_rows(_records())
+    gaps, paper = scale.gap_table(rows), scale.paper_gaps(load())
+    first = findings.gap_sentence(gaps, paper, "50k images × 20 epochs")
+    assert first.startswith("**Masks trail dense by more than in the paper.**")
+    assert "reach 66.5% against dense 81.0%: -14.5 points" in first and "89.4% against 94.0%" in first
+    third = findings.scale_sentence(gaps, paper)
+    assert "of the 2 other levels committed" in third and "smallest mask gap is +4.5 points at recipe paper" in third
+    close = gaps.assign(ratio=0.99)
+    assert findings.gap_sentence(close, paper, "x").startswith("**Masks come as close to dense as in the paper.**")

@@ -21,16 +21,12 @@ from .claims import (NOT_TESTED, Verdict, claim_extreme_drop, claim_gradual_drop
 from .frame import notebook_paths, points, records_frame
 from . import display
 from .display import signed
-from .labels import REFERENCE, pct
+from .labels import REFERENCE, budget_label, pct
 
 ARCH = {"dim": 64, "depth": 6, "kernel_size": 5, "patch_size": 4}
 AXIS_METHODS = ("dense", "mask", "MP", "RP 1e-1", "RP 1e-2", "RP 1e-3")  # the strategies judged at every budget
 PEMN_POINT = "RP 1e-2"  # PEMN's equal-bytes point (keep 0.5)
 BUDGET_CLAIMS = (("4.2 (1)", claim_promising), ("4.2 (2)", claim_gradual_drop), ("4.2 (3)", claim_extreme_drop))
-
-
-def budget_label(train_size: int, epochs: int) -> str:
-    return f"{train_size // 1000}k images × {epochs} epochs"
 
 
 def _on_axis(rec) -> bool:
@@ -98,7 +94,7 @@ def budget_rows(records, recalibrated: dict | None = None) -> pd.DataFrame:
     df["final_acc"] = df["run_id"].map(lambda k: chosen[k][1])
     df["method"] = df["run_id"].map(lambda k: _label(chosen[k][0].config))
     df["budget_key"] = list(zip(df["train_size"].astype(int), df["epochs"].astype(int)))
-    df["budget"] = [budget_label(*k) for k in df["budget_key"]]
+    df["budget"] = [budget_label(k) for k in df["budget_key"]]
     return df.sort_values(["budget_key", "method", "seed"]).reset_index(drop=True)
 
 

@@ -248,7 +248,8 @@ def budget_facts(profile: str) -> dict:
     top budget's also as ``budtop_*``, which other chapters quote), the grid's progress."""
     from ..grids import BUDGET_TARGET_DENSE, BUDGET_TOP_EPOCHS, PRANC_LR, get_profile, grid
     from ..runs import current_records, recalibrations
-    from .budget import BUDGET_CLAIMS, budget_label, budget_rows, budgets, claims_by_budget, probe_rows
+    from .budget import BUDGET_CLAIMS, budget_rows, budgets, claims_by_budget, probe_rows
+    from .labels import budget_label
     records = current_records(profile)
     out = {"bud_target": f"{100 * BUDGET_TARGET_DENSE:.0f}", "bud_top_epochs": str(BUDGET_TOP_EPOCHS or NA),
            "pranc_lr": f"{PRANC_LR:g}"}
@@ -265,7 +266,7 @@ def budget_facts(profile: str) -> dict:
     table = claims_by_budget(rows) if not rows.empty else None
     keys = ("dense", "seeds", "v1", "v2", "v3", "eq")
     out |= {f"budtop{'_' + k if k else ''}": NA for k in ("",) + keys}  # the top budget, for other chapters
-    top = budget_label(50000, BUDGET_TOP_EPOCHS) if BUDGET_TOP_EPOCHS else None
+    top = budget_label((50000, BUDGET_TOP_EPOCHS)) if BUDGET_TOP_EPOCHS else None
     for i, (_, r) in enumerate(table.iterrows() if table is not None else []):
         values = (percent(r["dense"]), str(r["seeds"]), *(r[name].outcome for name, _ in BUDGET_CLAIMS),
                   r["equal bytes (keep 0.5)"].outcome)
@@ -275,7 +276,7 @@ def budget_facts(profile: str) -> dict:
         out["budtop"] = top
     p = get_profile(profile)
     if p.budget_beyond_seeds and p.budget_probe_epochs:
-        out["bud_beyond"] = budget_label(50000, max(p.budget_probe_epochs))
+        out["bud_beyond"] = budget_label((50000, max(p.budget_probe_epochs)))
     return out
 
 

@@ -318,8 +318,13 @@ def fair_sentence(profile: str, links: bool = False) -> str:
 def show_answer(profile: str = "cpu"):
     """The answer first: the scale, PEMN against the strongest competitor at equal bytes (the headline), the
     capacity question, the paper's own comparison, and the summary figure."""
+    from .findings import findings
     df = load(profile)
     verdicts = claims_verdicts(profile)
+    first = findings(profile) if not df.empty else []
+    if first:
+        display.md("\n\n".join(first))
+    _answer_figure(profile, df)
     display.md(scale_sentence(profile, df))
     if not df.empty:
         fair = fair_sentence(profile, links=True)
@@ -327,6 +332,10 @@ def show_answer(profile: str = "cpu"):
                                                paper_baseline_sentence(df, verdicts[5:]), budget_sentence(profile))
                                  if x)
                    + f" {display.ch('claims', True)} gives each verdict with the comparison that decides it.")
+
+
+def _answer_figure(profile: str, df: pd.DataFrame):
+    """The landing page's one figure, with its caption."""
     fig = answer_figure(profile)
     if fig is None:
         return display.note_no_runs(profile, "The summary figure (it needs at least one masked or compressed run)")
