@@ -61,6 +61,9 @@ CPU_CASES = (
     Case("resnet56", {}, 128, ("dense", "masked", "masked_sort"), 1.2),
     # the width axis of the cpu profile (ConvMixer depth 6 at widths 32, 128, 256; 64 is CM6)
     *(Case("convmixer", {**CM6, "dim": w}, 128, ("dense", "masked"), 0.4) for w in (32, 128, 256)),
+    # the scale axis's other models: patch 2, and the paper's recipe at its batch of 512
+    Case("convmixer", {**CM6, "patch_size": 2}, 128, ("dense", "masked"), 0.4),
+    Case("convmixer", CM6, 512, ("dense", "masked"), 0.3),
 )
 
 # PRANC against dense, timed apart (``bench_pranc``): on ResNet32 its basis is past the memory budget and every step
