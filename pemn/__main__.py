@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 BAD_INPUT, FAILURE, SUCCESS = 2, 1, 0
 
@@ -89,7 +90,12 @@ def _recalibrate(args) -> int:
 
 
 def _export(args) -> int:
-    from .export import export_run
+    from .export import ExportError, export_run
+    from .runs import absent_model_file
+    absent = absent_model_file(Path(args.run_dir) / "model.pemn") if not (Path(args.run_dir) / "model.pt").is_file() \
+        else None
+    if absent:  # a record that names the file says how to remake it
+        raise ExportError(absent)
     r = export_run(args.run_dir, seed_mode=args.seed_mode, out=args.out, in_place=args.in_place)
     if "seed_mode_declined" in r:
         print(r["seed_mode_declined"])

@@ -250,6 +250,12 @@ def validation_split(y_train: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
     return torch.nonzero(keep).flatten(), val
 
 
+def validation_record(y_train: torch.Tensor) -> dict:
+    """What names a run's validation split in its record: size, seed and the SHA-256 of its indices."""
+    val = validation_split(y_train)[1]
+    return {"size": len(val), "seed": VALIDATION_SEED, "stratified": True, "indices_sha256": indices_sha256(val)}
+
+
 def indices_sha256(idx: torch.Tensor) -> str:
     """The SHA-256 of indices as little-endian int64: a record names the exact images of its split."""
     return hashlib.sha256(np.asarray(idx, dtype="<i8").tobytes()).hexdigest()

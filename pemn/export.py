@@ -294,9 +294,7 @@ def export_run(run_dir, seed_mode: bool = False, out=None, verify: bool = True, 
     if not run_dir.is_dir():
         raise ExportError(f"{run_dir}: no such run folder")
     if not src.is_file() and not (run_dir / "model.pemn").is_file():
-        from .runs import absent_model_file  # a record that names the file says how to remake it
-        raise ExportError(absent_model_file(run_dir / "model.pemn")
-                          or f"{run_dir}: neither model.pt nor model.pemn here (a run folder of runs/ holds model.pemn)")
+        raise ExportError(f"{run_dir}: neither model.pt nor model.pemn here (a run folder of runs/ holds model.pemn)")
     own = run_dir / ("model-seed.pemn" if seed_mode else "model.pemn")
     if (out is None) != in_place:
         raise ExportError(f"{run_dir}: say where to write: an output file (--out FILE), or --in-place to replace "

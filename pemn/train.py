@@ -366,13 +366,6 @@ def recalibrate_bn(model: nn.Module, x: torch.Tensor, batch_size: int, mean, std
     model.eval()
 
 
-def validation_record(data) -> dict:
-    """What names a run's validation split: its size, seed and the SHA-256 of its indices."""
-    val = data_mod.validation_split(data.y_train)[1]
-    return {"size": len(val), "seed": data_mod.VALIDATION_SEED, "stratified": True,
-            "indices_sha256": data_mod.indices_sha256(val)}
-
-
 def _save_atomic(obj, path: Path) -> None:
     write_atomic(path, lambda tmp: torch.save(obj, tmp))
 
@@ -494,7 +487,7 @@ def train(cfg: TrainConfig, out_dir: str | Path | None = None, progress: bool = 
         "compression": storage[head]["compression"],
         "compression_weights_only": storage[head]["compression_weights_only"],
         "train_size": len(x_train), f"{split}_size": len(x_test),
-        **({"validation_split": validation_record(data)} if cfg.validation else {}),
+        **({"validation_split": data_mod.validation_record(data.y_train)} if cfg.validation else {}),
         "wall_time_s": elapsed,
         "device": str(device),
         "data_source": data.source,

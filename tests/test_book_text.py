@@ -76,7 +76,7 @@ VERDICT_ALLOWED = {
     "book/06_claims": (re.compile(r"^- \*\*(?:held|not held|inconclusive|not tested)\*\*:[^\n]*(?:\n  [^\n]*)*", re.M),),
     # the budget chapter restates the rule for its equal-bytes verdict, and "holds" there means "contains"
     "book/07_budget": (re.compile(r"PEMN is \*held\* to be at least as accurate when it beats every competitor after "
-                                  r"Holm's correction, \*not held\* when\s+one competitor is significantly better")),
+                                  r"Holm's correction, \*not held\* when\s+one competitor is significantly better"),),
 }
 
 

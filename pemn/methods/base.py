@@ -45,6 +45,7 @@ class Method:
     equal_bytes: bool = False  # sized to a PEMN file's bytes (``budget_bits``): the fair-compression competitors
     sparsity: str | None = None  # how its per-layer kept counts are set: "uniform" (the paper's rule) or "erk"
     every_weight_point: bool = False  # also run at the budget that keeps every weight (the dense binary network)
+    closest_rival: bool = False  # PEMN's closest rival (a seed and trained coefficients): named beside the best one
 
     # --- names --------------------------------------------------------------------------------------------
     def label(self, cfg: dict) -> str:

@@ -18,6 +18,7 @@ class Pranc(EqualBytes):
     title = "PRANC (seed + k coefficients)"
     colour, marker = "#8C6D00", "P"
     step_kind = "pranc"
+    closest_rival = True
     lr = 1e-3  # the authors' Adam rate for ResNet20; the study keeps its own optimiser and schedule (AdamW)
     encoding = "pranc"
     weights_term = "coefficients (seed in header)"

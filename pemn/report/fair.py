@@ -112,7 +112,7 @@ def show_frontier(profile: str = "cpu", index: int = 0):
     v = verdicts(p)
     if v.empty:
         return
-    from .verdicts import holm_tally, interval
+    from .verdict_text import holm_tally, interval
     rows = [{"PEMN point": r["pemn_point"], "PEMN file": f"{r['pemn_bytes'] / 1024:.1f} KiB",
              "PEMN acc": _pct(r["pemn_acc"]), "strongest competitor at that size": r.get("competitor") or "none yet",
              "its file": "" if r.get("competitor") is None else f"{r['competitor_bytes'] / 1024:.1f} KiB",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import methods
-from .labels import pct, signed
+from .labels import MASK, pct, signed
 
 def _verdict(outcome: str) -> str:
     """A verdict word, linked to the chapter that states the rule."""
@@ -15,7 +15,7 @@ def _verdict(outcome: str) -> str:
 
 def gap_sentence(gaps: pd.DataFrame, paper: pd.DataFrame, budget: str) -> str | None:
     """Sentence 1: mask against dense at ConvMixer-64/6 at the top budget, beside the paper's ConvMixer-256/6."""
-    base = gaps[(gaps["factor"] == "width") & (gaps["level"] == "64") & (gaps["method"] == "mask")]
+    base = gaps[(gaps["factor"] == "width") & (gaps["level"] == "64") & (gaps["method"] == MASK)]
     if base.empty or paper.empty:
         return None
     b, p = base.iloc[0], paper.iloc[0]
@@ -39,7 +39,7 @@ def bytes_sentence(table: pd.DataFrame, verdict, budget: str) -> str | None:
     outcomes = dict(zip(rivals["method"], verdict.holm_outcomes))
     margins = {c.text.rsplit(" vs ", 1)[1].rsplit(" ", 1)[0]: c for c in verdict.comparisons}
     best = rivals.loc[rivals["mean"].idxmax()]
-    pranc = rivals[rivals["strategy"].map(lambda s: methods.get(s).name) == "pranc"]
+    pranc = rivals[rivals["strategy"].map(lambda s: methods.get(s).closest_rival)]
 
     def against(row) -> str:
         c = margins.get(row["method"])
@@ -56,7 +56,7 @@ def bytes_sentence(table: pd.DataFrame, verdict, budget: str) -> str | None:
 
 def scale_sentence(gaps: pd.DataFrame, paper: pd.DataFrame) -> str:
     """Sentence 3: what the scale axis shows so far (or that it has no other level yet)."""
-    levels = gaps[gaps["method"] == "mask"].drop_duplicates("runs")
+    levels = gaps[gaps["method"] == MASK].drop_duplicates("runs")
     others = levels[~((levels["factor"] == "width") & (levels["level"] == "64"))]
     if others.empty:
         return ("**The scale axis (width, patch, recipe at the top budget) has no level beyond ConvMixer-64/6 "

@@ -316,22 +316,23 @@ def fair_sentence(profile: str, links: bool = False) -> str:
 
 
 def show_answer(profile: str = "cpu"):
-    """The answer first: the scale, PEMN against the strongest competitor at equal bytes (the headline), the
-    capacity question, the paper's own comparison, and the summary figure."""
+    """The answer first: three findings (``pemn.report.findings``) and the summary figure; then the scale of the
+    runs, PEMN against the strongest competitor at equal bytes at the frontier's budget, the capacity question and
+    the paper's own comparison."""
     from .findings import findings
     df = load(profile)
+    if df.empty:
+        display.md(scale_sentence(profile, df))
+        return _answer_figure(profile, df)
     verdicts = claims_verdicts(profile)
-    first = findings(profile) if not df.empty else []
+    first = findings(profile)
     if first:
         display.md("\n\n".join(first))
     _answer_figure(profile, df)
     display.md(scale_sentence(profile, df))
-    if not df.empty:
-        fair = fair_sentence(profile, links=True)
-        display.md("\n\n".join(x for x in (fair, _capacity_sentence(df, verdicts[:5]),
-                                               paper_baseline_sentence(df, verdicts[5:]), budget_sentence(profile))
-                                 if x)
-                   + f" {display.ch('claims', True)} gives each verdict with the comparison that decides it.")
+    display.md("\n\n".join(x for x in (fair_sentence(profile, links=True), _capacity_sentence(df, verdicts[:5]),
+                                       paper_baseline_sentence(df, verdicts[5:]), budget_sentence(profile)) if x)
+               + f" {display.ch('claims', True)} gives each verdict with the comparison that decides it.")
 
 
 def _answer_figure(profile: str, df: pd.DataFrame):

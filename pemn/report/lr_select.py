@@ -11,15 +11,21 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import methods
-from ..grids import LR_CHECK, PRANC_LR
+from ..grids import LR_CHECK
 
 RULE_MARGIN = 0.01  # one point of validation accuracy
 FIGURE = "lr_check"
 
 
 def rate_today(strategy: str) -> float:
-    """The peak rate the study's runs use for a method today: its default, PRANC's calibrated constant."""
-    return PRANC_LR if methods.get(strategy).name == "pranc" else methods.get(strategy).lr
+    """The peak rate the study's runs of a method use today: that of its runs on the budget axis (its default, or
+    the rate the grid sets, as for PRANC)."""
+    from ..grids import budget_cells, get_profile
+    for cell in budget_cells(get_profile("cpu")):
+        for pt in cell.points:
+            if pt.strategy == strategy:
+                return pt.lr if pt.lr is not None else cell.settings.get("lr", methods.get(strategy).lr)
+    return methods.get(strategy).lr
 
 
 def method_label(c: dict) -> str:

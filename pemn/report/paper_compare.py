@@ -18,10 +18,10 @@ import pandas as pd
 from .. import methods
 from .claims import PROMISING, THRESHOLDS, compare, welch
 from .frame import points, recipe_of, recipe_text
-from .labels import EXTREME_SET, FIG3_ORDER, REFERENCE, SPARSE_ORDER, STABLE_SET, budget_label, pct, signed
+from .labels import EXTREME_SET, FIG3_ORDER, MASK, REFERENCE, SPARSE_ORDER, STABLE_SET, budget_label, pct, signed
 
 PAPER_IMAGES = 50_000       # the paper trains on every CIFAR training image
-FIG3_SERIES = {"Dense": REFERENCE, "Mask": "mask", "One-layer": "one-layer"}  # "MP-RP": its x names the strategy
+FIG3_SERIES = {"Dense": REFERENCE, "Mask": MASK, "One-layer": "one-layer"}  # "MP-RP": its x names the strategy
 BASELINE_SERIES = {"Random": "random pruning", "Minimum": "magnitude pruning"}  # the legends' names: random pruning,
 # and pruning the weights of minimum magnitude
 # the runs set beside each figure of the paper: Fig. 3's strategies along every budget, width, patch and recipe the
@@ -189,7 +189,7 @@ def promising_vs_paper(df: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(rows)
     ours = ours.assign(schedule=ours["recipe"].str.split(", ", n=2).str[2])  # dense and mask differ in rate only
     for _, q in ours.groupby(["arch", "dataset", "budget_key", "schedule"], sort=False):
-        d, m = (q[q["method"] == k] for k in (REFERENCE, "mask"))
+        d, m = (q[q["method"] == k] for k in (REFERENCE, MASK))
         if d.empty or m.empty:
             continue
         d, m = d.iloc[0], m.iloc[0]
@@ -237,10 +237,10 @@ def paper_own_values(values: pd.DataFrame) -> dict[str, str]:
     """Threshold name -> the paper's own value of the quantity it bounds, over its panels (from its figures)."""
     from .method import unique_values_table
     f3 = _fig3(values)
-    ratio = [v["mask"] / v[REFERENCE] for v in f3.values()]
+    ratio = [v[MASK] / v[REFERENCE] for v in f3.values()]
     rho = [pd.Series([v[m] for m in SPARSE_ORDER]).rank().corr(pd.Series(range(len(SPARSE_ORDER))).rank())
            for v in f3.values()]
-    stable = [max(abs(v[m] - v["mask"]) for m in STABLE_SET) for v in f3.values()]
+    stable = [max(abs(v[m] - v[MASK]) for m in STABLE_SET) for v in f3.values()]
     drop = [min(v[m] for m in STABLE_SET) - max(v[m] for m in EXTREME_SET) for v in f3.values()]
     uv = unique_values_table("paper")
     cm = uv[uv.index.str.startswith("ConvMixer-256/6")].iloc[0]
@@ -279,7 +279,7 @@ def show_promising(profile: str = "cpu") -> None:
     from ..paper_values import load as paper_values
     from . import display
     from .frame import load, notebook_paths
-    from .verdicts import interval
+    from .verdict_text import interval
     df = load(profile)
     t = promising_vs_paper(df, paper_values())
     if t.empty:

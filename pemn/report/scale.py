@@ -19,6 +19,7 @@ from ..cells import ALL_WEIGHTS, bytes_budget
 from ..grids import BUDGET_TOP_EPOCHS
 from .claims import claim_larger_is_better
 from .frame import records_frame
+from .labels import MASK, REFERENCE, percent
 from .stats import Comparison, Noise, decide, welch
 
 BASE = {"dim": 64, "depth": 6, "kernel_size": 5, "patch_size": 4}
@@ -28,7 +29,7 @@ LEVELS = (("width", "32", {"dim": 32}, "cpu"), ("width", "64", {}, "cpu"), ("wid
           ("width", "256", {"dim": 256}, "cpu"),
           ("patch", "4", {}, "cpu"), ("patch", "2", {"patch_size": 2}, "cpu"),
           ("recipe", "cpu", {}, "cpu"), ("recipe", "paper", {}, "paper"))
-MASKED = ("mask", "RP 1e-2")  # the masked points whose gap to dense the chapter measures
+MASKED = (MASK, methods.get("rp").label({"ratio": 1e-2}))  # the masked points whose gap to dense the chapter measures
 PAPER_PANELS = ("ConvMixer-256/6", "ConvMixer-512/6", "ConvMixer-256/8", "ConvMixer-512/8")
 PAPER_DRAWN = ("ConvMixer-256/6", "ConvMixer-512/6")  # the paper's panels at our depth, drawn beside our gaps
 DENSE_BINARY = "dense binary"
@@ -48,7 +49,7 @@ def _method(c: dict) -> str | None:
         every = c.get("budget_bits") == bytes_budget(c["backbone"], c["arch"], ALL_WEIGHTS)
         return DENSE_BINARY if m.every_weight_point and every else None
     label = m.label(c)
-    return label if label in ("dense", *MASKED) and c.get("keep_ratio", 0.5) == 0.5 else None
+    return label if label in (REFERENCE, *MASKED) and c.get("keep_ratio", 0.5) == 0.5 else None
 
 
 def scale_rows(records) -> pd.DataFrame:
@@ -90,7 +91,7 @@ def gap_table(rows: pd.DataFrame) -> pd.DataFrame:
     out = []
     for factor, level, arch, recipe in LEVELS:
         q = _level_rows(rows, arch, recipe)
-        dense = q[q["method"] == "dense"]
+        dense = q[q["method"] == REFERENCE]
         for method in MASKED:
             m = q[q["method"] == method]
             if dense.empty or m.empty:
@@ -118,7 +119,8 @@ def paper_gaps(values: pd.DataFrame) -> pd.DataFrame:
 def width_claim(records):
     """Claim 4.2 (4), "the drop from dense shrinks as the network widens", on the width levels at the top budget:
     the claims engine's own size comparisons (smallest against largest width) on dense and mask."""
-    keep = set(scale_rows(records).query("patch == 4 and recipe == 'cpu' and method in ('dense', 'mask')")["run_id"])
+    rows = scale_rows(records)
+    keep = set(rows[(rows["patch"] == 4) & (rows["recipe"] == "cpu") & rows["method"].isin([REFERENCE, MASK])]["run_id"])
     df = records_frame([r for r in records if r.run_id in keep])
     from .stats import NOT_TESTED, Verdict
     if df.empty or df["dim"].nunique() < 2:
@@ -134,7 +136,7 @@ def bytes_comparisons(rows: pd.DataFrame) -> pd.DataFrame:
                                            file_bytes=("file_bytes", "mean"),
                                            runs=("run_id", lambda s: ", ".join(sorted(s)))).reset_index()
     pts["std"] = pts["std"].fillna(0.0)
-    rivals = pts[pts["method"].isin(["dense", DENSE_BINARY])]
+    rivals = pts[pts["method"].isin([REFERENCE, DENSE_BINARY])]
     out = []
     for _, p in pts[pts["method"].isin(MASKED)].iterrows():
         fits = rivals[rivals["file_bytes"] <= p["file_bytes"] * BYTES_TOLERANCE]
@@ -164,18 +166,18 @@ def _estimate(r):
 
 def closest_level(gaps: pd.DataFrame) -> pd.Series | None:
     """The factor level whose mask gap to dense is smallest (the level that closes the most of the gap)."""
-    m = gaps[gaps["method"] == "mask"]
+    m = gaps[gaps["method"] == MASK]
     return None if m.empty else m.loc[m["gap"].idxmin()]
 
 
 def answer(gaps: pd.DataFrame, paper: pd.DataFrame) -> str | None:
     """The chapter's answer in one sentence: the base gap, the smallest gap any level reaches, and the paper's."""
-    base = gaps[(gaps["factor"] == "width") & (gaps["level"] == "64") & (gaps["method"] == "mask")]
+    base = gaps[(gaps["factor"] == "width") & (gaps["level"] == "64") & (gaps["method"] == MASK)]
     best = closest_level(gaps)
     if base.empty or best is None or paper.empty:
         return None
     b, p = base.iloc[0], paper.iloc[0]
-    levels = gaps[gaps["method"] == "mask"].drop_duplicates("runs")  # the base point is a level of every factor
+    levels = gaps[gaps["method"] == MASK].drop_duplicates("runs")  # the base point is a level of every factor
     return (f"At the top budget masks trail dense by {100 * b['gap']:.1f} points at ConvMixer-64/6 (patch 4, the "
             f"study's recipe); across the {len(levels)} level{'s' if len(levels) > 1 else ''} run so far the smallest gap is "
             f"{100 * best['gap']:.1f} points [{100 * best['gap_low']:.1f}, {100 * best['gap_high']:.1f}] "
@@ -221,7 +223,7 @@ def bytes_figure(rows: pd.DataFrame):
     q = rows[(rows["patch"] == 4) & (rows["recipe"] == "cpu") & rows["file_bytes"].notna()]
     fig, axes = figure(height=4.0)
     ax = axes[0, 0]
-    for method in ("dense", DENSE_BINARY, *MASKED):
+    for method in (REFERENCE, DENSE_BINARY, *MASKED):
         m = q[q["method"] == method].groupby("dim").agg(acc=("acc", "mean"), kib=("file_bytes", "mean")).reset_index()
         if m.empty:
             continue
@@ -243,7 +245,7 @@ def bytes_figure(rows: pd.DataFrame):
 def verdict_table(verdicts) -> pd.DataFrame:
     """``(claim, verdict)`` pairs as a table: the outcome, the deciding comparison with its margin and 95 % interval
     (before Holm), and how the family came out after Holm."""
-    from .verdicts import interval
+    from .verdict_text import interval
     rows = []
     for claim, v in verdicts:
         c = v.deciding

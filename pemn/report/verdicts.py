@@ -10,18 +10,8 @@ from . import display
 from .claims import CLAIMS, INCONCLUSIVE, NOT_HELD, NOT_TESTED, PROMISING, Verdict, evaluate, evaluate_sizes
 from .frame import caption, for_figure, load, notebook_paths, points
 from .labels import MASK, REFERENCE, percent, signed
+from .verdict_text import holm_tally, interval
 from .stats import ALPHA, LEVEL, Comparison, t_quantile, welch
-
-
-def interval(c: Comparison | None, digits: int = 1) -> str:
-    """``[low, high]`` of a comparison's 95 % interval in points, or why it has none."""
-    if c is None:
-        return ""
-    if c.fails:
-        return "precondition not met"
-    if math.isnan(c.se):
-        return "none (a side has one seed)"
-    return f"[{signed(c.low, digits)}, {signed(c.high, digits)}]"
 
 
 def _df(c: Comparison | None) -> str:
@@ -36,14 +26,6 @@ def _p(v: Verdict) -> str:
         return ""
     raw, adjusted = v.deciding_p
     return f"{raw:.2g} → {adjusted:.2g}" if len(v.comparisons) > 1 else f"{raw:.2g}"
-
-
-def holm_tally(v: Verdict) -> str:
-    """How the family came out after Holm: ``k of m hold`` (and how many fail)."""
-    if not v.comparisons:
-        return ""
-    m, k, f = len(v.comparisons), v.held_after_holm, v.failed_after_holm
-    return f"{k} of {m} hold" + (f", {f} fail{'s' if f == 1 else ''}" if f else "")
 
 
 def claims_verdicts(profile: str = "cpu") -> list[Verdict]:
