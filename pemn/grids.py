@@ -1,8 +1,8 @@
 """Every experiment of the paper as a named grid, for each profile.
 
 ``smoke``: minutes on 2 CPU cores, tiny models and subsets (CI).
-``cpu``: every figure in miniature on 2 CPU cores (``make reproduce``; its 282 runs measured 13.4 h of training
-loop, README).
+``cpu``: every figure in miniature on 2 CPU cores (``make reproduce``; the README's generated block says how many
+runs and hours), with the training-budget axis, the held-out learning-rate check and the scale axis.
 ``cpu20k``: the ``cpu`` grid at the smallest budgets measured to clear 60 % dense accuracy (proposed, not run).
 ``gpu``: the paper's models and recipe on all of CIFAR-10 with few epochs: each figure panel at one seed about
 8 minutes on one H100 (``scripts/gpu_run.py``).
@@ -175,7 +175,9 @@ _CPU = Profile(
     base=dict(epochs=10, batch_size=128, subset=10000),
     per_backbone={"resnet32": dict(epochs=5), "resnet56": dict(epochs=5)},
     note="every figure in miniature: 10k stratified training images; ConvMixer/ViT width 64, patch 4, 10 epochs; "
-         "both ResNets 5 epochs; Fig. 3 and 5 with 3 seeds; ConvMixer widths 32-256 at depth 6",
+         "both ResNets 5 epochs; Fig. 3 and 5 with 3 seeds; ConvMixer widths 32-256 at depth 6; a training-budget axis "
+         "on all 50k images; a learning-rate check on a held-out split; a scale axis (width, patch, recipe) at the "
+         "top budget",
     frontier=(("convmixer", _CPU_CONVMIXER), ("resnet32", {})), bn_recalibration=10000,
     figure_seeds=(("fig3", (0, 1, 2)), ("fig5", (0, 1, 2))),
     width=tuple(("convmixer", {**_CPU_CONVMIXER, "dim": w}) for w in (32, 64, 128, 256)),
