@@ -202,7 +202,9 @@ def pranc_facts(profile: str) -> dict:
     from ..grids import PRANC_LR, grid
     from ..train import make_model
     from .benchmark import bench_results
-    out = {"pranc_lr": f"{PRANC_LR:g}", "pranc_budget_gib": f"{pranc.BASIS_MEMORY_BYTES / 2**30:g}"}
+    from .lr_select import decision_text
+    out = {"pranc_lr": f"{PRANC_LR:g}", "pranc_budget_gib": f"{pranc.BASIS_MEMORY_BYTES / 2**30:g}",
+           "pranc_lr_check": decision_text(profile, "pranc")}
     try:
         cfgs = [r.config for r in grid(profile).values() if "frontier" in r.figures and r.config.seed == 0]
     except ValueError:  # not a grid profile
@@ -251,8 +253,9 @@ def budget_facts(profile: str) -> dict:
     from .budget import BUDGET_CLAIMS, budget_rows, budgets, claims_by_budget, probe_rows
     from .labels import budget_label
     records = current_records(profile)
+    from .lr_select import decision_text
     out = {"bud_target": f"{100 * BUDGET_TARGET_DENSE:.0f}", "bud_top_epochs": str(BUDGET_TOP_EPOCHS or NA),
-           "pranc_lr": f"{PRANC_LR:g}"}
+           "pranc_lr": f"{PRANC_LR:g}", "pranc_lr_check": decision_text(profile, "pranc")}
     for _, r in probe_rows(records).iterrows():
         out[f"bud_probe{r['epochs']}"] = percent(r["final_acc"])
         if r["epochs"] == BUDGET_TOP_EPOCHS:

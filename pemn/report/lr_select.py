@@ -65,12 +65,20 @@ def decide(table: pd.DataFrame) -> pd.DataFrame:
             margin = float(t[best] - t[today])
             row.update(best=best, best_acc=float(t[best]), margin=margin)
             if margin > RULE_MARGIN:
-                row.update(chosen=best, why=f"{best:g} beats {today:g} by more than {RULE_MARGIN:.0%} (a point)")
+                row.update(chosen=best, why=f"{best:g} beats {today:g} by more than one point: {best:g} is used")
             else:
                 row["why"] = (f"{today:g} is the best rate" if best == today else
                               f"the best, {best:g}, beats {today:g} by no more than a point: {today:g} stays")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def decision_text(profile: str, strategy: str) -> str:
+    """What the check says of one method's rate, in words (the prose glues it)."""
+    from ..runs import current_records
+    d = decide(check_table(current_records(profile)))
+    row = d[d["strategy"] == strategy]
+    return row["why"].iloc[0] if not row.empty else "not checked"
 
 
 def chosen_rates(table: pd.DataFrame) -> dict[str, float]:
