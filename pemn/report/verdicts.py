@@ -7,7 +7,8 @@ import pandas as pd
 
 from ..runs import current_records
 from . import display
-from .claims import CLAIMS, INCONCLUSIVE, NOT_HELD, NOT_TESTED, PROMISING, Verdict, evaluate, evaluate_sizes
+from .claims import (CLAIMS, HELD, INCONCLUSIVE, NOT_HELD, NOT_TESTED, PROMISING, Verdict, evaluate,
+                     evaluate_sizes)
 from .frame import caption, for_figure, load, notebook_paths, points
 from .labels import MASK, REFERENCE, percent, signed
 from .verdict_text import holm_tally, interval
@@ -154,6 +155,12 @@ def show_claims(profile: str = "cpu"):
     df = load(profile)
     used = df if df.empty else pd.concat([for_figure(df, f) for f in ("fig3", "fig4", "fig5", "width")]
                                          ).drop_duplicates("run_id")
+    fig = forest_figure(list(zip((c for c, _, _ in CLAIMS), claims_verdicts(profile))))
+    if fig is not None:
+        display.show_fig(fig, "Each claim's deciding comparison: its margin over the claim's threshold (points; the "
+                              "threshold at 0, right of it the claim's side) with its 95 % Welch interval, coloured by "
+                              "the verdict after Holm's correction. Claims without an interval (a side with one seed, "
+                              "or not tested) are left out of the plot; the table gives them.")
     per_axis = {}
     for claim, axis, v in evaluate_sizes(df):
         per_axis.setdefault(claim, []).append(f"{axis} *{v.outcome}*" + (f" ({holm_tally(v)} after Holm)"
@@ -186,6 +193,33 @@ def show_claims(profile: str = "cpu"):
                          f"{r['at equal bytes: deciding']}.")
         blocks.append("\n".join(f"- {x}" if i else x for i, x in enumerate(lines)))
     display.md("\n\n".join(blocks))
+
+
+OUTCOME_COLOURS = {HELD: "#009E73", NOT_HELD: "#D55E00", INCONCLUSIVE: "#7F7F7F"}  # Okabe–Ito, outcome not method
+
+
+def forest_figure(named):
+    """A forest plot of ``(name, verdict)`` pairs: each deciding comparison's margin and 95 % interval, in points,
+    coloured by the verdict; None when no comparison has an interval."""
+    from .style import figure, legend_below
+    rows = [(n, v) for n, v in named if v.deciding is not None and not v.deciding.fails
+            and not math.isnan(v.deciding.se)]
+    if not rows:
+        return None
+    fig, axes = figure(height=0.9 + 0.32 * len(rows))
+    ax = axes[0, 0]
+    seen = set()
+    for i, (name, v) in enumerate(reversed(rows)):
+        c = v.deciding
+        colour = OUTCOME_COLOURS.get(v.outcome, "0.3")
+        ax.errorbar([100 * c.margin], [i], xerr=[[100 * (c.margin - c.low)], [100 * (c.high - c.margin)]],
+                    fmt="o", color=colour, capsize=3, label=v.outcome if v.outcome not in seen else None)
+        seen.add(v.outcome)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(range(len(rows)), [n for n, _ in reversed(rows)])
+    ax.set_xlabel("margin over the claim's threshold (points), 95 % Welch interval")
+    legend_below(fig, ncols=3)
+    return fig
 
 
 def size_claims_table(profile: str = "cpu", links: bool = False) -> pd.DataFrame:
