@@ -31,3 +31,16 @@ def test_the_check_runs_every_rate_on_the_validation_split_with_todays_among_the
         assert lr_select.rate_today(strategy) in rates
         assert sorted(r.config.lr for r in runs if (r.config.strategy, r.config.ratio) == (strategy, ratio)) == \
             sorted(rates)
+
+
+def test_the_grids_held_out_rates_are_what_the_rule_says_of_the_committed_check():
+    """grids.HELD_OUT_RATES holds the rule's outcome for every method whose check is complete; no other method's
+    rate has moved (a method still pending keeps its rate)."""
+    from pemn.grids import HELD_OUT_RATES
+    from pemn.runs import current_records
+    d = lr_select.decide(lr_select.check_table(current_records("cpu")))
+    done = d[~d["why"].str.startswith("pending")]
+    assert "mask" in set(done["strategy"])
+    for _, r in done.iterrows():
+        assert r["chosen"] == HELD_OUT_RATES.get(r["strategy"], r["today"]), r["method"]
+    assert set(HELD_OUT_RATES) <= set(done["strategy"])

@@ -13,7 +13,7 @@ BASE = {"dim": 64, "depth": 6, "kernel_size": 5, "patch_size": 4}
 
 def test_scale_cells_are_the_issues_runs_at_the_top_budget():
     g = {k: r for k, r in grids.grid("cpu").items() if "scale" in r.figures}
-    assert len(g) == 26
+    assert len(g) == 29
     assert {(c.subset, c.epochs, c.bn_recalibration, c.arch["depth"], c.arch["kernel_size"]) for c in
             (r.config for r in g.values())} == {(None, grids.BUDGET_TOP_EPOCHS, 10000, 6, 5)}
     by = {}
@@ -21,11 +21,14 @@ def test_scale_cells_are_the_issues_runs_at_the_top_budget():
         c = r.config
         by.setdefault((c.arch["dim"], c.arch["patch_size"], c.augment), set()).add((c.strategy, c.ratio, c.seed))
     two = lambda *ms: {(s, r, seed) for s, r in ms for seed in (0, 1)}  # noqa: E731
-    assert by == {(32, 4, "crop_flip"): two(("dense", None), ("mask", None), ("rp", 0.01)),
+    assert by == {(64, 4, "crop_flip"): {("mask", None, seed) for seed in (0, 1, 2)},  # at the held-out rate
+                  (32, 4, "crop_flip"): two(("dense", None), ("mask", None), ("rp", 0.01)),
                   (128, 4, "crop_flip"): two(("dense", None), ("mask", None), ("rp", 0.01), ("binary", None)),
                   (256, 4, "crop_flip"): two(("dense", None), ("mask", None)),
                   (64, 2, "crop_flip"): two(("dense", None), ("mask", None)),
                   (64, 4, "convmixer"): two(("dense", None), ("mask", None))}
+    masks = [r.config for r in g.values() if r.config.strategy == "mask" and r.config.augment == "crop_flip"]
+    assert {c.lr for c in masks} == {grids.HELD_OUT_RATES["mask"]}
     paper = [r.config for r in g.values() if r.config.augment == "convmixer"]
     assert {(c.batch_size, c.lr, c.weight_decay, c.label_smoothing) for c in paper} == {(512, 0.05, 0.005, 0.0)}
     arch = {**BASE, "dim": 128}
@@ -35,17 +38,22 @@ def test_scale_cells_are_the_issues_runs_at_the_top_budget():
     assert abs(binary.budget_bits / pemn_bits - 1) <= 0.05  # the dense binary network fits PEMN keep 0.5's file
 
 
-def _rec(strategy, seed, acc, dim=64, patch=4, augment="crop_flip", ratio=None, nbytes=1000, figures=("scale",)):
+def _rec(strategy, seed, acc, dim=64, patch=4, augment="crop_flip", ratio=None, nbytes=1000, figures=("scale",),
+         lr=None):
+    if lr is None and strategy == "mask" and augment == "crop_flip" and (dim, patch) != (64, 4):
+        lr = grids.HELD_OUT_RATES["mask"]
     cfg = {"backbone": "convmixer", "arch": {**BASE, "dim": dim, "patch_size": patch}, "dataset": "cifar10",
-           "strategy": strategy, "ratio": ratio, "keep_ratio": 0.5, "augment": augment, "seed": seed,
+           "strategy": strategy, "ratio": ratio, "keep_ratio": 0.5, "augment": augment, "seed": seed, "lr": lr,
            "epochs": grids.BUDGET_TOP_EPOCHS, "bn_recalibration": 10000, "subset": None}
     return RunRecord.from_dict({"config": cfg, "final_test_acc": acc, "train_size": 50000, "figures": list(figures),
-                                "run_id": f"{strategy}-{dim}-{patch}-{augment}-{seed}",
+                                "run_id": f"{strategy}-{dim}-{patch}-{augment}-{lr}-{seed}",
                                 "export": {"file_bytes": nbytes}})
 
 
 def _records():
+    held = grids.HELD_OUT_RATES["mask"]
     return [_rec("dense", 0, 0.80), _rec("dense", 1, 0.82), _rec("mask", 0, 0.66), _rec("mask", 1, 0.67),
+            _rec("mask", 0, 0.69, lr=held), _rec("mask", 1, 0.70, lr=held),
             _rec("dense", 0, 0.70, dim=32), _rec("dense", 1, 0.71, dim=32),
             _rec("mask", 0, 0.60, dim=32), _rec("mask", 1, 0.62, dim=32),
             _rec("dense", 0, 0.84, augment="convmixer"), _rec("dense", 1, 0.86, augment="convmixer"),
@@ -55,7 +63,7 @@ def _records():
 
 def test_gap_table_is_each_levels_welch_gap():
     rows = scale.scale_rows(_records())
-    assert len(rows) == 12
+    assert len(rows) == 14
     gaps = scale.gap_table(rows)
     paper = gaps[(gaps["factor"] == "recipe") & (gaps["level"] == "paper")].iloc[0]
     assert paper["gap"] == pytest.approx(0.85 - 0.805)
@@ -65,7 +73,9 @@ def test_gap_table_is_each_levels_welch_gap():
     half = stats.t.ppf(0.975, df) * se
     assert paper["gap_low"] == pytest.approx(0.045 - half) and paper["gap_high"] == pytest.approx(0.045 + half)
     assert paper["ratio"] == pytest.approx(0.805 / 0.85)
-    assert set(gaps["level"]) == {"32", "64", "4", "cpu", "paper"}  # levels without runs are left out
+    assert set(gaps["level"]) == {"0.05", "0.2", "32", "64", "4", "cpu", "paper"}  # levels without runs left out
+    held = gaps[(gaps["factor"] == "learning rate") & (gaps["level"] == "0.2")].iloc[0]
+    assert held["masked"] == pytest.approx(0.695) and held["seeds"] == "2 / 2"  # masks at 0.05 not mixed in
     best = scale.closest_level(gaps)
     assert (best["factor"], best["level"]) == ("recipe", "paper")
 
@@ -75,7 +85,7 @@ def test_answer_names_the_base_gap_the_smallest_and_the_papers():
     rows = scale.scale_rows(_records())
     text = scale.answer(scale.gap_table(rows), scale.paper_gaps(load()))
     assert "trail dense by 14.5 points at ConvMixer-64/6" in text
-    assert "across the 3 levels" in text and "smallest gap is 4.5 points" in text and "(recipe paper" in text
+    assert "masks' rate 0.05" in text and "across the 4 levels" in text and "smallest gap is 4.5 points" in text and "(recipe paper" in text
     assert "the paper's 4.6 points at ConvMixer-256/6" in text
 
 
@@ -99,6 +109,6 @@ def test_landing_sentences_follow_the_numbers():
     assert first.startswith("**Masks trail dense by more than in the paper.**")
     assert "reach 66.5% against dense 81.0%: -14.5 points" in first and "89.4% against 94.0%" in first
     third = findings.scale_sentence(gaps, paper)
-    assert "of the 2 other levels committed" in third and "smallest mask gap is +4.5 points at recipe paper" in third
+    assert "of the 3 other levels committed" in third and "smallest mask gap is +4.5 points at recipe paper" in third
     close = gaps.assign(ratio=0.99)
     assert findings.gap_sentence(close, paper, "x").startswith("**Masks come as close to dense as in the paper.**")

@@ -15,10 +15,11 @@ def _verdict(outcome: str) -> str:
 
 def gap_sentence(gaps: pd.DataFrame, paper: pd.DataFrame, budget: str) -> str | None:
     """Sentence 1: mask against dense at ConvMixer-64/6 at the top budget, beside the paper's ConvMixer-256/6."""
-    base = gaps[(gaps["factor"] == "width") & (gaps["level"] == "64") & (gaps["method"] == MASK)]
-    if base.empty or paper.empty:
+    from .scale import base_gap
+    b = base_gap(gaps)
+    if b is None or paper.empty:
         return None
-    b, p = base.iloc[0], paper.iloc[0]
+    p = paper.iloc[0]
     head = ("Masks trail dense by more than in the paper" if b["ratio"] < p["ratio"] else
             "Masks come as close to dense as in the paper")
     return (f"**{head}.** At ConvMixer-64/6 on {budget} masks on fixed random "
@@ -57,7 +58,9 @@ def bytes_sentence(table: pd.DataFrame, verdict, budget: str) -> str | None:
 def scale_sentence(gaps: pd.DataFrame, paper: pd.DataFrame) -> str:
     """Sentence 3: what the scale axis shows so far (or that it has no other level yet)."""
     levels = gaps[gaps["method"] == MASK].drop_duplicates("runs")
-    others = levels[~((levels["factor"] == "width") & (levels["level"] == "64"))]
+    from .scale import base_gap
+    base = base_gap(gaps)
+    others = levels[levels["runs"] != (base["runs"] if base is not None else None)]
     if others.empty:
         return ("**The scale axis (width, patch, recipe at the top budget) has no level beyond ConvMixer-64/6 "
                 "committed yet**; {numref}`chapter %s <ch-scale>` fills in as its runs land.")

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .. import methods
 from ..cells import ALL_WEIGHTS, bytes_budget
-from ..grids import BUDGET_TOP_EPOCHS
+from ..grids import BUDGET_TOP_EPOCHS, HELD_OUT_RATES
 from .claims import claim_larger_is_better
 from .frame import records_frame
 from .labels import MASK, REFERENCE, percent
@@ -24,11 +24,14 @@ from .stats import Comparison, Noise, decide, welch
 
 BASE = {"dim": 64, "depth": 6, "kernel_size": 5, "patch_size": 4}
 TRAIN_IMAGES = 50_000
-# (factor, level, arch fields over BASE, recipe): each factor's levels, the base point first
-LEVELS = (("width", "32", {"dim": 32}, "cpu"), ("width", "64", {}, "cpu"), ("width", "128", {"dim": 128}, "cpu"),
-          ("width", "256", {"dim": 256}, "cpu"),
-          ("patch", "4", {}, "cpu"), ("patch", "2", {"patch_size": 2}, "cpu"),
-          ("recipe", "cpu", {}, "cpu"), ("recipe", "paper", {}, "paper"))
+TODAY, HELD_OUT = methods.get("mask").lr, HELD_OUT_RATES["mask"]  # masks' rate before the check, and its choice
+# (factor, level, arch fields over BASE, recipe, masks' peak rate or None for the recipe's own): each factor's
+# levels; with the study's recipe, masks at the held-out rate
+LEVELS = (("learning rate", f"{TODAY:g}", {}, "cpu", TODAY), ("learning rate", f"{HELD_OUT:g}", {}, "cpu", HELD_OUT),
+          ("width", "32", {"dim": 32}, "cpu", HELD_OUT), ("width", "64", {}, "cpu", HELD_OUT),
+          ("width", "128", {"dim": 128}, "cpu", HELD_OUT), ("width", "256", {"dim": 256}, "cpu", HELD_OUT),
+          ("patch", "4", {}, "cpu", HELD_OUT), ("patch", "2", {"patch_size": 2}, "cpu", HELD_OUT),
+          ("recipe", "cpu", {}, "cpu", HELD_OUT), ("recipe", "paper", {}, "paper", None))
 MASKED = (MASK, methods.get("rp").label({"ratio": 1e-2}))  # the masked points whose gap to dense the chapter measures
 PAPER_PANELS = ("ConvMixer-256/6", "ConvMixer-512/6", "ConvMixer-256/8", "ConvMixer-512/8")
 PAPER_DRAWN = ("ConvMixer-256/6", "ConvMixer-512/6")  # the paper's panels at our depth, drawn beside our gaps
@@ -69,15 +72,19 @@ def scale_rows(records) -> pd.DataFrame:
         if method is None:
             continue
         rows.append({"run_id": r.run_id, "dim": arch["dim"], "patch": arch["patch_size"], "recipe": _recipe(c),
-                     "method": method, "seed": c["seed"], "acc": r.final_test_acc,
+                     "method": method, "lr": c.get("lr") or methods.get(c["strategy"]).lr, "seed": c["seed"],
+                     "acc": r.final_test_acc,
                      "file_bytes": (r.export or {}).get("file_bytes")})
-    cols = ["run_id", "dim", "patch", "recipe", "method", "seed", "acc", "file_bytes"]
+    cols = ["run_id", "dim", "patch", "recipe", "method", "lr", "seed", "acc", "file_bytes"]
     return pd.DataFrame(rows, columns=cols)
 
 
-def _level_rows(rows: pd.DataFrame, arch: dict, recipe: str) -> pd.DataFrame:
+def _level_rows(rows: pd.DataFrame, arch: dict, recipe: str, mask_lr: float | None) -> pd.DataFrame:
+    """A level's runs: its model and recipe, and its masks at the level's rate (any other method at its own)."""
     a = {**BASE, **arch}
-    return rows[(rows["dim"] == a["dim"]) & (rows["patch"] == a["patch_size"]) & (rows["recipe"] == recipe)]
+    at = (rows["dim"] == a["dim"]) & (rows["patch"] == a["patch_size"]) & (rows["recipe"] == recipe)
+    rate = (rows["method"] != MASK) | (mask_lr is None) | (rows["lr"] == mask_lr)
+    return rows[at & rate]
 
 
 def _point(q: pd.DataFrame) -> dict:
@@ -89,12 +96,12 @@ def gap_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Per factor, level and masked method: dense and masked accuracy, the gap to dense with its 95 % Welch
     interval, the ratio to dense and the runs behind it."""
     out = []
-    for factor, level, arch, recipe in LEVELS:
-        q = _level_rows(rows, arch, recipe)
+    for factor, level, arch, recipe, mask_lr in LEVELS:
+        q = _level_rows(rows, arch, recipe, mask_lr)
         dense = q[q["method"] == REFERENCE]
         for method in MASKED:
             m = q[q["method"] == method]
-            if dense.empty or m.empty:
+            if dense.empty or m.empty or (mask_lr is not None and method != MASK and factor == "learning rate"):
                 continue
             d, p = _point(dense), _point(m)
             e = welch(d, p)
@@ -119,7 +126,7 @@ def paper_gaps(values: pd.DataFrame) -> pd.DataFrame:
 def width_claim(records):
     """Claim 4.2 (4), "the drop from dense shrinks as the network widens", on the width levels at the top budget:
     the claims engine's own size comparisons (smallest against largest width) on dense and mask."""
-    rows = scale_rows(records)
+    rows = _held_out(scale_rows(records))
     keep = set(rows[(rows["patch"] == 4) & (rows["recipe"] == "cpu") & rows["method"].isin([REFERENCE, MASK])]["run_id"])
     df = records_frame([r for r in records if r.run_id in keep])
     from .stats import NOT_TESTED, Verdict
@@ -128,9 +135,15 @@ def width_claim(records):
     return claim_larger_is_better(df, ("width",))
 
 
+def _held_out(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows with masks at the held-out rate only (the width, patch and bytes comparisons)."""
+    return rows[(rows["method"] != MASK) | (rows["lr"] == HELD_OUT)]
+
+
 def bytes_comparisons(rows: pd.DataFrame) -> pd.DataFrame:
     """Each PEMN network (mask, RP 1e-2 at keep 0.5, every width at patch 4 and the study's recipe) against the
     most accurate dense or dense-binary network of any width whose file is no larger (within ``BYTES_TOLERANCE``)."""
+    rows = _held_out(rows)
     q = rows[(rows["patch"] == 4) & (rows["recipe"] == "cpu") & rows["file_bytes"].notna()]
     pts = q.groupby(["method", "dim"]).agg(mean=("acc", "mean"), std=("acc", "std"), n=("acc", "size"),
                                            file_bytes=("file_bytes", "mean"),
@@ -164,6 +177,13 @@ def _estimate(r):
     return Estimate(r["margin"], r["se"], r["df"])
 
 
+def base_gap(gaps: pd.DataFrame) -> pd.Series | None:
+    """The headline point: mask at the study's rate before the check, ConvMixer-64/6 patch 4, the study's recipe (the
+    budget axis's top-budget runs)."""
+    b = gaps[(gaps["factor"] == "learning rate") & (gaps["level"] == f"{TODAY:g}") & (gaps["method"] == MASK)]
+    return None if b.empty else b.iloc[0]
+
+
 def closest_level(gaps: pd.DataFrame) -> pd.Series | None:
     """The factor level whose mask gap to dense is smallest (the level that closes the most of the gap)."""
     m = gaps[gaps["method"] == MASK]
@@ -172,14 +192,14 @@ def closest_level(gaps: pd.DataFrame) -> pd.Series | None:
 
 def answer(gaps: pd.DataFrame, paper: pd.DataFrame) -> str | None:
     """The chapter's answer in one sentence: the base gap, the smallest gap any level reaches, and the paper's."""
-    base = gaps[(gaps["factor"] == "width") & (gaps["level"] == "64") & (gaps["method"] == MASK)]
+    base = base_gap(gaps)
     best = closest_level(gaps)
-    if base.empty or best is None or paper.empty:
+    if base is None or best is None or paper.empty:
         return None
-    b, p = base.iloc[0], paper.iloc[0]
+    b, p = base, paper.iloc[0]
     levels = gaps[gaps["method"] == MASK].drop_duplicates("runs")  # the base point is a level of every factor
     return (f"At the top budget masks trail dense by {100 * b['gap']:.1f} points at ConvMixer-64/6 (patch 4, the "
-            f"study's recipe); across the {len(levels)} level{'s' if len(levels) > 1 else ''} run so far the smallest gap is "
+            f"study's recipe, masks' rate {TODAY:g}); across the {len(levels)} level{'s' if len(levels) > 1 else ''} run so far the smallest gap is "
             f"{100 * best['gap']:.1f} points [{100 * best['gap_low']:.1f}, {100 * best['gap_high']:.1f}] "
             f"({best['factor']} {best['level']}, mask at {100 * best['ratio']:.0f} % of dense), against the paper's "
             f"{100 * p['gap']:.1f} points at {p['panel']} ({100 * p['ratio']:.0f} % of dense, 100 epochs).")
@@ -195,7 +215,7 @@ def gap_figure(gaps: pd.DataFrame, paper: pd.DataFrame):
     fig, axes = figure(1, len(factors), height=3.8, sharey=True, full=True)
     for ax, factor in zip(axes[0], factors):
         g = gaps[gaps["factor"] == factor]
-        levels = [lv for f, lv, _, _ in LEVELS if f == factor]
+        levels = [lv for f, lv, *_ in LEVELS if f == factor]
         x = {lv: i for i, lv in enumerate(levels)}
         for k, method in enumerate(MASKED):
             q = g[g["method"] == method]
@@ -208,8 +228,8 @@ def gap_figure(gaps: pd.DataFrame, paper: pd.DataFrame):
                        label=f"paper, {p['panel']}: mask (100 epochs, patch 2, its recipe)")
         ax.set_xticks(range(len(levels)), levels)
         ax.set_xlim(-0.5, len(levels) - 0.5)
-        ax.set_xlabel({"width": "width (patch 4, study's recipe)", "patch": "patch (width 64, study's recipe)",
-                       "recipe": "recipe (width 64, patch 4)"}[factor])
+        ax.set_xlabel({"learning rate": "masks' peak rate (width 64)", "width": "width (patch 4)",
+                       "patch": "patch (width 64)", "recipe": "recipe (width 64, patch 4)"}[factor])
     axes[0][0].set_ylabel("gap to dense (points)")
     axes[0][0].set_ylim(bottom=0)
     legend_below(fig, ncols=2)
@@ -220,6 +240,7 @@ def bytes_figure(rows: pd.DataFrame):
     """Accuracy against model-file bytes at every width (patch 4, the study's recipe): each method a line across
     widths, each point labelled with its width."""
     from .style import figure, legend_below, method_style
+    rows = _held_out(rows)
     q = rows[(rows["patch"] == 4) & (rows["recipe"] == "cpu") & rows["file_bytes"].notna()]
     fig, axes = figure(height=4.0)
     ax = axes[0, 0]
