@@ -65,10 +65,12 @@ def scale_sentence(gaps: pd.DataFrame, paper: pd.DataFrame) -> str:
         return ("**The scale axis (width, patch, recipe at the top budget) has no level beyond ConvMixer-64/6 "
                 "committed yet**; {numref}`chapter %s <ch-scale>` fills in as its runs land.")
     best = others.loc[others["gap"].idxmin()]
+    interval = (f" [{signed(best['gap_low'])}, {signed(best['gap_high'])}]" if best["gap_low"] == best["gap_low"]
+                else " (one seed a side: no interval yet)")
     return (f"**Scale, so far:** of the {len(others)} other level{'s' if len(others) > 1 else ''} committed "
-            f"(width, patch, recipe; {{numref}}`chapter %s <ch-scale>`) the smallest mask gap is "
-            f"{signed(best['gap'])} points at {best['factor']} {best['level']} "
-            f"[{signed(best['gap_low'])}, {signed(best['gap_high'])}], against the paper's {signed(paper.iloc[0]['gap'])}.")
+            f"(masks' learning rate, width, patch, recipe; {{numref}}`chapter %s <ch-scale>`) the smallest mask gap "
+            f"is {signed(best['gap'])} points at {best['factor']} {best['level']}{interval}, against the paper's "
+            f"{signed(paper.iloc[0]['gap'])}.")
 
 
 def findings(profile: str = "cpu") -> list[str]:
