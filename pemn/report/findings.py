@@ -38,7 +38,7 @@ def bytes_sentence(table: pd.DataFrame, verdict, budget: str) -> str | None:
         return None
     pemn, rivals = table.iloc[0], table.iloc[1:].reset_index(drop=True)
     outcomes = dict(zip(rivals["method"], verdict.holm_outcomes))
-    margins = {c.text.rsplit(" vs ", 1)[1].rsplit(" ", 1)[0]: c for c in verdict.comparisons}
+    margins = dict(zip(rivals["method"], verdict.comparisons))  # one comparison per rival, in the table's order
     best = rivals.loc[rivals["mean"].idxmax()]
     pranc = rivals[rivals["strategy"].map(lambda s: methods.get(s).closest_rival)]
 
