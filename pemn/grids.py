@@ -151,14 +151,12 @@ _SCALE = dict(subset=None, epochs=BUDGET_TOP_EPOCHS, bn_recalibration=10000)
 # no label smoothing, the official augmentation
 PAPER_CONVMIXER_RECIPE = dict(batch_size=512, weight_decay=0.005, augment="convmixer", label_smoothing=0.0, lr=0.05)
 # The held-out learning-rate check's outcome (pemn.report.lr_select's rule on the lr_check runs; tests/test_lr_select.py
-# checks it against the records): mask 0.2, which beat 0.05 by more than a point. Every scale-axis
-# mask run with the study's recipe uses it; ConvMixer-64/6 mask at the top budget is remade at it (three seeds),
-# beside the budget axis's runs at 0.05, so the chapter can say what the rate changes.
+# checks it against the records): mask 0.2, which beat 0.05 by more than a point. The budget axis's mask runs are
+# remade at it (budget_cells; the runs at 0.05 stay, figure lr_before) and every scale-axis mask run with the study's
+# recipe uses it.
 HELD_OUT_RATES = {"mask": 0.2}
 _DENSE_MASK = (Point("dense"), Point("mask", lr=HELD_OUT_RATES["mask"]))
 SCALE_CELLS = (
-    Cell("scale", "convmixer", _CPU_CONVMIXER, (Point("mask", lr=HELD_OUT_RATES["mask"]),), (0, 1, 2), settings=_SCALE,
-         tag=budget_tag(None, BUDGET_TOP_EPOCHS) + f"-lr{HELD_OUT_RATES['mask']:g}"),
     Cell("scale", "convmixer", {**_CPU_CONVMIXER, "dim": 32}, (*_DENSE_MASK, Point("rp", 1e-2)), (0, 1),
          settings=_SCALE, tag=budget_tag(None, BUDGET_TOP_EPOCHS)),
     Cell("scale", "convmixer", _CPU_CONVMIXER, points(("dense", None), ("mask", None)), (0, 1),
@@ -301,11 +299,27 @@ def _width_cells(p: Profile):
             yield Cell("width", backbone, arch, points(*p.width_strategies), (seed,))
 
 
+def _at_held_out_rates(figure: str, backbone: str, arch: dict, pts, seeds, settings: dict, tag: str) -> list[Cell]:
+    """The cells of ``pts``: a method whose rate the held-out check moved (``HELD_OUT_RATES``) trains at the chosen
+    rate in a cell of its own (the rate in its run ids); its runs at the old rate stay in the grid as figure
+    ``lr_before``, so the budget chapter can report which verdicts the change moves."""
+    moved = tuple(pt for pt in pts if pt.strategy in HELD_OUT_RATES and pt.lr is None)
+    out = [Cell(figure, backbone, arch, tuple(pt for pt in pts if pt not in moved), seeds, settings=settings, tag=tag)]
+    for rate in sorted({HELD_OUT_RATES[pt.strategy] for pt in moved}):
+        out.append(Cell(figure, backbone, arch, tuple(replace(pt, lr=rate) for pt in moved
+                                                      if HELD_OUT_RATES[pt.strategy] == rate),
+                        seeds, settings=settings, tag=f"{tag}-lr{rate:g}"))
+    if moved:
+        out.append(Cell("lr_before", backbone, arch, moved, seeds, settings=settings, tag=tag))
+    return out
+
+
 def budget_cells(p: Profile) -> list[Cell]:
     """The training-budget axis: dense alone at each probe's epochs (seed 0, all images; those past the top budget
     last); at each budget every PEMN point, the dense binary network and the 4-bit ERK network at the bytes of PEMN
     RP 1e-2 keep 0.5 (at the top budget PRANC too, at keep 0.5's and 0.1's bytes); then, at the longest probe's
-    epochs, ``BUDGET_BEYOND_STRATEGIES`` and the dense binary network; precise BN statistics for every one."""
+    epochs, ``BUDGET_BEYOND_STRATEGIES`` and the dense binary network; precise BN statistics for every one; each
+    method at its held-out rate (``_at_held_out_rates``)."""
     if p.budget_model is None:
         return []
     backbone, arch = p.budget_model
@@ -320,17 +334,17 @@ def budget_cells(p: Profile) -> list[Cell]:
     cells = [probe(e) for e in first]
     for subset, epochs, seeds in p.budgets:
         settings, tag = {**common, "subset": subset, "epochs": epochs}, budget_tag(subset, epochs)
-        cells.append(Cell("budget", backbone, arch, (*points(*p.budget_strategies), dense_binary,
-                                                     Point("quantized", at_bytes_of=0.5)), seeds, settings=settings,
-                          tag=tag))
+        cells += _at_held_out_rates("budget", backbone, arch, (*points(*p.budget_strategies), dense_binary,
+                                                               Point("quantized", at_bytes_of=0.5)),
+                                    seeds, settings, tag)
         if len(p.budgets) > 1 and (subset, epochs) == p.budgets[-1][:2]:  # PRANC at the top budget
             cells.append(Cell("budget", backbone, arch, tuple(Point("pranc", at_bytes_of=k, lr=PRANC_LR)
                                                               for k in PRANC_KEEPS), seeds, settings=settings, tag=tag))
     cells += [probe(e) for e in p.budget_probe_epochs if e not in first]
     if p.budget_beyond_seeds and top is not None and max(p.budget_probe_epochs) > top:
         epochs = max(p.budget_probe_epochs)
-        cells.append(Cell("budget", backbone, arch, (*points(*BUDGET_BEYOND_STRATEGIES), dense_binary),
-                          p.budget_beyond_seeds, settings={**common, "epochs": epochs}, tag=budget_tag(None, epochs)))
+        cells += _at_held_out_rates("budget", backbone, arch, (*points(*BUDGET_BEYOND_STRATEGIES), dense_binary),
+                                    p.budget_beyond_seeds, {**common, "epochs": epochs}, budget_tag(None, epochs))
     return cells
 
 

@@ -39,11 +39,48 @@ def test_every_axis_run_trains_on_all_images_with_precise_bn_and_names_its_budge
     for rid, r in axis_runs().items():
         c = r.config
         assert (c.backbone, c.arch, c.subset, c.bn_recalibration) == ("convmixer", arch, None, 10000)
-        assert f"-{grids.budget_tag(None, c.epochs)}-s{c.seed}" in rid
+        held = grids.HELD_OUT_RATES.get(c.strategy)
+        rate = f"-lr{held:g}" if held is not None and "budget" in r.figures else ""
+        assert f"-{grids.budget_tag(None, c.epochs)}{rate}-s{c.seed}" in rid
+        assert held is None or "budget" not in r.figures or c.lr == held
         if c.strategy == "quantized":
             assert c.budget_bits == cells.budget_for_keep("convmixer", arch_json, 0.5)
         if c.strategy == "binary":
             assert c.budget_bits == cells.dense_binary_budget("convmixer", arch_json)
+
+
+def test_a_method_whose_rate_the_check_moved_is_remade_and_its_old_runs_stay_beside():
+    g = grids.grid("cpu")
+    for strategy, rate in grids.HELD_OUT_RATES.items():
+        new = {(r.config.epochs, r.config.seed) for r in g.values()
+               if "budget" in r.figures and r.config.strategy == strategy}
+        old = {(r.config.epochs, r.config.seed): r for r in g.values() if "lr_before" in r.figures}
+        assert new == set(old) and {r.config.lr for r in old.values()} == {None}  # the method's own default
+        assert all(f"-{grids.budget_tag(None, e)}-s{s}" in r.run_id for (e, s), r in old.items())
+
+
+def _mask_rec(epochs, seed, acc, lr, strategy="mask"):
+    cfg = {"backbone": "convmixer", "arch": {"dim": 64, "depth": 6, "kernel_size": 5, "patch_size": 4},
+           "dataset": "cifar10", "strategy": strategy, "keep_ratio": 0.5, "seed": seed, "lr": lr, "epochs": epochs,
+           "bn_recalibration": 10000, "subset": None}
+    return runs.RunRecord.from_dict({"config": cfg, "final_test_acc": acc, "train_size": 50000, "figures": ["budget"],
+                                     "run_id": f"{strategy}-{epochs}-{lr}-{seed}", "export": {"file_bytes": 1000}})
+
+
+def test_the_budget_rows_take_a_moved_method_at_one_rate_and_the_change_names_the_verdict_it_moves():
+    from pemn.report import budget
+    held, before = grids.HELD_OUT_RATES["mask"], budget.BEFORE_CHECK["mask"]
+    e = grids.BUDGET_TOP_EPOCHS
+    recs = [_mask_rec(e, s, a, None, "dense") for s, a in ((0, 0.80), (1, 0.81))]
+    recs += [_mask_rec(e, s, a, before) for s, a in ((0, 0.60), (1, 0.61))]  # far below 85 % of dense
+    recs += [_mask_rec(e, s, a, held) for s, a in ((0, 0.79), (1, 0.80))]  # within it
+    after_rows, before_rows = budget.budget_rows(recs), budget.budget_rows(recs, rates=budget.BEFORE_CHECK)
+    assert sorted(after_rows[after_rows["method"] == "mask"]["final_acc"]) == [0.79, 0.80]
+    assert sorted(before_rows[before_rows["method"] == "mask"]["final_acc"]) == [0.60, 0.61]
+    change = budget.rate_change(before_rows, after_rows)
+    assert list(change["rates"]) == [(before, held)] and change["after"][0] == (pytest.approx(0.795), 2)
+    moved = budget.moved_verdicts(change)
+    assert len(moved) == 1 and "4.2 (1) *not held* → " in moved[0]
 
 
 def test_the_top_budget_is_the_fewest_probe_epochs_where_dense_reaches_78_percent():

@@ -20,7 +20,7 @@ def test_rule_keeps_a_rate_unless_another_beats_it_by_more_than_a_point():
     assert d.loc["dense", "chosen"] == 0.01 and d.loc["dense", "best"] == 0.02
     assert d.loc["mask", "chosen"] == 0.1 and abs(d.loc["mask", "margin"] - 0.02) < 1e-12
     assert d.loc["RP 1e-2", "chosen"] == 0.05 and d.loc["RP 1e-2", "why"].startswith("pending: 2 of 4")
-    assert d.loc[lr_select.method_label({"strategy": "pranc"}), "chosen"] == lr_select.rate_today("pranc")
+    assert d.loc[lr_select.method_label({"strategy": "pranc"}), "chosen"] == lr_select.rate_before_check("pranc")
 
 
 def test_the_check_runs_every_rate_on_the_validation_split_with_todays_among_them():
@@ -28,7 +28,7 @@ def test_the_check_runs_every_rate_on_the_validation_split_with_todays_among_the
     assert len(runs) == sum(len(rates) for _, _, rates in LR_CHECK) == 14
     assert all(r.config.validation and r.config.subset is None for r in runs)
     for strategy, ratio, rates in LR_CHECK:
-        assert lr_select.rate_today(strategy) in rates
+        assert lr_select.rate_before_check(strategy) in rates
         assert sorted(r.config.lr for r in runs if (r.config.strategy, r.config.ratio) == (strategy, ratio)) == \
             sorted(rates)
 
@@ -42,5 +42,5 @@ def test_the_grids_held_out_rates_are_what_the_rule_says_of_the_committed_check(
     done = d[~d["why"].str.startswith("pending")]
     assert "mask" in set(done["strategy"])
     for _, r in done.iterrows():
-        assert r["chosen"] == HELD_OUT_RATES.get(r["strategy"], r["today"]), r["method"]
+        assert r["chosen"] == HELD_OUT_RATES.get(r["strategy"], r["before"]), r["method"]
     assert set(HELD_OUT_RATES) <= set(done["strategy"])

@@ -13,7 +13,7 @@ BASE = {"dim": 64, "depth": 6, "kernel_size": 5, "patch_size": 4}
 
 def test_scale_cells_are_the_issues_runs_at_the_top_budget():
     g = {k: r for k, r in grids.grid("cpu").items() if "scale" in r.figures}
-    assert len(g) == 29
+    assert len(g) == 26
     assert {(c.subset, c.epochs, c.bn_recalibration, c.arch["depth"], c.arch["kernel_size"]) for c in
             (r.config for r in g.values())} == {(None, grids.BUDGET_TOP_EPOCHS, 10000, 6, 5)}
     by = {}
@@ -21,8 +21,7 @@ def test_scale_cells_are_the_issues_runs_at_the_top_budget():
         c = r.config
         by.setdefault((c.arch["dim"], c.arch["patch_size"], c.augment), set()).add((c.strategy, c.ratio, c.seed))
     two = lambda *ms: {(s, r, seed) for s, r in ms for seed in (0, 1)}  # noqa: E731
-    assert by == {(64, 4, "crop_flip"): {("mask", None, seed) for seed in (0, 1, 2)},  # at the held-out rate
-                  (32, 4, "crop_flip"): two(("dense", None), ("mask", None), ("rp", 0.01)),
+    assert by == {(32, 4, "crop_flip"): two(("dense", None), ("mask", None), ("rp", 0.01)),
                   (128, 4, "crop_flip"): two(("dense", None), ("mask", None), ("rp", 0.01), ("binary", None)),
                   (256, 4, "crop_flip"): two(("dense", None), ("mask", None)),
                   (64, 2, "crop_flip"): two(("dense", None), ("mask", None)),

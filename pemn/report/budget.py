@@ -15,10 +15,10 @@ import pandas as pd
 
 from .. import methods
 from ..cells import ALL_WEIGHTS, bytes_budget
-from ..grids import BUDGET_TOP_EPOCHS, budget_cells, get_profile
+from ..grids import BUDGET_TOP_EPOCHS, HELD_OUT_RATES, budget_cells, get_profile
 from .claims import (NOT_TESTED, Verdict, claim_extreme_drop, claim_gradual_drop, claim_promising, compare,
                      decide, welch)
-from .frame import notebook_paths, points, records_frame
+from .frame import notebook_paths, points, recipe_of, records_frame
 from . import display
 from .display import signed
 from .labels import REFERENCE, budget_label, pct
@@ -26,6 +26,7 @@ from .labels import REFERENCE, budget_label, pct
 ARCH = {"dim": 64, "depth": 6, "kernel_size": 5, "patch_size": 4}
 AXIS_METHODS = ("dense", "mask", "MP", "RP 1e-1", "RP 1e-2", "RP 1e-3")  # the strategies judged at every budget
 PEMN_POINT = "RP 1e-2"  # PEMN's equal-bytes point (keep 0.5)
+BEFORE_CHECK = {s: methods.get(s).lr for s in HELD_OUT_RATES}  # the rates the held-out check moved, as they were
 BUDGET_CLAIMS = (("4.2 (1)", claim_promising), ("4.2 (2)", claim_gradual_drop), ("4.2 (3)", claim_extreme_drop))
 
 
@@ -66,6 +67,22 @@ def _compared(rec) -> bool:
     return (c["strategy"], round(c.get("budget_bits") or 0, 3)) in competitors()
 
 
+@lru_cache(maxsize=None)
+def _axis_budgets() -> frozenset[tuple[int, int]]:
+    """(training images, epochs) of the budget axis's own cells, where a method trains at its held-out rate."""
+    return frozenset((c.settings.get("subset") or 50000, c.settings["epochs"])
+                     for c in budget_cells(get_profile("cpu")) if c.figure == "budget")
+
+
+def _at_rate(rec, rates: dict) -> bool:
+    """False for a run of a method in ``rates`` at one of the axis's own budgets trained at another rate (the 10k
+    budget is Fig. 3's runs, at the rates they were made with)."""
+    c = rec.config
+    if c["strategy"] not in rates or (rec.train_size, c["epochs"]) not in _axis_budgets():
+        return True
+    return recipe_of(c)["lr"] == rates[c["strategy"]]
+
+
 def precise_bn_accuracy(rec, recalibrated: dict | None) -> float | None:
     """The run's test accuracy with precise BatchNorm statistics: recalibrated in training, or from its file."""
     if rec.config.get("bn_recalibration"):
@@ -73,13 +90,16 @@ def precise_bn_accuracy(rec, recalibrated: dict | None) -> float | None:
     return (recalibrated or {}).get(rec.run_id, {}).get("test_acc")
 
 
-def budget_rows(records, recalibrated: dict | None = None) -> pd.DataFrame:
+def budget_rows(records, recalibrated: dict | None = None, rates: dict | None = None) -> pd.DataFrame:
     """One row per ConvMixer-64/6 run at some budget, with its precise-BN accuracy (``final_acc``) and budget.
 
     ``recalibrated`` maps a run id to its ``pemn recalibrate`` result, for runs trained without precise BN;
-    a run that has neither is left out (it would not be treated like the others).
+    a run that has neither is left out (it would not be treated like the others). ``rates``: the peak rate of a
+    method whose rate the held-out check moved (default ``HELD_OUT_RATES``; ``BEFORE_CHECK`` for the axis as it was).
     """
-    chosen = {r.run_id: (r, precise_bn_accuracy(r, recalibrated)) for r in records if _on_axis(r) and _compared(r)}
+    rates = HELD_OUT_RATES if rates is None else rates
+    chosen = {r.run_id: (r, precise_bn_accuracy(r, recalibrated)) for r in records
+              if _on_axis(r) and _compared(r) and _at_rate(r, rates)}
     chosen = {k: v for k, v in chosen.items() if v[1] is not None}
     # one run per method, seed and budget: where Fig. 3 and the frontier both ran it, the one trained with precise
     # BN (two runs of one seed are not two seeds)
@@ -280,6 +300,36 @@ def claims_table(rows: pd.DataFrame) -> pd.DataFrame:
     return shown.set_index("budget")
 
 
+def rate_change(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """What the held-out check's rates change at each budget: ``before`` and ``after`` are ``budget_rows`` at
+    ``BEFORE_CHECK`` and at the chosen rates. Per budget where a moved method differs: its accuracy (mean, seeds)
+    at each rate, and every verdict of ``claims_by_budget`` before and after, with whether it moved."""
+    out = []
+    t0 = claims_by_budget(before).set_index("budget") if not before.empty else pd.DataFrame()
+    t1 = claims_by_budget(after).set_index("budget") if not after.empty else pd.DataFrame()
+    for key, label in budgets(after):
+        if key not in set(before["budget_key"]):
+            continue
+        for strategy in HELD_OUT_RATES:
+            method = methods.get(strategy).label({"strategy": strategy})
+            a, b = (r[(r["budget_key"] == key) & (r["method"] == method)]["final_acc"] for r in (before, after))
+            if a.empty or b.empty or set(before[before["budget_key"] == key]["run_id"]) == set(
+                    after[after["budget_key"] == key]["run_id"]):
+                continue
+            row = {"budget": label, "method": method, "rates": (BEFORE_CHECK[strategy], HELD_OUT_RATES[strategy]),
+                   "before": (a.mean(), len(a)), "after": (b.mean(), len(b))}
+            for n in VERDICT_NAMES:
+                row[n] = (t0.loc[label, n], t1.loc[label, n])
+            out.append(row)
+    return pd.DataFrame(out, columns=["budget", "method", "rates", "before", "after", *VERDICT_NAMES])
+
+
+def moved_verdicts(change: pd.DataFrame) -> list[str]:
+    """``budget: claim: before → after`` for each verdict the rate change moves."""
+    return [f"{r['budget']}: {n} *{r[n][0].outcome}* → *{r[n][1].outcome}*" for _, r in change.iterrows()
+            for n in VERDICT_NAMES if r[n][0].outcome != r[n][1].outcome]
+
+
 def verdict_line(rows: pd.DataFrame) -> str:
     """The landing page's line: per budget, its scale and how each budget claim came out."""
     parts = []
@@ -398,6 +448,31 @@ def show_claims(profile: str = "cpu"):
                           "comparison's margin and 95 % interval before Holm's correction (a claim of several "
                           "comparisons can be inconclusive with an interval that excludes zero). The seeds column: the "
                           "fewest seeds of any strategy at that budget.")
+
+
+def show_rate_change(profile: str = "cpu"):
+    """The held-out check's rates against the rates before it, at each budget the axis remade."""
+    from ..runs import current_records, recalibrations
+    records, recal = current_records(profile), recalibrations(profile)
+    change = rate_change(budget_rows(records, recal, BEFORE_CHECK), budget_rows(records, recal))
+    if change.empty:
+        return display.md("No budget has runs at both rates yet.")
+    rates = ", ".join(f"{methods.get(s).label({'strategy': s})} from {BEFORE_CHECK[s]:g} to {r:g}"
+                      for s, r in HELD_OUT_RATES.items())
+    moved = moved_verdicts(change)
+    display.md(f"**What the held-out rates change** ({rates}; {display.ch('scale')} has the check): "
+               + ("the verdicts that move: " + "; ".join(moved) + "." if moved else
+                  "no verdict of this chapter moves.")
+               + " The rest of this chapter uses the new rates at the 50k budgets; the 10k budget keeps "
+                 "Fig. 3's runs at the old ones.")
+    shown = pd.DataFrame({"budget": change["budget"], "method": change["method"],
+                          "accuracy before → after": [f"{pct(a[0])} at {r[0]:g} ({_seeds(a[1])}) → {pct(b[0])} at "
+                                                      f"{r[1]:g} ({_seeds(b[1])})" for r, a, b in
+                                                      zip(change["rates"], change["before"], change["after"])],
+                          **{n: [v[0].outcome if v[0].outcome == v[1].outcome else
+                                 f"{v[0].outcome} → {v[1].outcome}" for v in change[n]] for n in VERDICT_NAMES}})
+    display.show_table(shown, "Each budget the axis remade: the moved method's mean final test accuracy at each "
+                              "rate, and each verdict before → after (one word where it stays).")
 
 
 def show_times(profile: str = "cpu"):

@@ -2,9 +2,9 @@
 ``pemn.grids.LR_CHECK``). Pure: records in, a decision per method out; ``show_*`` display it.
 
 The rule, fixed before the runs were made (it is in the commit that precedes their records): a method's peak
-learning rate changes only where another rate of the check beats the method's rate today by more than
+learning rate changes only where another rate of the check beats the method's rate before the check by more than
 ``RULE_MARGIN`` of validation accuracy (final epoch, precise BatchNorm statistics); it then becomes the rate with
-the best validation accuracy. A method whose check is incomplete keeps its rate today.
+the best validation accuracy. A method whose check is incomplete keeps its rate before the check.
 """
 from __future__ import annotations
 
@@ -17,10 +17,13 @@ RULE_MARGIN = 0.01  # one point of validation accuracy
 FIGURE = "lr_check"
 
 
-def rate_today(strategy: str) -> float:
-    """The peak rate the study's runs of a method use today: that of its runs on the budget axis (its default, or
-    the rate the grid sets, as for PRANC)."""
-    from ..grids import budget_cells, get_profile
+def rate_before_check(strategy: str) -> float:
+    """The peak rate the study's runs of a method used before the check: that of its runs on the budget axis (its
+    default, or the rate the grid sets, as for PRANC); a method the check moved was at its default
+    (``grids._at_held_out_rates`` moves only those)."""
+    from ..grids import HELD_OUT_RATES, budget_cells, get_profile
+    if strategy in HELD_OUT_RATES:
+        return methods.get(strategy).lr
     for cell in budget_cells(get_profile("cpu")):
         for pt in cell.points:
             if pt.strategy == strategy:
@@ -49,26 +52,26 @@ def check_table(records) -> pd.DataFrame:
 
 
 def decide(table: pd.DataFrame) -> pd.DataFrame:
-    """The rule applied to each method of ``LR_CHECK``: its rate today and that rate's accuracy, the best rate,
+    """The rule applied to each method of ``LR_CHECK``: its rate before the check and that rate's accuracy, the best rate,
     the margin, the rate the study uses (``chosen``) and why."""
     rows = []
     for strategy, ratio, rates in LR_CHECK:
         label = method_label({"strategy": strategy, "ratio": ratio})
         t = table[table["method"] == label].groupby("lr")["val_acc"].mean()
-        today = rate_today(strategy)
-        row = {"method": label, "strategy": strategy, "rates": rates, "runs": len(t), "today": today,
-               "today_acc": t.get(today), "best": None, "best_acc": None, "margin": None, "chosen": today}
-        if len(t) < len(rates) or today not in t:
-            row["why"] = f"pending: {len(t)} of {len(rates)} rates run; the rate today stays"
+        before = rate_before_check(strategy)
+        row = {"method": label, "strategy": strategy, "rates": rates, "runs": len(t), "before": before,
+               "before_acc": t.get(before), "best": None, "best_acc": None, "margin": None, "chosen": before}
+        if len(t) < len(rates) or before not in t:
+            row["why"] = f"pending: {len(t)} of {len(rates)} rates run; the rate before the check stays"
         else:
             best = float(t.idxmax())
-            margin = float(t[best] - t[today])
+            margin = float(t[best] - t[before])
             row.update(best=best, best_acc=float(t[best]), margin=margin)
             if margin > RULE_MARGIN:
-                row.update(chosen=best, why=f"{best:g} beats {today:g} by more than one point: {best:g} is used")
+                row.update(chosen=best, why=f"{best:g} beats {before:g} by more than one point: {best:g} is used")
             else:
-                row["why"] = (f"{today:g} is the best rate" if best == today else
-                              f"the best, {best:g}, beats {today:g} by no more than a point: {today:g} stays")
+                row["why"] = (f"{before:g} is the best rate" if best == before else
+                              f"the best, {best:g}, beats {before:g} by no more than a point: {before:g} stays")
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -87,7 +90,7 @@ def chosen_rates(table: pd.DataFrame) -> dict[str, float]:
 
 
 def lr_figure(table: pd.DataFrame, decision: pd.DataFrame):
-    """Validation accuracy against peak learning rate, one line per method, each method's rate today ringed; masks
+    """Validation accuracy against peak learning rate, one line per method, each method's rate before the check ringed; masks
     (whose scores train) and the methods that train weights or coefficients in separate panels."""
     from .style import figure, legend_below, method_style
     fig, axes = figure(1, 2, height=3.6)
@@ -101,8 +104,8 @@ def lr_figure(table: pd.DataFrame, decision: pd.DataFrame):
                 continue
             st = method_style(d["method"])
             ax.plot([x[r] for r in t.index], 100 * t.values, label=d["method"], **st)
-            if d["today"] in t:
-                ax.scatter([x[d["today"]]], [100 * t[d["today"]]], s=180, facecolors="none", edgecolors=st["color"])
+            if d["before"] in t:
+                ax.scatter([x[d["before"]]], [100 * t[d["before"]]], s=180, facecolors="none", edgecolors=st["color"])
         ax.set_xticks(range(len(rates)), [f"{r:g}" for r in rates])
         ax.set_xlim(-0.5, len(rates) - 0.5)
         ax.set(title="masks' scores" if masked else "weights, PRANC's coefficients", xlabel="peak learning rate")
@@ -132,7 +135,7 @@ def decision_table(decision: pd.DataFrame) -> pd.DataFrame:
     pct = lambda x: "" if x is None or pd.isna(x) else f"{100 * x:.1f}"  # noqa: E731
     return pd.DataFrame({
         "method": decision["method"], "rates checked": [", ".join(f"{r:g}" for r in rs) for rs in decision["rates"]],
-        "rate before": decision["today"].map("{:g}".format), "its validation acc (%)": decision["today_acc"].map(pct),
+        "rate before": decision["before"].map("{:g}".format), "its validation acc (%)": decision["before_acc"].map(pct),
         "best rate": decision["best"].map(lambda x: "" if x is None or pd.isna(x) else f"{x:g}"),
         "best validation acc (%)": decision["best_acc"].map(pct),
         "margin (pts)": decision["margin"].map(pct), "rate used": decision["chosen"].map("{:g}".format),
