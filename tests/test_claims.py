@@ -196,3 +196,17 @@ def test_the_worked_example_is_the_engines_own_comparison(tmp_path, monkeypatch)
     assert f"[{100 * e.low:+.2f}, {100 * e.high:+.2f}] points" in text and "is *inconclusive*" in text
     assert "After Holm 0 of 1 hold: claim 4.2 (1) is *inconclusive*" in text
     assert "Welch–Satterthwaite" in verdicts.rule_md() and "Holm" in verdicts.rule_md()
+
+
+def test_the_landing_forest_plots_every_verdict_with_an_interval_once():
+    """The landing page's forest plot: each claim, then PEMN at equal bytes per budget; one row per verdict whose
+    deciding comparison has an interval, labelled with its name, none without."""
+    from pemn.report.introduction import landing_verdicts
+    from pemn.report.claims import CLAIMS
+    from pemn.report.verdicts import claims_verdicts, forest_figure
+    named = landing_verdicts("cpu", claims_verdicts("cpu"))
+    assert [n for n, _ in named[:len(CLAIMS)]] == [c for c, _, _ in CLAIMS]
+    assert all(n.startswith("equal bytes, ") for n, _ in named[len(CLAIMS):]) and len(named) > len(CLAIMS)
+    drawn = [n for n, v in named if v.deciding is not None and not v.deciding.fails and v.deciding.se == v.deciding.se]
+    fig = forest_figure(named)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == drawn[::-1]

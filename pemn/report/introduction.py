@@ -5,11 +5,11 @@ import pandas as pd
 
 from . import display
 from .budget import budget_sentence
-from .claims import HELD, INCONCLUSIVE, NOT_HELD, NOT_TESTED
+from .claims import CLAIMS, HELD, INCONCLUSIVE, NOT_HELD, NOT_TESTED
 from .compression import compression_axes
 from .frame import caption, cells, for_figure, load, points
 from .labels import FIG3_ORDER, REFERENCE, budget_label, pct
-from .verdicts import claims_table, claims_verdicts
+from .verdicts import claims_table, claims_verdicts, forest_figure
 
 
 def strategy_ticks(p: pd.DataFrame) -> list[str]:
@@ -333,6 +333,28 @@ def show_answer(profile: str = "cpu"):
     display.md("\n\n".join(x for x in (fair_sentence(profile, links=True), _capacity_sentence(df, verdicts[:5]),
                                        paper_baseline_sentence(df, verdicts[5:]), budget_sentence(profile)) if x)
                + f" {display.ch('claims', True)} gives each verdict with the comparison that decides it.")
+    _verdict_forest(profile, verdicts)
+
+
+def landing_verdicts(profile: str, verdicts) -> list[tuple[str, object]]:
+    """The verdicts the landing page names: each claim of the paper (``CLAIMS``), then PEMN at equal file bytes at
+    each training budget of the budget axis."""
+    from ..runs import current_records, recalibrations
+    from .budget import budget_rows, equal_bytes_verdicts
+    named = [(claim, v) for (claim, _, _), v in zip(CLAIMS, verdicts)]
+    rows = budget_rows(current_records(profile), recalibrations(profile))
+    return named + [(f"equal bytes, {label}", v) for label, _, v in equal_bytes_verdicts(rows)]
+
+
+def _verdict_forest(profile: str, verdicts):
+    """The landing page's verdicts at a glance: a forest plot of each one's deciding comparison."""
+    fig = forest_figure(landing_verdicts(profile, verdicts))
+    if fig is not None:
+        display.show_fig(fig, f"The verdicts above at a glance: each one's deciding comparison, its margin over the "
+                              f"claim's threshold in points (right of 0: the claim's side) with its 95 % Welch "
+                              f"interval, coloured by the verdict after Holm's correction; equal bytes: PEMN RP 1e-2 "
+                              f"(keep 0.5) minus its closest competitor at each budget of {display.ch('budget')}. "
+                              f"Verdicts without an interval are left out; {display.ch('claims')} has every one.")
 
 
 def _answer_figure(profile: str, df: pd.DataFrame):

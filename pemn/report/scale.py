@@ -24,10 +24,10 @@ from .stats import Comparison, Noise, decide, welch
 
 BASE = {"dim": 64, "depth": 6, "kernel_size": 5, "patch_size": 4}
 TRAIN_IMAGES = 50_000
-TODAY, HELD_OUT = methods.get("mask").lr, HELD_OUT_RATES["mask"]  # masks' rate before the check, and its choice
+BEFORE, HELD_OUT = methods.get("mask").lr, HELD_OUT_RATES["mask"]  # masks' rate before the check, and its choice
 # (factor, level, arch fields over BASE, recipe, masks' peak rate or None for the recipe's own): each factor's
 # levels; with the study's recipe, masks at the held-out rate
-LEVELS = (("learning rate", f"{TODAY:g}", {}, "cpu", TODAY), ("learning rate", f"{HELD_OUT:g}", {}, "cpu", HELD_OUT),
+LEVELS = (("learning rate", f"{BEFORE:g}", {}, "cpu", BEFORE), ("learning rate", f"{HELD_OUT:g}", {}, "cpu", HELD_OUT),
           ("width", "32", {"dim": 32}, "cpu", HELD_OUT), ("width", "64", {}, "cpu", HELD_OUT),
           ("width", "128", {"dim": 128}, "cpu", HELD_OUT), ("width", "256", {"dim": 256}, "cpu", HELD_OUT),
           ("patch", "4", {}, "cpu", HELD_OUT), ("patch", "2", {"patch_size": 2}, "cpu", HELD_OUT),
@@ -178,9 +178,9 @@ def _estimate(r):
 
 
 def base_gap(gaps: pd.DataFrame) -> pd.Series | None:
-    """The headline point: mask at the study's rate before the check, ConvMixer-64/6 patch 4, the study's recipe (the
-    budget axis's top-budget runs)."""
-    b = gaps[(gaps["factor"] == "learning rate") & (gaps["level"] == f"{TODAY:g}") & (gaps["method"] == MASK)]
+    """The headline point: mask at the held-out rate, ConvMixer-64/6 patch 4, the study's recipe (the budget axis's
+    top-budget runs, remade at that rate)."""
+    b = gaps[(gaps["factor"] == "learning rate") & (gaps["level"] == f"{HELD_OUT:g}") & (gaps["method"] == MASK)]
     return None if b.empty else b.iloc[0]
 
 
@@ -199,7 +199,7 @@ def answer(gaps: pd.DataFrame, paper: pd.DataFrame) -> str | None:
     b, p = base, paper.iloc[0]
     levels = gaps[gaps["method"] == MASK].drop_duplicates("runs")  # the base point is a level of every factor
     return (f"At the top budget masks trail dense by {100 * b['gap']:.1f} points at ConvMixer-64/6 (patch 4, the "
-            f"study's recipe, masks' rate {TODAY:g}); across the {len(levels)} level{'s' if len(levels) > 1 else ''} run so far the smallest gap is "
+            f"study's recipe, masks' rate {HELD_OUT:g}); across the {len(levels)} level{'s' if len(levels) > 1 else ''} run so far the smallest gap is "
             f"{100 * best['gap']:.1f} points [{100 * best['gap_low']:.1f}, {100 * best['gap_high']:.1f}] "
             f"({best['factor']} {best['level']}, mask at {100 * best['ratio']:.0f} % of dense), against the paper's "
             f"{100 * p['gap']:.1f} points at {p['panel']} ({100 * p['ratio']:.0f} % of dense, 100 epochs).")
