@@ -17,10 +17,12 @@ import pandas as pd
 from .. import methods
 from ..cells import ALL_WEIGHTS, bytes_budget
 from ..grids import BUDGET_TOP_EPOCHS, HELD_OUT_RATES
+from . import display
 from .claims import claim_larger_is_better
 from .frame import records_frame
 from .labels import MASK, REFERENCE, percent
-from .stats import Comparison, Noise, decide, welch
+from .stats import NOT_TESTED, Comparison, Estimate, Noise, Verdict, decide, welch
+from .verdict_text import holm_tally, interval
 
 BASE = {"dim": 64, "depth": 6, "kernel_size": 5, "patch_size": 4}
 TRAIN_IMAGES = 50_000
@@ -129,7 +131,6 @@ def width_claim(records):
     rows = _held_out(scale_rows(records))
     keep = set(rows[(rows["patch"] == 4) & (rows["recipe"] == "cpu") & rows["method"].isin([REFERENCE, MASK])]["run_id"])
     df = records_frame([r for r in records if r.run_id in keep])
-    from .stats import NOT_TESTED, Verdict
     if df.empty or df["dim"].nunique() < 2:
         return Verdict(NOT_TESTED, "needs dense and mask runs of two widths at the top budget")
     return claim_larger_is_better(df, ("width",))
@@ -167,14 +168,9 @@ def bytes_comparisons(rows: pd.DataFrame) -> pd.DataFrame:
 def bytes_verdict(comparisons: pd.DataFrame):
     """PEMN beats the best dense or dense-binary network that fits its file, at every width (Holm over widths)."""
     cs = [Comparison(f"{r['pemn']} ({r['pemn_bytes']:,.0f} B) vs {r['rival']} ({r['rival_bytes']:,.0f} B)",
-                     r["margin"], Noise(_estimate(r)), tuple(r["runs"].split(", ")))
+                     r["margin"], Noise(Estimate(r["margin"], r["se"], r["df"])), tuple(r["runs"].split(", ")))
           for _, r in comparisons.iterrows()]
     return decide(cs, "needs PEMN and dense or dense-binary runs whose files are no larger")
-
-
-def _estimate(r):
-    from .stats import Estimate
-    return Estimate(r["margin"], r["se"], r["df"])
 
 
 def base_gap(gaps: pd.DataFrame) -> pd.Series | None:
@@ -266,15 +262,13 @@ def bytes_figure(rows: pd.DataFrame):
 def verdict_table(verdicts) -> pd.DataFrame:
     """``(claim, verdict)`` pairs as a table: the outcome, the deciding comparison with its margin and 95 % interval
     (before Holm), and how the family came out after Holm."""
-    from .verdict_text import interval
     rows = []
     for claim, v in verdicts:
         c = v.deciding
         rows.append({"claim": claim, "verdict": f"**{v.outcome}**",
                      "deciding comparison": c.text if c else v.evidence,
                      "margin [95 % interval] (pts)": f"{100 * c.margin:+.1f} {interval(c)}" if c else "",
-                     "after Holm": f"{v.held_after_holm} of {len(v.comparisons)} held, {v.failed_after_holm} not held"
-                     if v.comparisons else ""})
+                     "after Holm": holm_tally(v)})
     return pd.DataFrame(rows)
 
 
@@ -295,7 +289,6 @@ def scale_sentence(profile: str = "cpu") -> str | None:
 
 
 def show_answer(profile: str = "cpu"):
-    from . import display
     _, rows, gaps, paper = _load(profile)
     text = answer(gaps, paper)
     display.md(f"**Answer so far.** {text}" if text else
@@ -303,7 +296,6 @@ def show_answer(profile: str = "cpu"):
 
 
 def show_gaps(profile: str = "cpu"):
-    from . import display
     _, rows, gaps, paper = _load(profile)
     if gaps.empty:
         display.note_no_runs(profile, "The scale axis")
@@ -328,7 +320,6 @@ def gap_rows_table(gaps: pd.DataFrame) -> pd.DataFrame:
 
 def show_paper(profile: str = "cpu"):
     from ..paper_values import load as paper_values
-    from . import display
     p = paper_gaps(paper_values())
     display.show_table(pd.DataFrame({"panel": p["panel"], "dense (%)": (100 * p["dense"]).map("{:.1f}".format),
                                      "mask (%)": (100 * p["mask"]).map("{:.1f}".format),
@@ -339,13 +330,11 @@ def show_paper(profile: str = "cpu"):
 
 
 def show_width_claim(profile: str = "cpu"):
-    from . import display
     records, *_ = _load(profile)
     display.show_table(verdict_table([("4.2 (4): the drop from dense shrinks with width", width_claim(records))]))
 
 
 def show_bytes(profile: str = "cpu"):
-    from . import display
     _, rows, _, _ = _load(profile)
     q = rows[(rows["patch"] == 4) & (rows["recipe"] == "cpu")]
     if q["dim"].nunique() < 2:
