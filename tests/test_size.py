@@ -29,7 +29,7 @@ def test_cpu_grid_has_the_width_axis_three_fig3_and_fig5_seeds_and_equal_resnet_
     assert sorted({r.config.seed for r in g.values() if "fig5" in r.figures}) == [0, 1, 2]
     assert sorted({r.config.seed for r in g.values() if "fig4" in r.figures}) == [0, 1]
     before = [r for r in g.values()
-              if not {"budget", "budget_probe", "lr_check", "scale"} & set(r.figures) and r.config.strategy != "pranc"]
+              if not {"budget", "budget_probe", "lr_check", "lr_before", "scale"} & set(r.figures) and r.config.strategy != "pranc"]
     assert len(before) == 282  # 262 + Fig. 5's seed 2: 20 runs, the ConvMixer-64/6 PEMN and dense ones shared with Fig. 3
     epochs = {r.config.backbone: r.config.epochs for r in g.values() if r.config.backbone.startswith("resnet")}
     assert epochs == {"resnet32": 5, "resnet56": 5}

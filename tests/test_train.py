@@ -127,7 +127,7 @@ def test_every_grid_config_is_valid_and_ids_are_unique():
         runs = grid(profile)
         assert len({repr(r.config) for r in runs.values()}) == len(runs)
         assert get_profile(profile).note
-    axes = {"budget", "budget_probe", "lr_check", "scale"}  # the budget axis (tests/test_budget.py), the check, scale
+    axes = {"budget", "budget_probe", "lr_check", "lr_before", "scale"}  # the budget axis (tests/test_budget.py), the check, scale
     cpu = {k: r for k, r in grid("cpu").items() if not axes & set(r.figures) and r.config.strategy != "pranc"}
     big = grid("cpu20k")  # the figure and frontier runs of cpu with more images (no width axis, no third seed)
     assert list(big) == [k for k in cpu if cpu[k].figures != ("width",) and cpu[k].config.seed < 2]
