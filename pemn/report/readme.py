@@ -50,14 +50,17 @@ def _axis_times(profile: str) -> list[str]:
     """The measured time of the learning-rate check and of each scale-axis model, from the runs' records."""
     import statistics
 
+    from ..grids import grid
     from ..runs import current_records
     from .scale import _recipe
+    planned = grid(profile)  # a run's figures as the grid has them now (the first mask run at 0.2 moved to budget)
     groups: dict[str, list[float]] = {}
     for r in current_records(profile):
         c, a = r.config, r.config.get("arch") or {}
-        if "lr_check" in r.figures:
+        figures = planned[r.run_id].figures if r.run_id in planned else r.figures
+        if "lr_check" in figures:
             key = "learning-rate check (ConvMixer-64/6, 45k images)"
-        elif "scale" in r.figures:
+        elif "scale" in figures:
             key = f"ConvMixer-{a.get('dim')}/6 patch {a.get('patch_size')}, {_recipe(c)} recipe"
         else:
             continue
