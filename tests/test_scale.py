@@ -88,6 +88,18 @@ def test_answer_names_the_base_gap_the_smallest_and_the_papers():
     assert "the paper's 4.6 points at ConvMixer-256/6" in text
 
 
+def test_the_learning_rate_question_is_answered_by_the_masks_at_both_rates():
+    from pemn.paper_values import load
+    from pemn.report import findings
+    rows = scale.scale_rows(_records())
+    effect = scale.rate_effect(rows)
+    assert effect.margin == pytest.approx(0.695 - 0.665)  # masks at 0.2 minus masks at 0.05, width 64 only
+    want = "Is it the masks' learning rate? Masks at the held-out rate 0.2 differ from masks at 0.05 by +3.0 points ["
+    gaps, paper = scale.gap_table(rows), scale.paper_gaps(load())
+    assert want in scale.answer(gaps, paper, effect) and want in findings.scale_sentence(gaps, paper, effect)
+    assert scale.rate_effect(rows[rows["lr"] != 0.05]) is None and scale.rate_sentence(None) == ""
+
+
 def test_width_claim_and_bytes_comparison():
     recs = _records() + [_rec("dense", 0, 0.85, dim=128, nbytes=4000), _rec("dense", 1, 0.86, dim=128, nbytes=4000),
                          _rec("mask", 0, 0.80, dim=128, nbytes=1020), _rec("mask", 1, 0.81, dim=128, nbytes=1020)]

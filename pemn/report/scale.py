@@ -20,7 +20,7 @@ from ..grids import BUDGET_TOP_EPOCHS, HELD_OUT_RATES
 from . import display
 from .claims import claim_larger_is_better
 from .frame import records_frame
-from .labels import MASK, REFERENCE, percent
+from .labels import MASK, REFERENCE, percent, signed
 from .stats import NOT_TESTED, Comparison, Estimate, Noise, Verdict, decide, welch
 from .verdict_text import holm_tally, interval
 
@@ -180,14 +180,37 @@ def base_gap(gaps: pd.DataFrame) -> pd.Series | None:
     return None if b.empty else b.iloc[0]
 
 
+def rate_effect(rows: pd.DataFrame) -> Estimate | None:
+    """Is it the masks' learning rate? Masks at the held-out rate minus masks at the rate before the check, on the
+    test set at the base point (ConvMixer-64/6, patch 4, the study's recipe), with its 95 % Welch interval."""
+    pts = []
+    for rate in (HELD_OUT, BEFORE):
+        q = _level_rows(rows, {}, "cpu", rate)
+        q = q[q["method"] == MASK]
+        if q.empty:
+            return None
+        pts.append(_point(q))
+    return welch(*pts)
+
+
+def rate_sentence(effect: Estimate | None) -> str:
+    """The measured answer to "is it the masks' learning rate?" (empty before both rates have runs)."""
+    if effect is None:
+        return ""
+    span = f" [{signed(effect.low)}, {signed(effect.high)}]" if not math.isnan(effect.low) else ""
+    return (f" Is it the masks' learning rate? Masks at the held-out rate {HELD_OUT:g} differ from masks at "
+            f"{BEFORE:g} by {signed(effect.margin)} points{span} on the test set.")
+
+
 def closest_level(gaps: pd.DataFrame) -> pd.Series | None:
     """The factor level whose mask gap to dense is smallest (the level that closes the most of the gap)."""
     m = gaps[gaps["method"] == MASK]
     return None if m.empty else m.loc[m["gap"].idxmin()]
 
 
-def answer(gaps: pd.DataFrame, paper: pd.DataFrame) -> str | None:
-    """The chapter's answer in one sentence: the base gap, the smallest gap any level reaches, and the paper's."""
+def answer(gaps: pd.DataFrame, paper: pd.DataFrame, effect: Estimate | None = None) -> str | None:
+    """The chapter's answer in one sentence: the base gap, the smallest gap any level reaches, and the paper's;
+    then the masks' learning rate's own effect (``rate_effect``) where given."""
     base = base_gap(gaps)
     best = closest_level(gaps)
     if base is None or best is None or paper.empty:
@@ -198,7 +221,8 @@ def answer(gaps: pd.DataFrame, paper: pd.DataFrame) -> str | None:
             f"study's recipe, masks' rate {HELD_OUT:g}); across the {len(levels)} level{'s' if len(levels) > 1 else ''} run so far the smallest gap is "
             f"{100 * best['gap']:.1f} points [{100 * best['gap_low']:.1f}, {100 * best['gap_high']:.1f}] "
             f"({best['factor']} {best['level']}, mask at {100 * best['ratio']:.0f} % of dense), against the paper's "
-            f"{100 * p['gap']:.1f} points at {p['panel']} ({100 * p['ratio']:.0f} % of dense, 100 epochs).")
+            f"{100 * p['gap']:.1f} points at {p['panel']} ({100 * p['ratio']:.0f} % of dense, 100 epochs)."
+            + rate_sentence(effect))
 
 
 
@@ -282,15 +306,9 @@ def _load(profile: str):
     return records, rows, gap_table(rows), paper_gaps(paper_values())
 
 
-def scale_sentence(profile: str = "cpu") -> str | None:
-    """The landing page's sentence on the scale axis (None before its runs)."""
-    _, _, gaps, paper = _load(profile)
-    return answer(gaps, paper)
-
-
 def show_answer(profile: str = "cpu"):
     _, rows, gaps, paper = _load(profile)
-    text = answer(gaps, paper)
+    text = answer(gaps, paper, rate_effect(rows))
     display.md(f"**Answer so far.** {text}" if text else
                "**No answer yet.** The scale axis has no level with both dense and mask runs committed.")
 
