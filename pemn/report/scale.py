@@ -240,9 +240,16 @@ def gap_figure(gaps: pd.DataFrame, paper: pd.DataFrame):
         for k, method in enumerate(MASKED):
             q = g[g["method"] == method]
             st = method_style(method)
-            xs = [x[lv] + (k - 0.5) * 0.12 for lv in q["level"]]
-            ax.errorbar(xs, 100 * q["gap"], yerr=[100 * (q["gap"] - q["gap_low"]), 100 * (q["gap_high"] - q["gap"])],
-                        color=st["color"], marker=st["marker"], ls="none", capsize=3, label=f"{method}, here")
+            one = q["gap_low"].isna()  # one seed on a side: no interval yet, drawn hollow
+            for part, hollow in ((q[~one], False), (q[one], True)):
+                if part.empty:
+                    continue
+                xs = [x[lv] + (k - 0.5) * 0.12 for lv in part["level"]]
+                ax.errorbar(xs, 100 * part["gap"], yerr=None if hollow else
+                            [100 * (part["gap"] - part["gap_low"]), 100 * (part["gap_high"] - part["gap"])],
+                            color=st["color"], marker=st["marker"], ls="none", capsize=3,
+                            mfc="none" if hollow else st["color"],
+                            label=f"{method}, here" + (" (one seed a side: no interval yet)" if hollow else ""))
         for (_, p), ls in zip(paper[paper["panel"].isin(PAPER_DRAWN)].iterrows(), ("--", ":")):
             ax.axhline(100 * p["gap"], color="0.3", ls=ls, lw=1.2,
                        label=f"paper, {p['panel']}: mask (100 epochs, patch 2, its recipe)")
@@ -269,8 +276,8 @@ def bytes_figure(rows: pd.DataFrame):
         if m.empty:
             continue
         m["kib"] /= 1024
-        st = method_style({"dense binary": "binary weights (sign x scale)"}.get(method, method))
-        ax.plot(m["kib"], 100 * m["acc"], label=method, **st)
+        label = {DENSE_BINARY: "binary weights (sign x scale)"}.get(method, method)  # its name in every chapter
+        ax.plot(m["kib"], 100 * m["acc"], label=label, **method_style(label))
         for _, r in m.iterrows():
             ax.annotate(f"w{r['dim']:.0f}", (r["kib"], 100 * r["acc"]), textcoords="offset points", xytext=(4, -11))
     ax.set_xscale("log")
