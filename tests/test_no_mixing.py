@@ -122,10 +122,11 @@ def test_every_table_prints_one_mean_the_same_way(committed):
     """The masked-recipe check and the scale check quote dense at a budget as one number: same runs, one rounding."""
     from pemn.report.reproducibility import mask_recipe_check, scale_check
     s = scale_check("cpu")
-    s = s[s["_source"] == "cpu"].set_index(["backbone", "training budget"])["dense final accuracy"].str.split(" ").str[0]
+    key = ["backbone", "training budget", "recipe (besides lr, wd)"]  # the scale axis's paper recipe: its own dense
+    s = s[s["_source"] == "cpu"].set_index(key)["dense final accuracy"].str.split(" ").str[0]
     m = mask_recipe_check("cpu")
-    m = m[m["_source"] == "cpu"].set_index(["backbone", "training budget"])["dense, same budget"]
-    assert m.groupby(level=[0, 1]).nunique().max() == 1  # masks at several rates, one dense value per budget
+    m = m[m["_source"] == "cpu"].set_index(key)["dense, same budget"]
+    assert m.groupby(level=[0, 1, 2]).nunique().max() == 1  # masks at several rates, one dense value per budget
     m = m[~m.index.duplicated()]
     both = m.index.intersection(s.index)
     assert len(both) > 3

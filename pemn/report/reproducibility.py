@@ -96,7 +96,7 @@ def scale_check(profile: str = "cpu", calibration: str = "custom") -> pd.DataFra
         t = _dense_rows(load(source))
         for _, r in t.iterrows():
             rows.append({"runs of": f"`{source}`", "backbone": r["arch"], "training budget": r["budget"],
-                         "seeds": r["seeds"], "dense final accuracy": pct(r["mean"]) + (
+                         "recipe (besides lr, wd)": r["schedule"], "seeds": r["seeds"], "dense final accuracy": pct(r["mean"]) + (
                              f" ({pct(r['lo'])}-{pct(r['hi'])})" if r["runs"] > 1 else ""),
                          "verdict": _verdict(r["mean"]), "min per run": round(float(r["minutes"]), 1),
                          "_source": source, "_mean": r["mean"], "_images": r["train_size"] * r["epochs"]})
@@ -159,7 +159,8 @@ def mask_recipe_check(profile: str = "cpu", calibration: str = "custom") -> pd.D
         for (arch, budget, size, epochs, schedule, lr, wd), d in g:
             acc, key = d["final_acc"].mean(), (arch, size, epochs, schedule)
             ref = next((own[src][key] for src in (source, *own) if key in own[src]), None)
-            rows.append({"runs of": f"`{source}`", "backbone": arch, "training budget": budget, "lr": f"{lr:g}",
+            rows.append({"runs of": f"`{source}`", "backbone": arch, "training budget": budget,
+                         "recipe (besides lr, wd)": schedule, "lr": f"{lr:g}",
                          "weight decay": f"{wd:g}", "seeds": ", ".join(map(str, sorted(d["seed"]))),
                          "mask final accuracy": pct(acc), "dense, same budget": pct(ref) if ref else "not run",
                          "mask / dense": f"{acc / ref:.0%}" if ref else "", "_source": source, "_acc": acc,
