@@ -320,6 +320,18 @@ def show_answer(profile: str = "cpu"):
                "**No answer yet.** The scale axis has no level with both dense and mask runs committed.")
 
 
+def show_rate_effect(profile: str = "cpu"):
+    """The check chose on one seed of held-out data; the budget axis's runs at both rates answer on the test set."""
+    _, rows, _, _ = _load(profile)
+    effect = rate_effect(rows)
+    if effect is None:
+        display.note_no_runs(profile, "The test-set comparison of the masks' two rates")
+        return
+    seeds = [len(_level_rows(rows, {}, "cpu", rate).query("method == @MASK")) for rate in (HELD_OUT, BEFORE)]
+    display.md(f"**On the test set** (ConvMixer-64/6, all 50,000 images, {BUDGET_TOP_EPOCHS} epochs, seeds "
+               f"{seeds[0]} / {seeds[1]}, 95 % Welch interval):{rate_sentence(effect)}")
+
+
 def show_gaps(profile: str = "cpu"):
     _, rows, gaps, paper = _load(profile)
     if gaps.empty:
