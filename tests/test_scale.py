@@ -7,6 +7,7 @@ from scipy import stats
 from pemn import cells, grids
 from pemn.report import scale
 from pemn.runs import RunRecord
+from pemn.report.stats import Estimate
 
 BASE = {"dim": 64, "depth": 6, "kernel_size": 5, "patch_size": 4}
 
@@ -84,7 +85,7 @@ def test_answer_names_the_base_gap_the_smallest_and_the_papers():
     rows = scale.scale_rows(_records())
     text = scale.answer(scale.gap_table(rows), scale.paper_gaps(load()))
     assert "trail dense by 11.5 points at ConvMixer-64/6" in text
-    assert "masks' rate 0.2" in text and "across the 4 levels" in text and "smallest gap is 4.5 points" in text and "(recipe paper" in text
+    assert "masks' rate 0.2" in text and "across the 4 levels" in text and "smallest gap is 4.5 points" in text and " at recipe paper (mask at" in text
     assert "the paper's 4.6 points at ConvMixer-256/6" in text
 
 
@@ -94,10 +95,13 @@ def test_the_learning_rate_question_is_answered_by_the_masks_at_both_rates():
     rows = scale.scale_rows(_records())
     effect = scale.rate_effect(rows)
     assert effect.margin == pytest.approx(0.695 - 0.665)  # masks at 0.2 minus masks at 0.05, width 64 only
-    want = "Is it the masks' learning rate? Masks at the held-out rate 0.2 differ from masks at 0.05 by +3.0 points ["
+    # its interval [-0.04, +6.0] reaches zero: the answer word is "No"
+    want = "Is it the masks' learning rate? No: masks at the held-out rate 0.2 differ from masks at 0.05 by +3.0 points ["
     gaps, paper = scale.gap_table(rows), scale.paper_gaps(load())
     assert want in scale.answer(gaps, paper, effect) and want in findings.scale_sentence(gaps, paper, effect)
     assert scale.rate_effect(rows[rows["lr"] != 0.05]) is None and scale.rate_sentence(None) == ""
+    assert "rate? Partly: masks" in scale.rate_sentence(Estimate(0.03, 0.005, 10))  # an interval above zero
+    assert "rate? Not measured yet: masks" in scale.rate_sentence(Estimate(0.03, float("nan"), 0))
 
 
 def test_width_claim_and_bytes_comparison():

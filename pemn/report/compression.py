@@ -250,7 +250,7 @@ EXPORT_COLUMNS = {"export_encoding": "encoding", "export_file_bytes": "file byte
 
 # the appendix's column heads (a sortable table's heads do not wrap): the caption says what each is
 EXPORT_SHORT = {"file bytes": "bytes", "formula bytes": "formula", "file data vs formula": "vs formula",
-                "compression % (file, with header)": "compression %", "reloads identically": "reloads"}
+                "compression % (file, with header)": "size %", "reloads identically": "reloads"}
 
 
 def export_table(profile: str = "cpu") -> pd.DataFrame:
@@ -276,12 +276,13 @@ def show_export_table(profile: str = "cpu"):
         return display.md(f"No run of profile `{profile}` records a compact export (`model.pemn`) yet, so measured "
                           f"file sizes cannot be compared with the formula here.")
     t = t.reset_index().rename(columns={"run_id": "run", **EXPORT_SHORT})
-    t = t.drop(columns=["compression % (formula, all params)", "method"])  # the run id names the method
+    # the run id names the method, and the method its encoding (the compression chapter sums the files by encoding)
+    t = t.drop(columns=["compression % (formula, all params)", "method", "encoding"])
     t["run"] = [display.run_link(r, notebook_paths(load(profile)).get(r)) for r in t["run"]]
     display.show_table(t, sortable=True, text=f"Compact exports (`model.pemn`, written by `pemn.export` after training) recorded in each "
                           f"run's metrics.json (profile `{profile}`): the file's size (*bytes*) against the storage formula (*formula*: all "
                           f"stored parameters; *vs formula*: the file's data part against it, its header is extra), the "
-                          f"compression the whole file achieves against the dense float32 model (*compression %*), and "
+                          f"whole file's size as a percentage of the dense float32 model's (*size %*), and "
                           f"whether it loads back into a model with identical test accuracy (*reloads*).")
 
 

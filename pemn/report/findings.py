@@ -65,13 +65,11 @@ def scale_sentence(gaps: pd.DataFrame, paper: pd.DataFrame, effect=None) -> str:
     if others.empty:
         return ("**The scale axis (width, patch, recipe at the top budget) has no level beyond ConvMixer-64/6 "
                 "committed yet**; {numref}`chapter %s <ch-scale>` fills in as its runs land.")
-    from .scale import rate_sentence
+    from .scale import gap_span, rate_sentence
     best = others.loc[others["gap"].idxmin()]
-    interval = (f" [{signed(best['gap_low'])}, {signed(best['gap_high'])}]" if best["gap_low"] == best["gap_low"]
-                else " (one seed a side: no interval yet)")
     return (f"**Scale, so far:** of the {len(others)} other level{'s' if len(others) > 1 else ''} committed "
             f"(masks' learning rate, width, patch, recipe; {{numref}}`chapter %s <ch-scale>`) the smallest mask gap "
-            f"is {signed(best['gap'])} points at {best['factor']} {best['level']}{interval}, against the paper's "
+            f"is {signed(best['gap'])} points at {best['factor']} {best['level']}{gap_span(best)}, against the paper's "
             f"{signed(paper.iloc[0]['gap'])}." + rate_sentence(effect))
 
 

@@ -197,9 +197,20 @@ def rate_sentence(effect: Estimate | None) -> str:
     """The measured answer to "is it the masks' learning rate?" (empty before both rates have runs)."""
     if effect is None:
         return ""
-    span = f" [{signed(effect.low)}, {signed(effect.high)}]" if not math.isnan(effect.low) else ""
-    return (f" Is it the masks' learning rate? Masks at the held-out rate {HELD_OUT:g} differ from masks at "
+    if math.isnan(effect.low):
+        span, word = "", "Not measured yet:"
+    else:
+        span = f" [{signed(effect.low)}, {signed(effect.high)}]"
+        word = "Partly:" if effect.low > 0 else "No:"  # only an interval above zero says the higher rate helps
+    return (f" Is it the masks' learning rate? {word} masks at the held-out rate {HELD_OUT:g} differ from masks at "
             f"{BEFORE:g} by {signed(effect.margin)} points{span} on the test set.")
+
+
+def gap_span(level: pd.Series) -> str:
+    """A level's 95 % interval on its gap, or why it has none yet (one seed a side)."""
+    if math.isnan(level["gap_low"]):
+        return " (one seed a side: no interval yet)"
+    return f" [{100 * level['gap_low']:.1f}, {100 * level['gap_high']:.1f}]"
 
 
 def closest_level(gaps: pd.DataFrame) -> pd.Series | None:
@@ -219,8 +230,8 @@ def answer(gaps: pd.DataFrame, paper: pd.DataFrame, effect: Estimate | None = No
     levels = gaps[gaps["method"] == MASK].drop_duplicates("runs")  # the base point is a level of every factor
     return (f"At the top budget masks trail dense by {100 * b['gap']:.1f} points at ConvMixer-64/6 (patch 4, the "
             f"study's recipe, masks' rate {HELD_OUT:g}); across the {len(levels)} level{'s' if len(levels) > 1 else ''} run so far the smallest gap is "
-            f"{100 * best['gap']:.1f} points [{100 * best['gap_low']:.1f}, {100 * best['gap_high']:.1f}] "
-            f"({best['factor']} {best['level']}, mask at {100 * best['ratio']:.0f} % of dense), against the paper's "
+            f"{100 * best['gap']:.1f} points{gap_span(best)} at {best['factor']} {best['level']} (mask at "
+            f"{100 * best['ratio']:.0f} % of dense), against the paper's "
             f"{100 * p['gap']:.1f} points at {p['panel']} ({100 * p['ratio']:.0f} % of dense, 100 epochs)."
             + rate_sentence(effect))
 
