@@ -68,7 +68,12 @@ def test_figures_and_math_render(built_book, browser):
     browser.set_window_size(1300, 1000)
 
 
+# A paged table (simple-datatables) is measured with every row shown ("all" in its rows-per-page menu): its widest
+# run id may sit on any page, and the page a reader sees first changes as runs land.
 _OVERFLOW_JS = """
+document.querySelectorAll('select.datatable-selector').forEach(s => {
+  s.value = '-1'; s.dispatchEvent(new Event('change'));
+});
 const main = document.querySelector('main #main-content article, article.bd-article, main');
 const right = main.getBoundingClientRect().right;
 const out = [];
