@@ -185,3 +185,19 @@ def test_readme_figures_agree_with_the_records():
     others = README.read_text().replace(block, "")
     for stale in ("8.3 h", "6.8 h", "38.2 %", "50.9 %", "356 s", "207 runs"):
         assert stale not in others, stale
+
+
+HIDDEN = {"remove-input", "remove-cell", "hide-input"}  # the code of a chapter's cell is the library's, not prose
+
+
+def test_no_chapter_shows_its_code():
+    """Every code cell of the book's notebooks hides its input: a reader sees results, the code is the library's
+    (the parameters cell is folded, hide-input, so a reader can see what papermill may change)."""
+    shown = []
+    for doc, _ in toc_pages():
+        nb = REPO / f"{doc}.ipynb"
+        if nb.is_file():
+            shown += [f"{doc} cell {i}: {''.join(c['source'])[:60]!r}"
+                      for i, c in enumerate(json.loads(nb.read_text())["cells"])
+                      if c["cell_type"] == "code" and not HIDDEN & set(c.get("metadata", {}).get("tags", []))]
+    assert not shown, "code cells shown in the book:\n" + "\n".join(shown)
