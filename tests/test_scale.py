@@ -127,3 +127,30 @@ def test_landing_sentences_follow_the_numbers():
     assert "of the 3 other levels committed" in third and "smallest mask gap is +4.5 points at recipe paper" in third
     close = gaps.assign(ratio=0.99)
     assert findings.gap_sentence(close, paper, "x").startswith("**Masks come as close to dense as in the paper.**")
+
+
+def test_the_epochs_question_is_answered_by_the_budget_axis_gaps():
+    import pandas as pd
+    from pemn.paper_values import load
+    from pemn.report import findings
+
+    def gaps(*rows):  # (images, epochs, gap, low, high) of the mask; a dense row and another image count ignored
+        return pd.DataFrame([{"images": i, "epochs": e, "method": "mask", "gap": g, "gap_low": lo, "gap_high": hi}
+                             for i, e, g, lo, hi in rows]
+                            + [{"images": 50000, "epochs": 5, "method": "dense", "gap": 0.0, "gap_low": 0.0,
+                                "gap_high": 0.0}, {"images": 10000, "epochs": 10, "method": "mask", "gap": 0.01,
+                                                   "gap_low": 0.0, "gap_high": 0.02}])
+    flat = gaps((50000, 40, 0.135, 0.128, 0.141), (50000, 10, 0.132, 0.071, 0.192), (50000, 20, 0.134, 0.127, 0.14))
+    text = scale.epochs_sentence(flat)
+    assert text == (" Is it the epochs? On all 50,000 images the mask gap is 13.2 points [7.1, 19.2] at 10 epochs and "
+                    "13.5 [12.8, 14.1] at 40: with 4× the epochs it moves less than the seed intervals can tell.")
+    assert scale.epochs_sentence(gaps((50000, 10, 0.13, 0.12, 0.14), (50000, 40, 0.05, 0.04, 0.06))).endswith(
+        "it narrows beyond the seed intervals.")
+    assert scale.epochs_sentence(gaps((50000, 10, 0.05, 0.04, 0.06), (50000, 20, 0.13, 0.12, 0.14))).endswith(
+        "with 2× the epochs it widens beyond the seed intervals.")
+    one = gaps((50000, 20, 0.13, float("nan"), float("nan")), (50000, 40, 0.12, float("nan"), float("nan")))
+    assert "13.0 points (one seed a side: no interval yet) at 20 epochs" in scale.epochs_sentence(one)
+    assert scale.epochs_sentence(gaps((50000, 20, 0.13, 0.12, 0.14))) == "" and scale.epochs_sentence(None) == ""
+    rows = scale.scale_rows(_records())
+    g, paper = scale.gap_table(rows), scale.paper_gaps(load())
+    assert scale.answer(g, paper, None, flat).endswith(text) and findings.scale_sentence(g, paper, None, flat).endswith(text)

@@ -213,15 +213,37 @@ def gap_span(level: pd.Series) -> str:
     return f" [{100 * level['gap_low']:.1f}, {100 * level['gap_high']:.1f}]"
 
 
+def epochs_sentence(budget_gaps: pd.DataFrame | None) -> str:
+    """Epochs, the fourth factor (the budget chapter's axis, ``budget.gap_table``): the mask gap on all 50,000
+    images at the fewest and the most epochs, and whether it moves beyond their 95 % intervals (empty before two
+    epoch counts have mask and dense runs)."""
+    if budget_gaps is None or budget_gaps.empty:
+        return ""
+    q = budget_gaps[(budget_gaps["images"] == TRAIN_IMAGES) & (budget_gaps["method"] == MASK)].sort_values("epochs")
+    if len(q) < 2:
+        return ""
+    first, last = q.iloc[0], q.iloc[-1]
+    if last["gap_high"] < first["gap_low"]:
+        move = "narrows beyond the seed intervals"
+    elif last["gap_low"] > first["gap_high"]:
+        move = "widens beyond the seed intervals"
+    else:
+        move = "moves less than the seed intervals can tell"
+    return (f" Is it the epochs? On all 50,000 images the mask gap is {100 * first['gap']:.1f} points"
+            f"{gap_span(first)} at {first['epochs']} epochs and {100 * last['gap']:.1f}{gap_span(last)} at "
+            f"{last['epochs']}: with {last['epochs'] / first['epochs']:g}× the epochs it {move}.")
+
+
 def closest_level(gaps: pd.DataFrame) -> pd.Series | None:
     """The factor level whose mask gap to dense is smallest (the level that closes the most of the gap)."""
     m = gaps[gaps["method"] == MASK]
     return None if m.empty else m.loc[m["gap"].idxmin()]
 
 
-def answer(gaps: pd.DataFrame, paper: pd.DataFrame, effect: Estimate | None = None) -> str | None:
+def answer(gaps: pd.DataFrame, paper: pd.DataFrame, effect: Estimate | None = None,
+           budget_gaps: pd.DataFrame | None = None) -> str | None:
     """The chapter's answer in one sentence: the base gap, the smallest gap any level reaches, and the paper's;
-    then the masks' learning rate's own effect (``rate_effect``) where given."""
+    then the masks' learning rate's own effect (``rate_effect``) and the epochs' (``epochs_sentence``) where given."""
     base = base_gap(gaps)
     best = closest_level(gaps)
     if base is None or best is None or paper.empty:
@@ -233,7 +255,7 @@ def answer(gaps: pd.DataFrame, paper: pd.DataFrame, effect: Estimate | None = No
             f"{100 * best['gap']:.1f} points{gap_span(best)} at {best['factor']} {best['level']} (mask at "
             f"{100 * best['ratio']:.0f} % of dense), against the paper's "
             f"{100 * p['gap']:.1f} points at {p['panel']} ({100 * p['ratio']:.0f} % of dense, 100 epochs)."
-            + rate_sentence(effect))
+            + rate_sentence(effect) + epochs_sentence(budget_gaps))
 
 
 
@@ -324,9 +346,16 @@ def _load(profile: str):
     return records, rows, gap_table(rows), paper_gaps(paper_values())
 
 
+def load_budget_gaps(profile: str, records) -> pd.DataFrame:
+    """The budget axis's gaps to dense (its chapter's table), for the epochs clause of the answer."""
+    from ..runs import recalibrations
+    from .budget import budget_rows, gap_table as budget_gap_table
+    return budget_gap_table(budget_rows(records, recalibrations(profile)))
+
+
 def show_answer(profile: str = "cpu"):
-    _, rows, gaps, paper = _load(profile)
-    text = answer(gaps, paper, rate_effect(rows))
+    records, rows, gaps, paper = _load(profile)
+    text = answer(gaps, paper, rate_effect(rows), load_budget_gaps(profile, records))
     display.md(f"**Answer so far.** {text}" if text else
                "**No answer yet.** The scale axis has no level with both dense and mask runs committed.")
 
