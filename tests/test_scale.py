@@ -134,23 +134,38 @@ def test_the_epochs_question_is_answered_by_the_budget_axis_gaps():
     from pemn.paper_values import load
     from pemn.report import findings
 
-    def gaps(*rows):  # (images, epochs, gap, low, high) of the mask; a dense row and another image count ignored
-        return pd.DataFrame([{"images": i, "epochs": e, "method": "mask", "gap": g, "gap_low": lo, "gap_high": hi}
-                             for i, e, g, lo, hi in rows]
-                            + [{"images": 50000, "epochs": 5, "method": "dense", "gap": 0.0, "gap_low": 0.0,
-                                "gap_high": 0.0}, {"images": 10000, "epochs": 10, "method": "mask", "gap": 0.01,
-                                                   "gap_low": 0.0, "gap_high": 0.02}])
-    flat = gaps((50000, 40, 0.135, 0.128, 0.141), (50000, 10, 0.132, 0.071, 0.192), (50000, 20, 0.134, 0.127, 0.14))
+    def levels(*masks):  # the mask's (epochs, gap, low, high) on all images, as budget.gap_table gives them
+        rows = []
+        for e, g, lo, hi in masks:
+            rows += [{"images": 50000, "epochs": e, "method": "dense", "accuracy": 0.8, "seeds": 3, "gap": 0.0,
+                      "gap_low": 0.0, "gap_high": 0.0, "runs": f"d{e}-0, d{e}-1, d{e}-2"},
+                     {"images": 50000, "epochs": e, "method": "mask", "accuracy": 0.8 - g, "seeds": 2, "gap": g,
+                      "gap_low": lo, "gap_high": hi, "runs": f"m{e}-0, m{e}-1"},
+                     {"images": 50000, "epochs": e, "method": "MP", "accuracy": 0.5, "seeds": 2, "gap": 0.3,
+                      "gap_low": 0.2, "gap_high": 0.4, "runs": f"p{e}-0, p{e}-1"}]  # not one of the chapter's
+        rows.append({"images": 10000, "epochs": 10, "method": "mask", "accuracy": 0.5, "seeds": 3, "gap": 0.01,
+                     "gap_low": 0.0, "gap_high": 0.02, "runs": "s"})  # another image count: no dense, left out
+        return scale.epoch_levels(pd.DataFrame(rows))
+
+    flat = levels((40, 0.135, 0.128, 0.141), (10, 0.132, 0.071, 0.192), (20, 0.134, 0.127, 0.14))
+    assert list(flat["level"]) == ["10", "20", "40"] and set(flat["method"]) == {"mask"}
+    first = flat.iloc[0]
+    assert first["dense"] == 0.8 and first["masked"] == pytest.approx(0.668) and first["seeds"] == "3 / 2"
+    assert first["runs"] == "d10-0, d10-1, d10-2, m10-0, m10-1" and first["ratio"] == pytest.approx(0.668 / 0.8)
     text = scale.epochs_sentence(flat)
     assert text == (" Is it the epochs? On all 50,000 images the mask gap is 13.2 points [7.1, 19.2] at 10 epochs and "
                     "13.5 [12.8, 14.1] at 40: with 4× the epochs it moves less than the seed intervals can tell.")
-    assert scale.epochs_sentence(gaps((50000, 10, 0.13, 0.12, 0.14), (50000, 40, 0.05, 0.04, 0.06))).endswith(
+    assert scale.epochs_sentence(levels((10, 0.13, 0.12, 0.14), (40, 0.05, 0.04, 0.06))).endswith(
         "it narrows beyond the seed intervals.")
-    assert scale.epochs_sentence(gaps((50000, 10, 0.05, 0.04, 0.06), (50000, 20, 0.13, 0.12, 0.14))).endswith(
+    assert scale.epochs_sentence(levels((10, 0.05, 0.04, 0.06), (20, 0.13, 0.12, 0.14))).endswith(
         "with 2× the epochs it widens beyond the seed intervals.")
-    one = gaps((50000, 20, 0.13, float("nan"), float("nan")), (50000, 40, 0.12, float("nan"), float("nan")))
+    one = levels((20, 0.13, float("nan"), float("nan")), (40, 0.12, float("nan"), float("nan")))
     assert "13.0 points (one seed a side: no interval yet) at 20 epochs" in scale.epochs_sentence(one)
-    assert scale.epochs_sentence(gaps((50000, 20, 0.13, 0.12, 0.14))) == "" and scale.epochs_sentence(None) == ""
+    assert scale.epochs_sentence(levels((20, 0.13, 0.12, 0.14))) == "" and scale.epochs_sentence(None) == ""
+    assert scale.epoch_levels(None).empty and list(scale.epoch_levels(None).columns) == scale.GAP_COLUMNS
     rows = scale.scale_rows(_records())
     g, paper = scale.gap_table(rows), scale.paper_gaps(load())
     assert scale.answer(g, paper, None, flat).endswith(text) and findings.scale_sentence(g, paper, None, flat).endswith(text)
+    fig = scale.gap_figure(pd.concat([g, flat], ignore_index=True), paper)  # the epochs panel comes last
+    assert fig.axes[-1].get_xlabel() == "epochs (width 64, patch 4)"
+    assert [t.get_text() for t in fig.axes[-1].get_xticklabels()] == ["10", "20", "40"]

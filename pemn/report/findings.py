@@ -55,7 +55,7 @@ def bytes_sentence(table: pd.DataFrame, verdict, budget: str) -> str | None:
             + f"; the family's verdict that PEMN is at least as accurate as every one: {_verdict(verdict.outcome)}.")
 
 
-def scale_sentence(gaps: pd.DataFrame, paper: pd.DataFrame, effect=None, budget_gaps=None) -> str:
+def scale_sentence(gaps: pd.DataFrame, paper: pd.DataFrame, effect=None, epochs=None) -> str:
     """Sentence 3: what the scale axis shows so far (or that it has no other level yet), and whether the masks'
     learning rate (``scale.rate_effect``) or the epochs (``scale.epochs_sentence``) are the cause, where given."""
     levels = gaps[gaps["method"] == MASK].drop_duplicates("runs")
@@ -70,7 +70,7 @@ def scale_sentence(gaps: pd.DataFrame, paper: pd.DataFrame, effect=None, budget_
     return (f"**Scale, so far:** of the {len(others)} other level{'s' if len(others) > 1 else ''} committed "
             f"(masks' learning rate, width, patch, recipe; {{numref}}`chapter %s <ch-scale>`) the smallest mask gap "
             f"is {signed(best['gap'])} points at {best['factor']} {best['level']}{gap_span(best)}, against the paper's "
-            f"{signed(paper.iloc[0]['gap'])}." + rate_sentence(effect) + epochs_sentence(budget_gaps))
+            f"{signed(paper.iloc[0]['gap'])}." + rate_sentence(effect) + epochs_sentence(epochs))
 
 
 def findings(profile: str = "cpu") -> list[str]:
@@ -80,7 +80,7 @@ def findings(profile: str = "cpu") -> list[str]:
     from .budget import budget_rows, equal_bytes_verdicts
     from .labels import budget_label
     from .budget import gap_table as budget_gap_table
-    from .scale import _load, rate_effect
+    from .scale import _load, epoch_levels, rate_effect
     records, rows, gaps, paper = _load(profile)
     top = budget_label((50000, BUDGET_TOP_EPOCHS))
     axis = budget_rows(records, recalibrations(profile))
@@ -88,5 +88,5 @@ def findings(profile: str = "cpu") -> list[str]:
     first = gap_sentence(gaps, paper, top)
     if first is None:  # no top-budget runs (the smoke profile): nothing to state
         return []
-    out = [first, bytes_sentence(*eq[top], top) if top in eq else None, scale_sentence(gaps, paper, rate_effect(rows), budget_gap_table(axis))]
+    out = [first, bytes_sentence(*eq[top], top) if top in eq else None, scale_sentence(gaps, paper, rate_effect(rows), epoch_levels(budget_gap_table(axis)))]
     return [s for s in out if s]

@@ -38,6 +38,7 @@ MASKED = (MASK, methods.get("rp").label({"ratio": 1e-2}))  # the masked points w
 PAPER_PANELS = ("ConvMixer-256/6", "ConvMixer-512/6", "ConvMixer-256/8", "ConvMixer-512/8")
 PAPER_DRAWN = ("ConvMixer-256/6", "ConvMixer-512/6")  # the paper's panels at our depth, drawn beside our gaps
 DENSE_BINARY = "dense binary"
+GAP_COLUMNS = ["factor", "level", "method", "dense", "masked", "gap", "gap_low", "gap_high", "ratio", "seeds", "runs"]
 BYTES_TOLERANCE = 1.05  # a competitor "fits PEMN's file" within the study's equal-bytes tolerance (5 %)
 
 
@@ -110,8 +111,7 @@ def gap_table(rows: pd.DataFrame) -> pd.DataFrame:
             out.append({"factor": factor, "level": level, "method": method, "dense": d["mean"], "masked": p["mean"],
                         "gap": e.margin, "gap_low": e.low, "gap_high": e.high, "ratio": p["mean"] / d["mean"],
                         "seeds": f"{d['n']} / {p['n']}", "runs": ", ".join(sorted([*dense["run_id"], *m["run_id"]]))})
-    return pd.DataFrame(out, columns=["factor", "level", "method", "dense", "masked", "gap", "gap_low", "gap_high",
-                                      "ratio", "seeds", "runs"])
+    return pd.DataFrame(out, columns=GAP_COLUMNS)
 
 
 def paper_gaps(values: pd.DataFrame) -> pd.DataFrame:
@@ -213,13 +213,32 @@ def gap_span(level: pd.Series) -> str:
     return f" [{100 * level['gap_low']:.1f}, {100 * level['gap_high']:.1f}]"
 
 
-def epochs_sentence(budget_gaps: pd.DataFrame | None) -> str:
-    """Epochs, the fourth factor (the budget chapter's axis, ``budget.gap_table``): the mask gap on all 50,000
-    images at the fewest and the most epochs, and whether it moves beyond their 95 % intervals (empty before two
-    epoch counts have mask and dense runs)."""
+def epoch_levels(budget_gaps: pd.DataFrame | None) -> pd.DataFrame:
+    """Epochs, the fourth factor: the budget axis's gaps to dense (``budget.gap_table``, ConvMixer-64/6 patch 4, the
+    study's recipe, masks at the held-out rate) on all 50,000 images, as rows of ``gap_table``."""
     if budget_gaps is None or budget_gaps.empty:
+        return pd.DataFrame(columns=GAP_COLUMNS)
+    out = []
+    for epochs, g in budget_gaps[budget_gaps["images"] == TRAIN_IMAGES].groupby("epochs", sort=True):
+        dense = g[g["method"] == REFERENCE]
+        for method in MASKED:
+            m = g[g["method"] == method]
+            if dense.empty or m.empty:
+                continue
+            d, m = dense.iloc[0], m.iloc[0]
+            out.append({"factor": "epochs", "level": str(epochs), "method": method, "dense": d["accuracy"],
+                        "masked": m["accuracy"], "gap": m["gap"], "gap_low": m["gap_low"], "gap_high": m["gap_high"],
+                        "ratio": m["accuracy"] / d["accuracy"], "seeds": f"{d['seeds']} / {m['seeds']}",
+                        "runs": ", ".join(sorted({*d["runs"].split(", "), *m["runs"].split(", ")}))})
+    return pd.DataFrame(out, columns=GAP_COLUMNS)
+
+
+def epochs_sentence(epochs: pd.DataFrame | None) -> str:
+    """The answer to "is it the epochs?" (``epoch_levels``): the mask gap at the fewest and the most epochs, and
+    whether it moves beyond their 95 % intervals (empty before two epoch counts have mask and dense runs)."""
+    if epochs is None or epochs.empty:
         return ""
-    q = budget_gaps[(budget_gaps["images"] == TRAIN_IMAGES) & (budget_gaps["method"] == MASK)].sort_values("epochs")
+    q = epochs[epochs["method"] == MASK]
     if len(q) < 2:
         return ""
     first, last = q.iloc[0], q.iloc[-1]
@@ -229,9 +248,10 @@ def epochs_sentence(budget_gaps: pd.DataFrame | None) -> str:
         move = "widens beyond the seed intervals"
     else:
         move = "moves less than the seed intervals can tell"
+    n0, n1 = int(first["level"]), int(last["level"])
     return (f" Is it the epochs? On all 50,000 images the mask gap is {100 * first['gap']:.1f} points"
-            f"{gap_span(first)} at {first['epochs']} epochs and {100 * last['gap']:.1f}{gap_span(last)} at "
-            f"{last['epochs']}: with {last['epochs'] / first['epochs']:g}× the epochs it {move}.")
+            f"{gap_span(first)} at {n0} epochs and {100 * last['gap']:.1f}{gap_span(last)} at {n1}: with "
+            f"{n1 / n0:g}× the epochs it {move}.")
 
 
 def closest_level(gaps: pd.DataFrame) -> pd.Series | None:
@@ -241,7 +261,7 @@ def closest_level(gaps: pd.DataFrame) -> pd.Series | None:
 
 
 def answer(gaps: pd.DataFrame, paper: pd.DataFrame, effect: Estimate | None = None,
-           budget_gaps: pd.DataFrame | None = None) -> str | None:
+           epochs: pd.DataFrame | None = None) -> str | None:
     """The chapter's answer in one sentence: the base gap, the smallest gap any level reaches, and the paper's;
     then the masks' learning rate's own effect (``rate_effect``) and the epochs' (``epochs_sentence``) where given."""
     base = base_gap(gaps)
@@ -255,7 +275,7 @@ def answer(gaps: pd.DataFrame, paper: pd.DataFrame, effect: Estimate | None = No
             f"{100 * best['gap']:.1f} points{gap_span(best)} at {best['factor']} {best['level']} (mask at "
             f"{100 * best['ratio']:.0f} % of dense), against the paper's "
             f"{100 * p['gap']:.1f} points at {p['panel']} ({100 * p['ratio']:.0f} % of dense, 100 epochs)."
-            + rate_sentence(effect) + epochs_sentence(budget_gaps))
+            + rate_sentence(effect) + epochs_sentence(epochs))
 
 
 
@@ -264,11 +284,11 @@ def answer(gaps: pd.DataFrame, paper: pd.DataFrame, effect: Estimate | None = No
 def gap_figure(gaps: pd.DataFrame, paper: pd.DataFrame):
     """The gap to dense (points, 95 % Welch interval) at each level of each factor, the paper's own gaps beside."""
     from .style import figure, legend_below, method_style
-    factors = [f for f in dict.fromkeys(x[0] for x in LEVELS) if f in set(gaps["factor"])]
+    factors = [f for f in dict.fromkeys([*(x[0] for x in LEVELS), "epochs"]) if f in set(gaps["factor"])]
     fig, axes = figure(1, len(factors), height=3.8, sharey=True, full=True)
     for ax, factor in zip(axes[0], factors):
         g = gaps[gaps["factor"] == factor]
-        levels = [lv for f, lv, *_ in LEVELS if f == factor]
+        levels = [lv for f, lv, *_ in LEVELS if f == factor] or list(dict.fromkeys(g["level"]))  # epochs: as run
         x = {lv: i for i, lv in enumerate(levels)}
         for k, method in enumerate(MASKED):
             q = g[g["method"] == method]
@@ -289,7 +309,8 @@ def gap_figure(gaps: pd.DataFrame, paper: pd.DataFrame):
         ax.set_xticks(range(len(levels)), levels)
         ax.set_xlim(-0.5, len(levels) - 0.5)
         ax.set_xlabel({"learning rate": "masks' peak rate (width 64)", "width": "width (patch 4)",
-                       "patch": "patch (width 64)", "recipe": "recipe (width 64, patch 4)"}[factor])
+                       "patch": "patch (width 64)", "recipe": "recipe (width 64, patch 4)",
+                       "epochs": "epochs (width 64, patch 4)"}[factor])
     axes[0][0].set_ylabel("gap to dense (points)")
     axes[0][0].set_ylim(bottom=0)
     legend_below(fig, ncols=2)
@@ -346,16 +367,16 @@ def _load(profile: str):
     return records, rows, gap_table(rows), paper_gaps(paper_values())
 
 
-def load_budget_gaps(profile: str, records) -> pd.DataFrame:
-    """The budget axis's gaps to dense (its chapter's table), for the epochs clause of the answer."""
+def load_epochs(profile: str, records) -> pd.DataFrame:
+    """The epochs factor's levels (``epoch_levels``) from the budget axis's runs."""
     from ..runs import recalibrations
     from .budget import budget_rows, gap_table as budget_gap_table
-    return budget_gap_table(budget_rows(records, recalibrations(profile)))
+    return epoch_levels(budget_gap_table(budget_rows(records, recalibrations(profile))))
 
 
 def show_answer(profile: str = "cpu"):
     records, rows, gaps, paper = _load(profile)
-    text = answer(gaps, paper, rate_effect(rows), load_budget_gaps(profile, records))
+    text = answer(gaps, paper, rate_effect(rows), load_epochs(profile, records))
     display.md(f"**Answer so far.** {text}" if text else
                "**No answer yet.** The scale axis has no level with both dense and mask runs committed.")
 
@@ -373,16 +394,20 @@ def show_rate_effect(profile: str = "cpu"):
 
 
 def show_gaps(profile: str = "cpu"):
-    _, rows, gaps, paper = _load(profile)
+    records, rows, gaps, paper = _load(profile)
     if gaps.empty:
         display.note_no_runs(profile, "The scale axis")
         return
-    display.show_fig(gap_figure(gaps, paper),
+    epochs = load_epochs(profile, records)
+    every = pd.concat([gaps, epochs], ignore_index=True) if not epochs.empty else gaps
+    runs = len({r for rs in every["runs"] for r in rs.split(", ")})
+    display.show_fig(gap_figure(every, paper),
                      f"Gap to dense (dense minus masked accuracy, points) with its 95 % Welch interval, at each level "
-                     f"of each factor; {len(rows)} runs of profile `{profile}`, all 50,000 training images, "
-                     f"{BUDGET_TOP_EPOCHS} epochs, final epoch, precise BatchNorm statistics. Dashed lines: the "
-                     f"paper's mask gaps, read from its Fig. 3 (100 epochs, patch 2, its recipe, best epoch).")
-    display.show_table(gap_rows_table(gaps))
+                     f"of each factor; {runs} runs of profile `{profile}`, all 50,000 training images, "
+                     f"{BUDGET_TOP_EPOCHS} epochs (the epochs factor: the budget axis's runs at each epoch count), "
+                     f"final epoch, precise BatchNorm statistics. Dashed lines: the paper's mask gaps, read from its "
+                     f"Fig. 3 (100 epochs, patch 2, its recipe, best epoch).")
+    display.show_table(gap_rows_table(every))
 
 
 def gap_rows_table(gaps: pd.DataFrame) -> pd.DataFrame:
