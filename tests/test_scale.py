@@ -169,3 +169,14 @@ def test_the_epochs_question_is_answered_by_the_budget_axis_gaps():
     fig = scale.gap_figure(pd.concat([g, flat], ignore_index=True), paper)  # the epochs panel comes last
     assert fig.axes[-1].get_xlabel() == "epochs (width 64, patch 4)"
     assert [t.get_text() for t in fig.axes[-1].get_xticklabels()] == ["10", "20", "40"]
+
+
+def test_width_claim_waits_for_a_second_seed_at_a_width():
+    """One seed of the largest width would leave every comparison without an interval: it waits, and says so."""
+    two = _records() + [_rec("dense", s, 0.85 + s / 100, dim=128) for s in (0, 1)] \
+        + [_rec("mask", s, 0.80 + s / 100, dim=128) for s in (0, 1)]
+    one = two + [_rec("dense", 0, 0.90, dim=256), _rec("mask", 0, 0.88, dim=256)]
+    assert scale.widths_waiting(scale.scale_rows(two)) == []
+    assert scale.widths_waiting(scale.scale_rows(one)) == [256]
+    a, b = scale.width_claim(two), scale.width_claim(one)
+    assert [c.text for c in a.comparisons] == [c.text for c in b.comparisons] and "128" in a.comparisons[0].text
