@@ -160,7 +160,7 @@ def test_the_epochs_question_is_answered_by_the_budget_axis_gaps():
     assert scale.epochs_sentence(levels((10, 0.05, 0.04, 0.06), (20, 0.13, 0.12, 0.14))).endswith(
         "with 2× the epochs it widens beyond the seed intervals.")
     one = levels((20, 0.13, float("nan"), float("nan")), (40, 0.12, float("nan"), float("nan")))
-    assert "13.0 points (one seed a side: no interval yet) at 20 epochs" in scale.epochs_sentence(one)
+    assert "13.0 points (a side with one seed: no interval yet) at 20 epochs" in scale.epochs_sentence(one)
     assert scale.epochs_sentence(levels((20, 0.13, 0.12, 0.14))) == "" and scale.epochs_sentence(None) == ""
     assert scale.epoch_levels(None).empty and list(scale.epoch_levels(None).columns) == scale.GAP_COLUMNS
     rows = scale.scale_rows(_records())

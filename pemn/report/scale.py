@@ -223,9 +223,9 @@ def rate_sentence(effect: Estimate | None) -> str:
 
 
 def gap_span(level: pd.Series) -> str:
-    """A level's 95 % interval on its gap, or why it has none yet (one seed a side)."""
+    """A level's 95 % interval on its gap, or why it has none yet (a side with one seed)."""
     if math.isnan(level["gap_low"]):
-        return " (one seed a side: no interval yet)"
+        return " (a side with one seed: no interval yet)"
     return f" [{100 * level['gap_low']:.1f}, {100 * level['gap_high']:.1f}]"
 
 
@@ -318,7 +318,7 @@ def gap_figure(gaps: pd.DataFrame, paper: pd.DataFrame):
                             [100 * (part["gap"] - part["gap_low"]), 100 * (part["gap_high"] - part["gap"])],
                             color=st["color"], marker=st["marker"], ls="none", capsize=3,
                             mfc="none" if hollow else st["color"],
-                            label=f"{method}, here" + (" (one seed a side: no interval yet)" if hollow else ""))
+                            label=f"{method}, here" + (" (a side with one seed: no interval yet)" if hollow else ""))
         for (_, p), ls in zip(paper[paper["panel"].isin(PAPER_DRAWN)].iterrows(), ("--", ":")):
             ax.axhline(100 * p["gap"], color="0.3", ls=ls, lw=1.2,
                        label=f"paper, {p['panel']}: mask (100 epochs, patch 2, its recipe)")
